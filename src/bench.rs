@@ -1,0 +1,6 @@
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {}
+
+pub fn run(_: BenchArgs) -> anyhow::Result<()> {
+    anyhow::bail!("bench")
+}

@@ -1,0 +1,12 @@
+//! Herald: a self-hosted alert notification console.
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod passwords;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,52 @@
+//! argon2id hashing for console passwords.
+
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+
+pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
+    Ok(Argon2::default().hash_password(password.as_bytes())?.to_string())
+}
+
+pub fn verify(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Spends the same time as a real check, so that a missing account cannot be told from a wrong
+/// password by timing.
+pub fn verify_dummy(password: &str) {
+    static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if let Some(h) = DUMMY.get_or_init(|| hash("not-a-real-password").ok()) {
+        let _ = verify(password, h);
+    }
+}
+
+/// A random password shown once to an owner who invites someone; 20 characters from an
+/// alphabet without look-alikes.
+pub fn one_time() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let h = hash("correct horse battery").expect("hash");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", &h));
+        assert!(!verify("wrong", &h));
+        assert!(!verify("x", "not a hash"));
+    }
+
+    #[test]
+    fn one_time_passwords_differ() {
+        assert_ne!(one_time(), one_time());
+        assert_eq!(one_time().len(), 20);
+    }
+}

@@ -1,0 +1,103 @@
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite, time};
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware};
+use anyhow::Context;
+use rand::RngCore;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::store::{Db, secrets};
+use crate::web;
+
+
+pub struct Application {
+    port: u16,
+    db: Db,
+    server: Server,
+}
+
+/// The session-cookie key: from config when given, else made once and kept in the database so
+/// restarts and every instance sharing the database accept the same cookies.
+fn session_key(settings: &Settings, db: &Db) -> anyhow::Result<Key> {
+    let hex_key = match &settings.session_key {
+        Some(k) => k.expose_secret().trim().to_string(),
+        None => {
+            let mut conn = db.get()?;
+            secrets::get_or_create(&mut conn, "session_key", || {
+                let mut bytes = [0u8; 64];
+                rand::rng().fill_bytes(&mut bytes);
+                hex::encode(bytes)
+            })?
+        }
+    };
+    let bytes = hex::decode(&hex_key).context("session_key must be hexadecimal")?;
+    anyhow::ensure!(bytes.len() >= 64, "session_key must be at least 64 bytes (128 hex digits)");
+    Ok(Key::from(&bytes))
+}
+
+impl Application {
+    pub fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        Self::build_with(settings, db, listener)
+    }
+
+    pub fn build_with(settings: Settings, db: Db, listener: TcpListener) -> anyhow::Result<Application> {
+        let port = listener.local_addr()?.port();
+        let key = session_key(&settings, &db)?;
+        let secure = settings.public_url_is_https();
+        let ttl = time::Duration::hours(settings.session_hours);
+        let data = actix_web::web::Data::new(db.clone());
+        let mut server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("herald_session".into())
+                .cookie_http_only(true)
+                .cookie_secure(secure)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(PersistentSession::default().session_ttl(ttl))
+                .build();
+            App::new()
+                .app_data(data.clone())
+                .app_data(actix_web::web::FormConfig::default().limit(64 * 1024))
+                .wrap(web::errors::handlers())
+                .wrap(sessions)
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")),
+                )
+                .wrap(middleware::Compress::default())
+                .wrap(TracingLogger::default())
+                .route("/static/{file}", actix_web::web::get().to(web::assets::serve))
+                .configure(web::routes)
+                .default_service(actix_web::web::to(web::errors::not_found))
+        })
+        .listen(listener)?;
+        if settings.workers > 0 {
+            server = server.workers(settings.workers);
+        }
+        let server = server.shutdown_timeout(10).run();
+        Ok(Application { port, db, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

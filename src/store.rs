@@ -1,0 +1,46 @@
+//! The only place that speaks SQL. One Diesel code path for SQLite and PostgreSQL.
+
+pub mod connection;
+pub mod contacts;
+pub mod ids;
+pub mod login_throttle;
+pub mod schema;
+pub mod secrets;
+pub mod users;
+pub mod workspaces;
+
+pub use connection::{Backend, Db, DbConn, DbError};
+pub use ids::{ContactId, UserId, WorkspaceId};
+
+/// Store errors the callers can act on; everything else is a database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(diesel::result::Error),
+    #[error(transparent)]
+    Pool(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => StoreError::NotFound,
+            other => StoreError::Db(other),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}
+
+pub(crate) fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}

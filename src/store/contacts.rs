@@ -1,0 +1,252 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::contacts;
+use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
+use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub phone: Option<String>,
+    pub phone_verified_at: Option<NaiveDateTime>,
+    pub email: Option<String>,
+    pub im_user_id: Option<String>,
+    pub language: String,
+    pub fallback: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Contact {
+    pub fn phone(&self) -> Option<PhoneNumber> {
+        self.phone.clone().map(PhoneNumber::from_trusted)
+    }
+
+    pub fn phone_verified(&self) -> bool {
+        self.phone.is_some() && self.phone_verified_at.is_some()
+    }
+
+    pub fn language(&self) -> Language {
+        Language::parse(&self.language).unwrap_or(Language::Auto)
+    }
+
+    pub fn fallback(&self) -> Fallback {
+        Fallback::parse(&self.fallback).unwrap_or(Fallback::Default)
+    }
+}
+
+/// A contact as validated from the form; the same shape creates and updates.
+#[derive(Debug, Clone)]
+pub struct ContactInput {
+    pub name: ContactName,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<EmailAddress>,
+    pub im_user_id: Option<ImUserId>,
+    pub language: Language,
+    pub fallback: Fallback,
+}
+
+/// Why a save was refused: another contact of the workspace already has the phone or email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    Phone { other: String },
+    Email { other: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("already used by another contact")]
+    Conflicts(Vec<Conflict>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<super::DbError> for SaveError {
+    fn from(e: super::DbError) -> Self {
+        SaveError::Store(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for SaveError {
+    fn from(e: diesel::result::Error) -> Self {
+        SaveError::Store(e.into())
+    }
+}
+
+pub const PAGE_SIZE: i64 = 20;
+
+#[derive(Debug)]
+pub struct Page {
+    pub contacts: Vec<Contact>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreResult<Page> {
+    let q = q.trim();
+    let pattern = like_pattern(q);
+    let phone_pattern = like_pattern(&q.replace([' ', '-', '(', ')'], ""));
+    macro_rules! query {
+        () => {{
+            let mut query = contacts::table.filter(contacts::workspace_id.eq(ws)).into_boxed();
+            if !q.is_empty() {
+                query = query.filter(
+                    lower(contacts::name.nullable())
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(contacts::phone.like(phone_pattern.clone()).escape('\\'))
+                        .or(contacts::email.like(pattern.clone()).escape('\\')),
+                );
+            }
+            query
+        }};
+    }
+    let total: i64 = query!().count().get_result(conn)?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let contacts = query!()
+        .order((contacts::name.asc(), contacts::id.asc()))
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .select(Contact::as_select())
+        .load(conn)?;
+    Ok(Page { contacts, total, page, pages })
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<Contact> {
+    Ok(contacts::table
+        .filter(contacts::workspace_id.eq(ws))
+        .filter(contacts::id.eq(id))
+        .select(Contact::as_select())
+        .first(conn)?)
+}
+
+/// Other contacts of the workspace that already hold the phone or email of `input`.
+fn conflicts(conn: &mut DbConn, ws: &WorkspaceId, except: Option<&ContactId>, input: &ContactInput) -> StoreResult<Vec<Conflict>> {
+    let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
+    let email = input.email.as_ref().map(|e| e.as_str().to_string());
+    if phone.is_none() && email.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut q = contacts::table
+        .filter(contacts::workspace_id.eq(ws))
+        .filter(contacts::phone.eq(phone.clone()).or(contacts::email.eq(email.clone())))
+        .select((contacts::name, contacts::phone, contacts::email))
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(contacts::id.ne(id.clone()));
+    }
+    let rows: Vec<(String, Option<String>, Option<String>)> = q.load(conn)?;
+    let mut found = Vec::new();
+    for (name, p, e) in rows {
+        if p.is_some() && p == phone {
+            found.push(Conflict::Phone { other: name.clone() });
+        }
+        if e.is_some() && e == email {
+            found.push(Conflict::Email { other: name });
+        }
+    }
+    Ok(found)
+}
+
+/// Runs `write` after checking for conflicts; a unique violation from a concurrent save is
+/// turned back into the same conflict message.
+fn save_checked(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    except: Option<&ContactId>,
+    input: &ContactInput,
+    write: impl Fn(&mut DbConn) -> QueryResult<usize>,
+) -> Result<usize, SaveError> {
+    let result = conn.transaction(|c| {
+        let found = conflicts(c, ws, except, input)?;
+        if !found.is_empty() {
+            return Err(SaveError::Conflicts(found));
+        }
+        Ok(write(c)?)
+    });
+    match result {
+        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
+            let found = conflicts(conn, ws, except, input)?;
+            Err(if found.is_empty() { SaveError::Store(StoreError::Db(e)) } else { SaveError::Conflicts(found) })
+        }
+        other => other,
+    }
+}
+
+pub fn create(conn: &mut DbConn, ws: &WorkspaceId, input: &ContactInput) -> Result<ContactId, SaveError> {
+    let id = ContactId::new();
+    let at = now();
+    save_checked(conn, ws, None, input, |c| {
+        diesel::insert_into(contacts::table)
+            .values((
+                contacts::id.eq(&id),
+                contacts::workspace_id.eq(ws),
+                contacts::name.eq(input.name.as_str()),
+                contacts::phone.eq(input.phone.as_ref().map(PhoneNumber::as_str)),
+                contacts::phone_verified_at.eq(None::<NaiveDateTime>),
+                contacts::email.eq(input.email.as_ref().map(EmailAddress::as_str)),
+                contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
+                contacts::language.eq(input.language.code()),
+                contacts::fallback.eq(input.fallback.code()),
+                contacts::created_at.eq(at),
+                contacts::updated_at.eq(at),
+            ))
+            .execute(c)
+    })?;
+    Ok(id)
+}
+
+/// Updates a contact. A changed phone number loses its verification.
+pub fn update(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId, input: &ContactInput) -> Result<(), SaveError> {
+    let current = get(conn, ws, id)?;
+    let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
+    let verified_at = if phone == current.phone { current.phone_verified_at } else { None };
+    let n = save_checked(conn, ws, Some(id), input, |c| {
+        diesel::update(contacts::table.filter(contacts::workspace_id.eq(ws)).filter(contacts::id.eq(id)))
+            .set((
+                contacts::name.eq(input.name.as_str()),
+                contacts::phone.eq(phone.clone()),
+                contacts::phone_verified_at.eq(verified_at),
+                contacts::email.eq(input.email.as_ref().map(EmailAddress::as_str)),
+                contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
+                contacts::language.eq(input.language.code()),
+                contacts::fallback.eq(input.fallback.code()),
+                contacts::updated_at.eq(now()),
+            ))
+            .execute(c)
+    })?;
+    if n == 0 {
+        return Err(SaveError::Store(StoreError::NotFound));
+    }
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
+    let n = diesel::delete(contacts::table.filter(contacts::workspace_id.eq(ws)).filter(contacts::id.eq(id)))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

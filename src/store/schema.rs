@@ -1,0 +1,76 @@
+// Hand-written for both backends: only types that mean the same on SQLite and PostgreSQL.
+
+diesel::table! {
+    app_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Text,
+        name -> Text,
+        default_fallback -> Text,
+        default_language -> Text,
+        time_zone -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        must_change_password -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (workspace_id, user_id) {
+        workspace_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_start -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        phone -> Nullable<Text>,
+        phone_verified_at -> Nullable<Timestamp>,
+        email -> Nullable<Text>,
+        im_user_id -> Nullable<Text>,
+        language -> Text,
+        fallback -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(memberships -> workspaces (workspace_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(contacts -> workspaces (workspace_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    app_secrets,
+    workspaces,
+    users,
+    memberships,
+    login_throttle,
+    contacts,
+);

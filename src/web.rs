@@ -1,0 +1,51 @@
+//! The console: one module per page, plus the pieces every page shares.
+
+pub mod assets;
+pub mod auth;
+pub mod contact_defaults;
+pub mod contacts;
+pub mod csrf;
+pub mod errors;
+pub mod health;
+pub mod layout;
+pub mod members;
+pub mod session;
+pub mod setup;
+pub mod workspaces;
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::see_other;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/setup", web::get().to(setup::form))
+        .route("/setup", web::post().to(setup::create))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/account/password", web::get().to(auth::password_form))
+        .route("/account/password", web::post().to(auth::change_password))
+        // Before /contacts/{id}, which would otherwise take "defaults" as an id.
+        .route("/contacts/defaults", web::get().to(contact_defaults::show))
+        .route("/contacts/defaults", web::post().to(contact_defaults::save))
+        .route("/contacts", web::get().to(contacts::index))
+        .route("/contacts", web::post().to(contacts::create))
+        .route("/contacts/new", web::get().to(contacts::new))
+        .route("/contacts/{id}/edit", web::get().to(contacts::edit))
+        .route("/contacts/{id}", web::post().to(contacts::update))
+        .route("/contacts/{id}/delete", web::get().to(contacts::confirm_delete))
+        .route("/contacts/{id}/delete", web::post().to(contacts::delete))
+        .route("/members", web::get().to(members::index))
+        .route("/members", web::post().to(members::invite))
+        .route("/members/{user}/role", web::post().to(members::set_role))
+        .route("/members/{user}/remove", web::post().to(members::remove))
+        .route("/workspaces", web::get().to(workspaces::index))
+        .route("/workspaces", web::post().to(workspaces::create))
+        .route("/workspaces/{id}/switch", web::post().to(workspaces::switch));
+}
+
+async fn home() -> HttpResponse {
+    see_other("/contacts")
+}

@@ -1,0 +1,80 @@
+//! Error pages. Handlers return bare error statuses; this middleware gives them a page that
+//! shows the request id, which is also on the log line of the cause.
+
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpMessage, HttpResponse};
+use askama::Template;
+use tracing_actix_web::RequestId;
+
+use crate::error::AppError;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub status: u16,
+    pub title: &'static str,
+    pub message: &'static str,
+    pub request_id: String,
+}
+
+fn describe(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("Bad request", "The request could not be understood. Go back and try again."),
+        403 => ("Not allowed", "You may not do this here. If you submitted a form, reload the page and try again."),
+        404 => ("Page not found", "There is nothing here. It may have been deleted, or it belongs to another workspace."),
+        405 => ("Not allowed", "This address does not accept that kind of request."),
+        413 => ("Too large", "What you sent is larger than Herald accepts."),
+        _ => ("Something went wrong", "Herald could not finish this request. The problem is logged with the request id below."),
+    }
+}
+
+fn render_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_html = res
+        .response()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if is_html {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let request_id = res.request().extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
+    let (title, message) = describe(status);
+    let page = ErrorPage { status: status.as_u16(), title, message, request_id };
+    let body = page.render().unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+    let (req, res) = res.into_parts();
+    let mut new = HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body);
+    for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            new.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
+}
+
+pub fn handlers<B: 'static>() -> ErrorHandlers<B> {
+    let mut h = ErrorHandlers::new();
+    for code in [400u16, 403, 404, 405, 413, 500, 503] {
+        if let Ok(status) = StatusCode::from_u16(code) {
+            h = h.handler(status, render_page);
+        }
+    }
+    h
+}
+
+/// Unknown paths.
+pub async fn not_found() -> Result<HttpResponse<BoxBody>, AppError> {
+    Err(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_status_has_words() {
+        assert_eq!(super::describe(actix_web::http::StatusCode::NOT_FOUND).0, "Page not found");
+    }
+}

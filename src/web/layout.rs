@@ -1,0 +1,80 @@
+use actix_session::Session;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use crate::error::AppError;
+
+use super::auth::CurrentUser;
+use super::session::{self, Flash};
+use crate::domain::Role;
+
+/// What every page's frame needs: navigation for the signed-in user, flashes and the token
+/// for its forms.
+pub struct Layout {
+    pub csrf_token: String,
+    pub flashes: Vec<Flash>,
+    pub nav: Option<Nav>,
+}
+
+pub struct Nav {
+    pub email: String,
+    pub workspace_name: String,
+    pub role: Role,
+}
+
+impl Layout {
+    pub fn new(session: &Session, user: &CurrentUser) -> Layout {
+        Layout {
+            csrf_token: session::csrf_token(session),
+            flashes: session::take_flashes(session),
+            nav: Some(Nav {
+                email: user.email.clone(),
+                workspace_name: user.workspace_name.clone(),
+                role: user.role,
+            }),
+        }
+    }
+
+    /// For pages shown to people who are not signed in (setup, login).
+    pub fn public(session: &Session) -> Layout {
+        Layout { csrf_token: session::csrf_token(session), flashes: session::take_flashes(session), nav: None }
+    }
+
+    pub fn can_edit(&self) -> bool {
+        self.nav.as_ref().is_some_and(|n| n.role.can_edit())
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.nav.as_ref().is_some_and(|n| n.role.is_owner())
+    }
+}
+
+/// Field name → message, for re-rendering a form beside its fields.
+#[derive(Debug, Default)]
+pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    pub fn get(&self, field: &str) -> Option<&String> {
+        self.0.get(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `aria-invalid` value for a field, so assistive tech announces the error.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.0.contains_key(field) { "true" } else { "false" }
+    }
+}
+
+/// Renders a page with a status; every console page goes through here.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
+    let html = page.render().map_err(|e| AppError::Other(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+}

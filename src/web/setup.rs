@@ -1,0 +1,77 @@
+//! First run: while no user exists, this page creates the first owner and their workspace.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::csrf::CsrfForm;
+use super::layout::{FieldErrors, Layout, render};
+use super::session::{self, Level};
+use crate::domain::{EmailAddress, NewPassword};
+use crate::error::{AppError, see_other};
+use crate::passwords;
+use crate::store::{Db, users, workspaces};
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub struct SetupPage {
+    pub layout: Layout,
+    pub form: SetupForm,
+    pub errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SetupForm {
+    pub workspace: String,
+    pub email: String,
+    #[serde(skip_serializing)]
+    pub password: String,
+    pub confirm: String,
+}
+
+pub async fn form(db: web::Data<Db>, session: Session) -> Result<HttpResponse, AppError> {
+    if db.run(users::count).await? > 0 {
+        return Ok(see_other("/login"));
+    }
+    let form = SetupForm { workspace: "Default".into(), ..SetupForm::default() };
+    render(StatusCode::OK, &SetupPage { layout: Layout::public(&session), form, errors: FieldErrors::default() })
+}
+
+pub async fn create(db: web::Data<Db>, session: Session, CsrfForm(form): CsrfForm<SetupForm>) -> Result<HttpResponse, AppError> {
+    let mut errors = FieldErrors::default();
+    let workspace = workspaces::parse_name(&form.workspace).map_err(|e| errors.add("workspace", e)).ok();
+    let email = EmailAddress::parse(&form.email).map_err(|e| errors.add("email", e.to_string())).ok();
+    let password = NewPassword::parse(&form.password).map_err(|e| errors.add("password", e)).ok();
+    if form.password != form.confirm {
+        errors.add("confirm", "The two passwords differ.");
+    }
+    let (Some(workspace), Some(email), Some(password), true) = (workspace, email, password, errors.is_empty()) else {
+        let form = SetupForm { password: String::new(), confirm: String::new(), ..form };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &SetupPage { layout: Layout::public(&session), form, errors });
+    };
+    let hash = hash_password(password).await?;
+    let created = db.run(move |c| users::create_first_owner(c, &email, &hash, &workspace)).await?;
+    let Some((user, ws)) = created else {
+        // Someone finished setup in the meantime; their account stands.
+        return Ok(see_other("/login"));
+    };
+    session::sign_in(&session, &user, &ws);
+    session::flash(&session, Level::Success, "Herald is set up. Welcome!");
+    tracing::info!(user = %user, "first owner created");
+    Ok(see_other("/contacts"))
+}
+
+/// argon2 takes tens of milliseconds on purpose; keep it off the async threads.
+pub async fn hash_password(password: NewPassword) -> Result<String, AppError> {
+    hash_password_str(password.expose().to_owned()).await
+}
+
+pub async fn hash_password_str(password: String) -> Result<String, AppError> {
+    web::block(move || passwords::hash(&password))
+        .await
+        .map_err(|e| AppError::Other(e.into()))?
+        .map_err(|e| AppError::Other(anyhow::anyhow!("hashing: {e}")))
+}

@@ -1,0 +1,1 @@
+// Reserved for small progressive enhancements; every page works without it.
