@@ -1,7 +1,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "herald", version, about = "Self-hosted alert notification console")]
+#[command(
+    name = "herald",
+    version,
+    about = "Self-hosted alert notification console"
+)]
 pub struct Cli {
     /// TOML settings file (default: herald.toml when present). HERALD_* variables override it.
     #[arg(long, global = true)]

@@ -13,7 +13,7 @@ pub struct Settings {
     /// Address the console listens on.
     pub bind: String,
     /// The URL people reach the console at; links in SMS and email start with it, and an
-    /// https URL makes the session cookie Secure.
+    /// https URL makes the session cookie Secure. Defaults to `http://<bind>`.
     pub public_url: String,
     /// Hex key (≥ 64 bytes) for signing session cookies. When unset, one is generated on first
     /// run and stored in the database, so restarts and other instances keep sessions valid.
@@ -39,7 +39,7 @@ impl Default for Settings {
             database_url: "sqlite://herald.db".into(),
             database_pool_size: 8,
             bind: "127.0.0.1:8080".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: String::new(),
             session_key: None,
             session_hours: 24 * 7,
             log_format: LogFormat::Pretty,
@@ -63,8 +63,16 @@ impl Settings {
         let file = path.map(str::to_owned).or(env_path);
         let mut builder = config::Config::builder();
         builder = match &file {
-            Some(p) => builder.add_source(config::File::with_name(p).format(config::FileFormat::Toml).required(true)),
-            None => builder.add_source(config::File::with_name("herald.toml").format(config::FileFormat::Toml).required(false)),
+            Some(p) => builder.add_source(
+                config::File::with_name(p)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            ),
+            None => builder.add_source(
+                config::File::with_name("herald.toml")
+                    .format(config::FileFormat::Toml)
+                    .required(false),
+            ),
         };
         builder = builder.add_source(
             config::Environment::with_prefix("HERALD")
@@ -72,7 +80,10 @@ impl Settings {
                 .try_parsing(true)
                 .ignore_empty(true),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        if settings.public_url.trim().is_empty() {
+            settings.public_url = format!("http://{}", settings.bind);
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -81,13 +92,19 @@ impl Settings {
         let url = url::Url::parse(&self.public_url)
             .map_err(|e| ConfigError::Invalid(format!("public_url {:?}: {e}", self.public_url)))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
+            return Err(ConfigError::Invalid(
+                "public_url must start with http:// or https://".into(),
+            ));
         }
         if self.database_pool_size == 0 {
-            return Err(ConfigError::Invalid("database_pool_size must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "database_pool_size must be at least 1".into(),
+            ));
         }
         if self.session_hours < 1 {
-            return Err(ConfigError::Invalid("session_hours must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "session_hours must be at least 1".into(),
+            ));
         }
         Ok(())
     }

@@ -53,7 +53,9 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::LoginRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::LoginRequired { .. } | AppError::PasswordChangeRequired => {
+                StatusCode::SEE_OTHER
+            }
             AppError::Store(_) | AppError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -64,7 +66,10 @@ impl ResponseError for AppError {
                 let target = if next.is_empty() || next == "/" {
                     "/login".to_string()
                 } else {
-                    format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+                    format!(
+                        "/login?next={}",
+                        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                    )
                 };
                 see_other(&target)
             }
@@ -83,5 +88,7 @@ impl ResponseError for AppError {
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }

@@ -16,9 +16,14 @@ fn main() -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
-        Command::Admin { command: AdminCommand::Create { email, password_stdin: _, workspace } } => {
-            admin_create(&settings, &email, &workspace)
-        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    password_stdin: _,
+                    workspace,
+                },
+        } => admin_create(&settings, &email, &workspace),
         Command::Bench(args) => herald::bench::run(args),
     }
 }
@@ -36,10 +41,15 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
 
 fn admin_create(settings: &Settings, email: &str, workspace: &str) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
-    let workspace = workspaces::parse_name(workspace).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?;
+    let workspace =
+        workspaces::parse_name(workspace).map_err(|e| anyhow::anyhow!("--workspace: {e}"))?;
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
-    let password = NewPassword::parse(line.trim_end_matches(['\r', '\n'])).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = NewPassword::parse(line.trim_end_matches(['\r', '\n']))
+        .map_err(|e| anyhow::anyhow!("password: {e}"))?;
     let hash = passwords::hash(password.expose()).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let db = Db::connect(&settings.database_url, 1)?;
     let mut conn = db.get()?;

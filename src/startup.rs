@@ -15,7 +15,6 @@ use crate::config::Settings;
 use crate::store::{Db, secrets};
 use crate::web;
 
-
 pub struct Application {
     port: u16,
     db: Db,
@@ -37,18 +36,26 @@ fn session_key(settings: &Settings, db: &Db) -> anyhow::Result<Key> {
         }
     };
     let bytes = hex::decode(&hex_key).context("session_key must be hexadecimal")?;
-    anyhow::ensure!(bytes.len() >= 64, "session_key must be at least 64 bytes (128 hex digits)");
+    anyhow::ensure!(
+        bytes.len() >= 64,
+        "session_key must be at least 64 bytes (128 hex digits)"
+    );
     Ok(Key::from(&bytes))
 }
 
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         Self::build_with(settings, db, listener)
     }
 
-    pub fn build_with(settings: Settings, db: Db, listener: TcpListener) -> anyhow::Result<Application> {
+    pub fn build_with(
+        settings: Settings,
+        db: Db,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let key = session_key(&settings, &db)?;
         let secure = settings.public_url_is_https();

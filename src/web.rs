@@ -35,7 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/contacts/new", web::get().to(contacts::new))
         .route("/contacts/{id}/edit", web::get().to(contacts::edit))
         .route("/contacts/{id}", web::post().to(contacts::update))
-        .route("/contacts/{id}/delete", web::get().to(contacts::confirm_delete))
+        .route(
+            "/contacts/{id}/delete",
+            web::get().to(contacts::confirm_delete),
+        )
         .route("/contacts/{id}/delete", web::post().to(contacts::delete))
         .route("/members", web::get().to(members::index))
         .route("/members", web::post().to(members::invite))
@@ -43,7 +46,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/members/{user}/remove", web::post().to(members::remove))
         .route("/workspaces", web::get().to(workspaces::index))
         .route("/workspaces", web::post().to(workspaces::create))
-        .route("/workspaces/{id}/switch", web::post().to(workspaces::switch));
+        .route(
+            "/workspaces/{id}/switch",
+            web::post().to(workspaces::switch),
+        );
 }
 
 async fn home() -> HttpResponse {

@@ -52,13 +52,26 @@ mod tests {
 
     #[test]
     fn accepts_and_lowercases() {
-        assert_eq!(EmailAddress::parse(" Ops@Example.COM ").map(|e| e.0), Ok("ops@example.com".into()));
+        assert_eq!(
+            EmailAddress::parse(" Ops@Example.COM ").map(|e| e.0),
+            Ok("ops@example.com".into())
+        );
         assert!(EmailAddress::parse("a.b+tag@sub.example.cn").is_ok());
     }
 
     #[test]
     fn refuses_bad_syntax() {
-        for bad in ["", "ops", "ops@", "@example.com", "ops@localhost", "a b@example.com", "Ops <ops@example.com>", "ops@[127.0.0.1]", "ops@@example.com"] {
+        for bad in [
+            "",
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@localhost",
+            "a b@example.com",
+            "Ops <ops@example.com>",
+            "ops@[127.0.0.1]",
+            "ops@@example.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -37,8 +37,8 @@ impl PhoneNumber {
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || digits.len() > 15 {
             return Err(PhoneError::NotANumber);
         }
-        let parsed = phonenumber::parse(None, format!("+{digits}"))
-            .map_err(|_| PhoneError::NotANumber)?;
+        let parsed =
+            phonenumber::parse(None, format!("+{digits}")).map_err(|_| PhoneError::NotANumber)?;
         if !phonenumber::is_valid(&parsed) {
             return Err(PhoneError::Invalid(parsed.code().value()));
         }
@@ -58,7 +58,10 @@ impl PhoneNumber {
     pub fn masked(&self) -> String {
         let parsed = phonenumber::parse(None, &self.0).ok();
         let (code, national) = match &parsed {
-            Some(p) => (p.code().value().to_string(), p.national().value().to_string()),
+            Some(p) => (
+                p.code().value().to_string(),
+                p.national().value().to_string(),
+            ),
             None => (String::new(), self.0.trim_start_matches('+').to_string()),
         };
         let n = national.len();
@@ -67,9 +70,18 @@ impl PhoneNumber {
         } else {
             let keep_head = (n - 4).min(3);
             let stars = n - 4 - keep_head;
-            format!("{}{}{}", &national[..keep_head], "*".repeat(stars.max(1)), &national[n - 4..])
+            format!(
+                "{}{}{}",
+                &national[..keep_head],
+                "*".repeat(stars.max(1)),
+                &national[n - 4..]
+            )
         };
-        if code.is_empty() { format!("+{masked}") } else { format!("+{code} {masked}") }
+        if code.is_empty() {
+            format!("+{masked}")
+        } else {
+            format!("+{code} {masked}")
+        }
     }
 }
 
@@ -85,14 +97,26 @@ mod tests {
 
     #[test]
     fn accepts_e164() {
-        assert_eq!(PhoneNumber::parse("+8613900001111").map(|p| p.0), Ok("+8613900001111".into()));
+        assert_eq!(
+            PhoneNumber::parse("+8613900001111").map(|p| p.0),
+            Ok("+8613900001111".into())
+        );
     }
 
     #[test]
     fn adds_missing_plus_and_strips_separators() {
-        assert_eq!(PhoneNumber::parse("86139 0000-1111").map(|p| p.0), Ok("+8613900001111".into()));
-        assert_eq!(PhoneNumber::parse("008613900001111").map(|p| p.0), Ok("+8613900001111".into()));
-        assert_eq!(PhoneNumber::parse("+1 (415) 555-2671").map(|p| p.0), Ok("+14155552671".into()));
+        assert_eq!(
+            PhoneNumber::parse("86139 0000-1111").map(|p| p.0),
+            Ok("+8613900001111".into())
+        );
+        assert_eq!(
+            PhoneNumber::parse("008613900001111").map(|p| p.0),
+            Ok("+8613900001111".into())
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555-2671").map(|p| p.0),
+            Ok("+14155552671".into())
+        );
     }
 
     #[test]

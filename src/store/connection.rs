@@ -42,7 +42,10 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
         } else {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
             (Backend::Sqlite, path.to_string())
         }
     }
@@ -60,7 +63,10 @@ pub fn establish(url: &str) -> Result<DbConn, DbError> {
                 && !dir.as_os_str().is_empty()
                 && !dir.exists()
             {
-                return Err(DbError::Connect(format!("directory {} does not exist", dir.display())));
+                return Err(DbError::Connect(format!(
+                    "directory {} does not exist",
+                    dir.display()
+                )));
             }
             SqliteConnection::establish(&path)
                 .map(DbConn::Sqlite)
@@ -92,7 +98,10 @@ impl ManageConnection for DbManager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ()).map_err(r2d2::Error::QueryError)
+        diesel::sql_query("SELECT 1")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -137,8 +146,10 @@ impl Db {
         let (backend, _) = Backend::from_url(url);
         let mut first = establish(url)?;
         if let DbConn::Sqlite(c) = &mut first {
-            c.batch_execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                .map_err(|e| DbError::Connect(e.to_string()))?;
+            c.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(|e| DbError::Connect(e.to_string()))?;
         }
         run_migrations(&mut first)?;
         drop(first);
@@ -147,7 +158,9 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
-            .build(DbManager { url: url.to_string() })?;
+            .build(DbManager {
+                url: url.to_string(),
+            })?;
         Ok(Db { pool, backend })
     }
 
@@ -177,8 +190,12 @@ impl Db {
 
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.run(|c| diesel::sql_query("SELECT 1").execute(c).map_err(DbError::from))
-            .await
-            .is_ok()
+        self.run(|c| {
+            diesel::sql_query("SELECT 1")
+                .execute(c)
+                .map_err(DbError::from)
+        })
+        .await
+        .is_ok()
     }
 }

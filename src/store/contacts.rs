@@ -108,7 +108,9 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreRes
     let phone_pattern = like_pattern(&q.replace([' ', '-', '(', ')'], ""));
     macro_rules! query {
         () => {{
-            let mut query = contacts::table.filter(contacts::workspace_id.eq(ws)).into_boxed();
+            let mut query = contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .into_boxed();
             if !q.is_empty() {
                 query = query.filter(
                     lower(contacts::name.nullable())
@@ -130,7 +132,12 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreRes
         .offset((page - 1) * PAGE_SIZE)
         .select(Contact::as_select())
         .load(conn)?;
-    Ok(Page { contacts, total, page, pages })
+    Ok(Page {
+        contacts,
+        total,
+        page,
+        pages,
+    })
 }
 
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<Contact> {
@@ -142,7 +149,12 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<C
 }
 
 /// Other contacts of the workspace that already hold the phone or email of `input`.
-fn conflicts(conn: &mut DbConn, ws: &WorkspaceId, except: Option<&ContactId>, input: &ContactInput) -> StoreResult<Vec<Conflict>> {
+fn conflicts(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    except: Option<&ContactId>,
+    input: &ContactInput,
+) -> StoreResult<Vec<Conflict>> {
     let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
     let email = input.email.as_ref().map(|e| e.as_str().to_string());
     if phone.is_none() && email.is_none() {
@@ -150,7 +162,11 @@ fn conflicts(conn: &mut DbConn, ws: &WorkspaceId, except: Option<&ContactId>, in
     }
     let mut q = contacts::table
         .filter(contacts::workspace_id.eq(ws))
-        .filter(contacts::phone.eq(phone.clone()).or(contacts::email.eq(email.clone())))
+        .filter(
+            contacts::phone
+                .eq(phone.clone())
+                .or(contacts::email.eq(email.clone())),
+        )
         .select((contacts::name, contacts::phone, contacts::email))
         .into_boxed();
     if let Some(id) = except {
@@ -160,7 +176,9 @@ fn conflicts(conn: &mut DbConn, ws: &WorkspaceId, except: Option<&ContactId>, in
     let mut found = Vec::new();
     for (name, p, e) in rows {
         if p.is_some() && p == phone {
-            found.push(Conflict::Phone { other: name.clone() });
+            found.push(Conflict::Phone {
+                other: name.clone(),
+            });
         }
         if e.is_some() && e == email {
             found.push(Conflict::Email { other: name });
@@ -188,13 +206,21 @@ fn save_checked(
     match result {
         Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
             let found = conflicts(conn, ws, except, input)?;
-            Err(if found.is_empty() { SaveError::Store(StoreError::Db(e)) } else { SaveError::Conflicts(found) })
+            Err(if found.is_empty() {
+                SaveError::Store(StoreError::Db(e))
+            } else {
+                SaveError::Conflicts(found)
+            })
         }
         other => other,
     }
 }
 
-pub fn create(conn: &mut DbConn, ws: &WorkspaceId, input: &ContactInput) -> Result<ContactId, SaveError> {
+pub fn create(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    input: &ContactInput,
+) -> Result<ContactId, SaveError> {
     let id = ContactId::new();
     let at = now();
     save_checked(conn, ws, None, input, |c| {
@@ -218,23 +244,36 @@ pub fn create(conn: &mut DbConn, ws: &WorkspaceId, input: &ContactInput) -> Resu
 }
 
 /// Updates a contact. A changed phone number loses its verification.
-pub fn update(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId, input: &ContactInput) -> Result<(), SaveError> {
+pub fn update(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    id: &ContactId,
+    input: &ContactInput,
+) -> Result<(), SaveError> {
     let current = get(conn, ws, id)?;
     let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
-    let verified_at = if phone == current.phone { current.phone_verified_at } else { None };
+    let verified_at = if phone == current.phone {
+        current.phone_verified_at
+    } else {
+        None
+    };
     let n = save_checked(conn, ws, Some(id), input, |c| {
-        diesel::update(contacts::table.filter(contacts::workspace_id.eq(ws)).filter(contacts::id.eq(id)))
-            .set((
-                contacts::name.eq(input.name.as_str()),
-                contacts::phone.eq(phone.clone()),
-                contacts::phone_verified_at.eq(verified_at),
-                contacts::email.eq(input.email.as_ref().map(EmailAddress::as_str)),
-                contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
-                contacts::language.eq(input.language.code()),
-                contacts::fallback.eq(input.fallback.code()),
-                contacts::updated_at.eq(now()),
-            ))
-            .execute(c)
+        diesel::update(
+            contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(contacts::id.eq(id)),
+        )
+        .set((
+            contacts::name.eq(input.name.as_str()),
+            contacts::phone.eq(phone.clone()),
+            contacts::phone_verified_at.eq(verified_at),
+            contacts::email.eq(input.email.as_ref().map(EmailAddress::as_str)),
+            contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
+            contacts::language.eq(input.language.code()),
+            contacts::fallback.eq(input.fallback.code()),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(c)
     })?;
     if n == 0 {
         return Err(SaveError::Store(StoreError::NotFound));
@@ -243,8 +282,12 @@ pub fn update(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId, input: &Conta
 }
 
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
-    let n = diesel::delete(contacts::table.filter(contacts::workspace_id.eq(ws)).filter(contacts::id.eq(id)))
-        .execute(conn)?;
+    let n = diesel::delete(
+        contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(contacts::id.eq(id)),
+    )
+    .execute(conn)?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }

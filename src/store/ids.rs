@@ -4,7 +4,18 @@ use diesel_derive_newtype::DieselNewType;
 
 macro_rules! id_type {
     ($name:ident) => {
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, DieselNewType, serde::Serialize, serde::Deserialize)]
+        #[derive(
+            Debug,
+            Clone,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            DieselNewType,
+            serde::Serialize,
+            serde::Deserialize,
+        )]
         pub struct $name(String);
 
         impl $name {

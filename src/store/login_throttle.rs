@@ -39,12 +39,19 @@ pub fn record_failure(conn: &mut DbConn, key: &str) -> StoreResult<()> {
             }
             Some(_) => {
                 diesel::update(login_throttle::table.find(key))
-                    .set((login_throttle::failures.eq(1), login_throttle::window_start.eq(at)))
+                    .set((
+                        login_throttle::failures.eq(1),
+                        login_throttle::window_start.eq(at),
+                    ))
                     .execute(c)?;
             }
             None => {
                 diesel::insert_into(login_throttle::table)
-                    .values((login_throttle::key.eq(key), login_throttle::failures.eq(1), login_throttle::window_start.eq(at)))
+                    .values((
+                        login_throttle::key.eq(key),
+                        login_throttle::failures.eq(1),
+                        login_throttle::window_start.eq(at),
+                    ))
                     .execute(c)?;
             }
         }

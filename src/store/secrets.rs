@@ -5,7 +5,11 @@ use super::{DbConn, StoreResult, now};
 
 /// Returns the stored secret `name`, creating it with `make` on first use. Concurrent first
 /// starts (several instances on one PostgreSQL) all end up with the value that won the insert.
-pub fn get_or_create(conn: &mut DbConn, name: &str, make: impl FnOnce() -> String) -> StoreResult<String> {
+pub fn get_or_create(
+    conn: &mut DbConn,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> StoreResult<String> {
     let existing = app_secrets::table
         .filter(app_secrets::name.eq(name))
         .select(app_secrets::value)
@@ -15,7 +19,11 @@ pub fn get_or_create(conn: &mut DbConn, name: &str, make: impl FnOnce() -> Strin
         return Ok(v);
     }
     let inserted = diesel::insert_into(app_secrets::table)
-        .values((app_secrets::name.eq(name), app_secrets::value.eq(make()), app_secrets::created_at.eq(now())))
+        .values((
+            app_secrets::name.eq(name),
+            app_secrets::value.eq(make()),
+            app_secrets::created_at.eq(now()),
+        ))
         .execute(conn);
     match inserted {
         Ok(_) => {}

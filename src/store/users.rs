@@ -60,7 +60,12 @@ pub fn count(conn: &mut DbConn) -> StoreResult<i64> {
     Ok(users::table.count().get_result(conn)?)
 }
 
-pub fn insert(conn: &mut DbConn, email: &EmailAddress, password_hash: &str, must_change: bool) -> StoreResult<UserId> {
+pub fn insert(
+    conn: &mut DbConn,
+    email: &EmailAddress,
+    password_hash: &str,
+    must_change: bool,
+) -> StoreResult<UserId> {
     let id = UserId::new();
     diesel::insert_into(users::table)
         .values((
@@ -122,44 +127,64 @@ pub fn find_by_email(conn: &mut DbConn, email: &str) -> StoreResult<Option<User>
 }
 
 pub fn get(conn: &mut DbConn, id: &UserId) -> StoreResult<User> {
-    Ok(users::table.find(id).select(User::as_select()).first(conn)?)
+    Ok(users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)?)
 }
 
 pub fn set_password(conn: &mut DbConn, id: &UserId, password_hash: &str) -> StoreResult<()> {
     diesel::update(users::table.find(id))
-        .set((users::password_hash.eq(password_hash), users::must_change_password.eq(false)))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::must_change_password.eq(false),
+        ))
         .execute(conn)?;
     Ok(())
 }
 
 /// Loads the signed-in user in `preferred` workspace, or in their first workspace when they
 /// are no longer a member of it. None when the user is gone or belongs to no workspace.
-pub fn session_user(conn: &mut DbConn, user: &UserId, preferred: Option<&WorkspaceId>) -> StoreResult<Option<SessionUser>> {
+pub fn session_user(
+    conn: &mut DbConn,
+    user: &UserId,
+    preferred: Option<&WorkspaceId>,
+) -> StoreResult<Option<SessionUser>> {
     let base = memberships::table
         .inner_join(users::table)
         .inner_join(workspaces::table)
         .filter(memberships::user_id.eq(user))
-        .select((users::email, users::must_change_password, workspaces::id, workspaces::name, memberships::role))
+        .select((
+            users::email,
+            users::must_change_password,
+            workspaces::id,
+            workspaces::name,
+            memberships::role,
+        ))
         .into_boxed();
     let query = match preferred {
         Some(ws) => base.filter(memberships::workspace_id.eq(ws.clone())),
         None => base,
     };
-    let mut row: Option<(String, bool, WorkspaceId, String, String)> =
-        query.order(workspaces::created_at.asc()).first(conn).optional()?;
+    let mut row: Option<(String, bool, WorkspaceId, String, String)> = query
+        .order(workspaces::created_at.asc())
+        .first(conn)
+        .optional()?;
     if row.is_none() && preferred.is_some() {
         return session_user(conn, user, None);
     }
-    Ok(row.take().and_then(|(email, must_change_password, workspace_id, workspace_name, role)| {
-        Some(SessionUser {
-            user_id: user.clone(),
-            email,
-            must_change_password,
-            workspace_id,
-            workspace_name,
-            role: Role::parse(&role).ok()?,
-        })
-    }))
+    Ok(row.take().and_then(
+        |(email, must_change_password, workspace_id, workspace_name, role)| {
+            Some(SessionUser {
+                user_id: user.clone(),
+                email,
+                must_change_password,
+                workspace_id,
+                workspace_name,
+                role: Role::parse(&role).ok()?,
+            })
+        },
+    ))
 }
 
 pub fn members(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Member>> {
@@ -167,12 +192,22 @@ pub fn members(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Member>> 
         .inner_join(users::table)
         .filter(memberships::workspace_id.eq(ws))
         .order(users::email.asc())
-        .select((users::id, users::email, memberships::role, memberships::created_at))
+        .select((
+            users::id,
+            users::email,
+            memberships::role,
+            memberships::created_at,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|(user_id, email, role, joined_at)| {
-            Some(Member { user_id, email, role: Role::parse(&role).ok()?, joined_at })
+            Some(Member {
+                user_id,
+                email,
+                role: Role::parse(&role).ok()?,
+                joined_at,
+            })
         })
         .collect())
 }
@@ -196,7 +231,10 @@ pub fn invite(
     conn.transaction(|c| {
         let (user, invited) = match find_by_email(c, email.as_str())? {
             Some(u) => (u.id, Invited::ExistingUser),
-            None => (insert(c, email, &one_time_password_hash(), true)?, Invited::NewUser),
+            None => (
+                insert(c, email, &one_time_password_hash(), true)?,
+                Invited::NewUser,
+            ),
         };
         let already = memberships::table
             .filter(memberships::workspace_id.eq(ws))
@@ -228,7 +266,12 @@ fn role_of(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId) -> Result<Role, M
     Role::parse(&role).map_err(|_| MemberError::Store(StoreError::NotFound))
 }
 
-pub fn set_role(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId, role: Role) -> Result<(), MemberError> {
+pub fn set_role(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    role: Role,
+) -> Result<(), MemberError> {
     conn.transaction(|c| {
         let current = role_of(c, ws, user)?;
         if current == Role::Owner && role != Role::Owner && owner_count(c, ws)? <= 1 {
@@ -241,7 +284,11 @@ pub fn set_role(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId, role: Role) 
     })
 }
 
-pub fn remove_member(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId) -> Result<(), MemberError> {
+pub fn remove_member(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+) -> Result<(), MemberError> {
     conn.transaction(|c| {
         let current = role_of(c, ws, user)?;
         if current == Role::Owner && owner_count(c, ws)? <= 1 {

@@ -61,7 +61,12 @@ pub fn create(conn: &mut DbConn, name: &str, owner: &UserId) -> StoreResult<Work
     Ok(id)
 }
 
-pub fn add_member(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId, role: Role) -> StoreResult<()> {
+pub fn add_member(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    role: Role,
+) -> StoreResult<()> {
     diesel::insert_into(memberships::table)
         .values((
             memberships::workspace_id.eq(ws),
@@ -74,7 +79,10 @@ pub fn add_member(conn: &mut DbConn, ws: &WorkspaceId, user: &UserId, role: Role
 }
 
 pub fn get(conn: &mut DbConn, id: &WorkspaceId) -> StoreResult<Workspace> {
-    Ok(workspaces::table.find(id).select(Workspace::as_select()).first(conn)?)
+    Ok(workspaces::table
+        .find(id)
+        .select(Workspace::as_select())
+        .first(conn)?)
 }
 
 pub fn list_for_user(conn: &mut DbConn, user: &UserId) -> StoreResult<Vec<MyWorkspace>> {
@@ -86,11 +94,19 @@ pub fn list_for_user(conn: &mut DbConn, user: &UserId) -> StoreResult<Vec<MyWork
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, name, role)| Role::parse(&role).ok().map(|role| MyWorkspace { id, name, role }))
+        .filter_map(|(id, name, role)| {
+            Role::parse(&role)
+                .ok()
+                .map(|role| MyWorkspace { id, name, role })
+        })
         .collect())
 }
 
-pub fn set_default_fallback(conn: &mut DbConn, id: &WorkspaceId, fallback: DefaultFallback) -> StoreResult<()> {
+pub fn set_default_fallback(
+    conn: &mut DbConn,
+    id: &WorkspaceId,
+    fallback: DefaultFallback,
+) -> StoreResult<()> {
     let n = diesel::update(workspaces::table.find(id))
         .set(workspaces::default_fallback.eq(fallback.code()))
         .execute(conn)?;

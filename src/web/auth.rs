@@ -39,15 +39,30 @@ pub struct SignedIn(pub CurrentUser);
 
 async fn load(req: HttpRequest, allow_pending_password: bool) -> Result<CurrentUser, AppError> {
     let session = req.get_session();
-    let next = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let login = || AppError::LoginRequired { next: if req.method() == actix_web::http::Method::GET { next.clone() } else { String::new() } };
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let login = || AppError::LoginRequired {
+        next: if req.method() == actix_web::http::Method::GET {
+            next.clone()
+        } else {
+            String::new()
+        },
+    };
     let Some(uid) = session::user_id(&session) else {
         return Err(login());
     };
-    let db = req.app_data::<web::Data<Db>>().cloned().ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .cloned()
+        .ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
     let preferred = session::workspace_id(&session);
     let wanted = preferred.clone();
-    let found = db.run(move |c| users::session_user(c, &uid, wanted.as_ref())).await?;
+    let found = db
+        .run(move |c| users::session_user(c, &uid, wanted.as_ref()))
+        .await?;
     let Some(u) = found else {
         session::sign_out(&session);
         return Err(login());
@@ -93,7 +108,11 @@ impl FromRequest for Editor {
         let req = req.clone();
         Box::pin(async move {
             let u = load(req, false).await?;
-            if u.role.can_edit() { Ok(Editor(u)) } else { Err(AppError::Forbidden) }
+            if u.role.can_edit() {
+                Ok(Editor(u))
+            } else {
+                Err(AppError::Forbidden)
+            }
         })
     }
 }
@@ -105,7 +124,11 @@ impl FromRequest for Owner {
         let req = req.clone();
         Box::pin(async move {
             let u = load(req, false).await?;
-            if u.role.is_owner() { Ok(Owner(u)) } else { Err(AppError::Forbidden) }
+            if u.role.is_owner() {
+                Ok(Owner(u))
+            } else {
+                Err(AppError::Forbidden)
+            }
         })
     }
 }
@@ -134,7 +157,11 @@ fn safe_next(next: &str) -> &str {
     if local { next } else { "/contacts" }
 }
 
-pub async fn login_form(db: web::Data<Db>, session: Session, q: web::Query<LoginQuery>) -> Result<HttpResponse, AppError> {
+pub async fn login_form(
+    db: web::Data<Db>,
+    session: Session,
+    q: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
     if db.run(users::count).await? == 0 {
         return Ok(see_other("/setup"));
     }
@@ -164,7 +191,10 @@ pub struct LoginForm {
 /// The throttle key: failures count per client address and account, so one attacker cannot
 /// lock everyone out of an account from elsewhere, and cannot guess without limit either.
 fn throttle_key(req: &HttpRequest, email: &str) -> String {
-    let ip = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let ip = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     format!("{ip}|{}", email.trim().to_lowercase())
 }
 
@@ -191,7 +221,11 @@ pub async fn login(
         let minutes = ((until - crate::store::now()).num_seconds() + 59) / 60;
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed sign-ins. Try again in {} minute{}.", minutes, if minutes == 1 { "" } else { "s" }),
+            format!(
+                "Too many failed sign-ins. Try again in {} minute{}.",
+                minutes,
+                if minutes == 1 { "" } else { "s" }
+            ),
         );
     }
 
@@ -211,7 +245,8 @@ pub async fn login(
 
     let Some(user) = ok else {
         let k = key.clone();
-        db.run(move |c| login_throttle::record_failure(c, &k)).await?;
+        db.run(move |c| login_throttle::record_failure(c, &k))
+            .await?;
         tracing::info!("failed sign-in");
         return refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
     };
@@ -224,7 +259,10 @@ pub async fn login(
         })
         .await?;
     let Some(su) = found else {
-        return refuse(StatusCode::FORBIDDEN, "This account belongs to no workspace. Ask an owner to invite you.".into());
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "This account belongs to no workspace. Ask an owner to invite you.".into(),
+        );
     };
     session::sign_in(&session, &su.user_id, &su.workspace_id);
     tracing::info!(user = %su.user_id, "signed in");
@@ -247,14 +285,28 @@ pub struct PasswordPage {
     pub errors: FieldErrors,
 }
 
-pub async fn password_form(session: Session, SignedIn(user): SignedIn, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub async fn password_form(
+    session: Session,
+    SignedIn(user): SignedIn,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
     let forced = must_change(&db, &user).await?;
-    render(StatusCode::OK, &PasswordPage { layout: Layout::new(&session, &user), forced, errors: FieldErrors::default() })
+    render(
+        StatusCode::OK,
+        &PasswordPage {
+            layout: Layout::new(&session, &user),
+            forced,
+            errors: FieldErrors::default(),
+        },
+    )
 }
 
 async fn must_change(db: &Db, user: &CurrentUser) -> Result<bool, AppError> {
     let uid = user.user_id.clone();
-    Ok(db.run(move |c| users::get(c, &uid)).await?.must_change_password)
+    Ok(db
+        .run(move |c| users::get(c, &uid))
+        .await?
+        .must_change_password)
 }
 
 #[derive(Deserialize)]
@@ -278,7 +330,9 @@ pub async fn change_password(
     let mut errors = FieldErrors::default();
     let current = form.current.clone();
     let hash = stored.password_hash.clone();
-    let current_ok = web::block(move || passwords::verify(&current, &hash)).await.map_err(|e| AppError::Other(e.into()))?;
+    let current_ok = web::block(move || passwords::verify(&current, &hash))
+        .await
+        .map_err(|e| AppError::Other(e.into()))?;
     if !current_ok {
         errors.add("current", "This is not your current password.");
     }
@@ -293,7 +347,11 @@ pub async fn change_password(
         errors.add("confirm", "The two new passwords differ.");
     }
     let Some(new) = new.filter(|_| errors.is_empty()) else {
-        let page = PasswordPage { layout: Layout::new(&session, &user), forced: stored.must_change_password, errors };
+        let page = PasswordPage {
+            layout: Layout::new(&session, &user),
+            forced: stored.must_change_password,
+            errors,
+        };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let hash = super::setup::hash_password(new).await?;
@@ -302,4 +360,3 @@ pub async fn change_password(
     session::flash(&session, Level::Success, "Your password is changed.");
     Ok(see_other("/contacts"))
 }
-

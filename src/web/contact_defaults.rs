@@ -30,10 +30,18 @@ impl DefaultsPage {
 }
 
 /// More › Contact Default Configuration: the workspace's fallback for "use default".
-pub async fn show(db: web::Data<Db>, session: Session, user: CurrentUser) -> Result<HttpResponse, AppError> {
+pub async fn show(
+    db: web::Data<Db>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id.clone();
     let workspace = db.run(move |c| workspaces::get(c, &ws)).await?;
-    let page = DefaultsPage { layout: Layout::new(&session, &user), current: workspace.default_fallback, errors: FieldErrors::default() };
+    let page = DefaultsPage {
+        layout: Layout::new(&session, &user),
+        current: workspace.default_fallback,
+        errors: FieldErrors::default(),
+    };
     render(StatusCode::OK, &page)
 }
 
@@ -54,12 +62,21 @@ pub async fn save(
         Err(e) => {
             let mut errors = FieldErrors::default();
             errors.add("fallback", e);
-            let page = DefaultsPage { layout: Layout::new(&session, &user), current: form.fallback, errors };
+            let page = DefaultsPage {
+                layout: Layout::new(&session, &user),
+                current: form.fallback,
+                errors,
+            };
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
     let ws = user.workspace_id.clone();
-    db.run(move |c| workspaces::set_default_fallback(c, &ws, fallback)).await?;
-    session::flash(&session, Level::Success, format!("Default fallback method set to {}.", fallback.label()));
+    db.run(move |c| workspaces::set_default_fallback(c, &ws, fallback))
+        .await?;
+    session::flash(
+        &session,
+        Level::Success,
+        format!("Default fallback method set to {}.", fallback.label()),
+    );
     Ok(see_other("/contacts"))
 }

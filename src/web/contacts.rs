@@ -34,11 +34,19 @@ pub struct IndexPage {
 impl IndexPage {
     pub fn page_url(&self, n: i64) -> String {
         let q: String = url::form_urlencoded::byte_serialize(self.q.as_bytes()).collect();
-        if q.is_empty() { format!("/contacts?page={n}") } else { format!("/contacts?q={q}&page={n}") }
+        if q.is_empty() {
+            format!("/contacts?page={n}")
+        } else {
+            format!("/contacts?q={q}&page={n}")
+        }
     }
 
     pub fn first_shown(&self) -> i64 {
-        if self.page.total == 0 { 0 } else { (self.page.page - 1) * contacts::PAGE_SIZE + 1 }
+        if self.page.total == 0 {
+            0
+        } else {
+            (self.page.page - 1) * contacts::PAGE_SIZE + 1
+        }
     }
 
     pub fn last_shown(&self) -> i64 {
@@ -46,7 +54,12 @@ impl IndexPage {
     }
 }
 
-pub async fn index(db: web::Data<Db>, session: Session, user: CurrentUser, q: web::Query<ListQuery>) -> Result<HttpResponse, AppError> {
+pub async fn index(
+    db: web::Data<Db>,
+    session: Session,
+    user: CurrentUser,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
     let ListQuery { q, page } = q.into_inner();
     // A mangled page number shows the first page rather than an error.
     let page_no = page.and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1);
@@ -54,7 +67,14 @@ pub async fn index(db: web::Data<Db>, session: Session, user: CurrentUser, q: we
     let search = q.chars().take(100).collect::<String>();
     let s = search.clone();
     let page = db.run(move |c| contacts::list(c, &ws, &s, page_no)).await?;
-    render(StatusCode::OK, &IndexPage { layout: Layout::new(&session, &user), q: search, page })
+    render(
+        StatusCode::OK,
+        &IndexPage {
+            layout: Layout::new(&session, &user),
+            q: search,
+            page,
+        },
+    )
 }
 
 /// The form as submitted: raw strings, so a rejected form shows exactly what was typed.
@@ -84,27 +104,48 @@ impl ContactForm {
     /// Checks every field and reports all problems at once.
     pub fn parse(&self) -> Result<ContactInput, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = ContactName::parse(&self.name).map_err(|e| errors.add("name", e)).ok();
+        let name = ContactName::parse(&self.name)
+            .map_err(|e| errors.add("name", e))
+            .ok();
         let phone = if self.phone.trim().is_empty() {
             None
         } else {
-            PhoneNumber::parse(&self.phone).map_err(|e| errors.add("phone", e.to_string())).ok()
+            PhoneNumber::parse(&self.phone)
+                .map_err(|e| errors.add("phone", e.to_string()))
+                .ok()
         };
         let email = if self.email.trim().is_empty() {
             None
         } else {
-            EmailAddress::parse(&self.email).map_err(|e| errors.add("email", e.to_string())).ok()
+            EmailAddress::parse(&self.email)
+                .map_err(|e| errors.add("email", e.to_string()))
+                .ok()
         };
         if self.phone.trim().is_empty() && self.email.trim().is_empty() {
-            errors.add("phone", "Enter a phone number or an email address (or both).");
+            errors.add(
+                "phone",
+                "Enter a phone number or an email address (or both).",
+            );
         }
-        let im_user_id = ImUserId::parse(&self.im_user_id).map_err(|e| errors.add("im_user_id", e)).ok().flatten();
-        let language = Language::parse(&self.language).map_err(|e| errors.add("language", e)).ok();
-        let fallback = Fallback::parse(&self.fallback).map_err(|e| errors.add("fallback", e)).ok();
+        let im_user_id = ImUserId::parse(&self.im_user_id)
+            .map_err(|e| errors.add("im_user_id", e))
+            .ok()
+            .flatten();
+        let language = Language::parse(&self.language)
+            .map_err(|e| errors.add("language", e))
+            .ok();
+        let fallback = Fallback::parse(&self.fallback)
+            .map_err(|e| errors.add("fallback", e))
+            .ok();
         match (name, language, fallback) {
-            (Some(name), Some(language), Some(fallback)) if errors.is_empty() => {
-                Ok(ContactInput { name, phone, email, im_user_id, language, fallback })
-            }
+            (Some(name), Some(language), Some(fallback)) if errors.is_empty() => Ok(ContactInput {
+                name,
+                phone,
+                email,
+                im_user_id,
+                language,
+                fallback,
+            }),
             _ => Err(errors),
         }
     }
@@ -159,17 +200,40 @@ async fn form_page(
     render(status, &page)
 }
 
-pub async fn new(db: web::Data<Db>, session: Session, Editor(user): Editor) -> Result<HttpResponse, AppError> {
-    let form = ContactForm { language: Language::Auto.code().into(), fallback: Fallback::Default.code().into(), ..Default::default() };
-    form_page(&db, &session, &user, None, form, FieldErrors::default(), StatusCode::OK).await
+pub async fn new(
+    db: web::Data<Db>,
+    session: Session,
+    Editor(user): Editor,
+) -> Result<HttpResponse, AppError> {
+    let form = ContactForm {
+        language: Language::Auto.code().into(),
+        fallback: Fallback::Default.code().into(),
+        ..Default::default()
+    };
+    form_page(
+        &db,
+        &session,
+        &user,
+        None,
+        form,
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn conflict_errors(found: Vec<Conflict>) -> FieldErrors {
     let mut errors = FieldErrors::default();
     for c in found {
         match c {
-            Conflict::Phone { other } => errors.add("phone", format!("This phone number already belongs to contact “{other}”.")),
-            Conflict::Email { other } => errors.add("email", format!("This email address already belongs to contact “{other}”.")),
+            Conflict::Phone { other } => errors.add(
+                "phone",
+                format!("This phone number already belongs to contact “{other}”."),
+            ),
+            Conflict::Email { other } => errors.add(
+                "email",
+                format!("This email address already belongs to contact “{other}”."),
+            ),
         }
     }
     errors
@@ -183,17 +247,44 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let input = match form.parse() {
         Ok(i) => i,
-        Err(errors) => return form_page(&db, &session, &user, None, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => {
+            return form_page(
+                &db,
+                &session,
+                &user,
+                None,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let ws = user.workspace_id.clone();
     let saved_input = input.clone();
-    match db.run(move |c| contacts::create(c, &ws, &saved_input)).await {
+    match db
+        .run(move |c| contacts::create(c, &ws, &saved_input))
+        .await
+    {
         Ok(_) => {
-            session::flash(&session, Level::Success, format!("Contact “{}” created.", input.name.as_str()));
+            session::flash(
+                &session,
+                Level::Success,
+                format!("Contact “{}” created.", input.name.as_str()),
+            );
             Ok(see_other("/contacts"))
         }
         Err(SaveError::Conflicts(found)) => {
-            form_page(&db, &session, &user, None, form, conflict_errors(found), StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &db,
+                &session,
+                &user,
+                None,
+                form,
+                conflict_errors(found),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
@@ -203,12 +294,26 @@ fn parse_id(raw: &str) -> Result<ContactId, AppError> {
     ContactId::parse(raw).ok_or(AppError::NotFound)
 }
 
-pub async fn edit(db: web::Data<Db>, session: Session, Editor(user): Editor, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn edit(
+    db: web::Data<Db>,
+    session: Session,
+    Editor(user): Editor,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let ws = user.workspace_id.clone();
     let lookup = id.clone();
     let contact = db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
-    form_page(&db, &session, &user, Some(id), ContactForm::from_contact(&contact), FieldErrors::default(), StatusCode::OK).await
+    form_page(
+        &db,
+        &session,
+        &user,
+        Some(id),
+        ContactForm::from_contact(&contact),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn update(
@@ -225,17 +330,44 @@ pub async fn update(
     db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
     let input = match form.parse() {
         Ok(i) => i,
-        Err(errors) => return form_page(&db, &session, &user, Some(id), form, errors, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(errors) => {
+            return form_page(
+                &db,
+                &session,
+                &user,
+                Some(id),
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let ws = user.workspace_id.clone();
     let (target, saved_input) = (id.clone(), input.clone());
-    match db.run(move |c| contacts::update(c, &ws, &target, &saved_input)).await {
+    match db
+        .run(move |c| contacts::update(c, &ws, &target, &saved_input))
+        .await
+    {
         Ok(()) => {
-            session::flash(&session, Level::Success, format!("Contact “{}” saved.", input.name.as_str()));
+            session::flash(
+                &session,
+                Level::Success,
+                format!("Contact “{}” saved.", input.name.as_str()),
+            );
             Ok(see_other("/contacts"))
         }
         Err(SaveError::Conflicts(found)) => {
-            form_page(&db, &session, &user, Some(id), form, conflict_errors(found), StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &db,
+                &session,
+                &user,
+                Some(id),
+                form,
+                conflict_errors(found),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
@@ -248,11 +380,22 @@ pub struct DeletePage {
     pub contact: Contact,
 }
 
-pub async fn confirm_delete(db: web::Data<Db>, session: Session, Editor(user): Editor, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn confirm_delete(
+    db: web::Data<Db>,
+    session: Session,
+    Editor(user): Editor,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let ws = user.workspace_id.clone();
     let contact = db.run(move |c| contacts::get(c, &ws, &id)).await?;
-    render(StatusCode::OK, &DeletePage { layout: Layout::new(&session, &user), contact })
+    render(
+        StatusCode::OK,
+        &DeletePage {
+            layout: Layout::new(&session, &user),
+            contact,
+        },
+    )
 }
 
 pub async fn delete(
@@ -271,6 +414,10 @@ pub async fn delete(
             Ok::<_, crate::store::StoreError>(contact)
         })
         .await?;
-    session::flash(&session, Level::Success, format!("Contact “{}” deleted.", contact.name));
+    session::flash(
+        &session,
+        Level::Success,
+        format!("Contact “{}” deleted.", contact.name),
+    );
     Ok(see_other("/contacts"))
 }

@@ -35,12 +35,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let session = req.get_session();
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|e| AppError::BadRequest(e.to_string()))?;
-            let token: TokenOnly = serde_html_form::from_bytes(&body).unwrap_or(TokenOnly { csrf_token: String::new() });
+            let body = body
+                .await
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let token: TokenOnly = serde_html_form::from_bytes(&body).unwrap_or(TokenOnly {
+                csrf_token: String::new(),
+            });
             if !session::csrf_matches(&session, &token.csrf_token) {
                 return Err(AppError::Forbidden);
             }
-            let form = serde_html_form::from_bytes::<T>(&body).map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let form = serde_html_form::from_bytes::<T>(&body)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
             Ok(CsrfForm(form))
         })
     }

@@ -22,12 +22,27 @@ pub struct ErrorPage {
 
 fn describe(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
-        400 => ("Bad request", "The request could not be understood. Go back and try again."),
-        403 => ("Not allowed", "You may not do this here. If you submitted a form, reload the page and try again."),
-        404 => ("Page not found", "There is nothing here. It may have been deleted, or it belongs to another workspace."),
-        405 => ("Not allowed", "This address does not accept that kind of request."),
+        400 => (
+            "Bad request",
+            "The request could not be understood. Go back and try again.",
+        ),
+        403 => (
+            "Not allowed",
+            "You may not do this here. If you submitted a form, reload the page and try again.",
+        ),
+        404 => (
+            "Page not found",
+            "There is nothing here. It may have been deleted, or it belongs to another workspace.",
+        ),
+        405 => (
+            "Not allowed",
+            "This address does not accept that kind of request.",
+        ),
         413 => ("Too large", "What you sent is larger than Herald accepts."),
-        _ => ("Something went wrong", "Herald could not finish this request. The problem is logged with the request id below."),
+        _ => (
+            "Something went wrong",
+            "Herald could not finish this request. The problem is logged with the request id below.",
+        ),
     }
 }
 
@@ -42,18 +57,34 @@ fn render_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResp
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();
-    let request_id = res.request().extensions().get::<RequestId>().map(|id| id.to_string()).unwrap_or_default();
+    let request_id = res
+        .request()
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
     let (title, message) = describe(status);
-    let page = ErrorPage { status: status.as_u16(), title, message, request_id };
-    let body = page.render().unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        message,
+        request_id,
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
     let (req, res) = res.into_parts();
-    let mut new = HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body);
+    let mut new = HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body);
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             new.headers_mut().append(name.clone(), value.clone());
         }
     }
-    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, new).map_into_right_body()))
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
 }
 
 pub fn handlers<B: 'static>() -> ErrorHandlers<B> {
@@ -75,6 +106,9 @@ pub async fn not_found() -> Result<HttpResponse<BoxBody>, AppError> {
 mod tests {
     #[test]
     fn every_status_has_words() {
-        assert_eq!(super::describe(actix_web::http::StatusCode::NOT_FOUND).0, "Page not found");
+        assert_eq!(
+            super::describe(actix_web::http::StatusCode::NOT_FOUND).0,
+            "Page not found"
+        );
     }
 }

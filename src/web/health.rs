@@ -7,6 +7,8 @@ pub async fn healthz(db: web::Data<Db>) -> HttpResponse {
     if db.ping().await {
         HttpResponse::Ok().content_type("text/plain").body("ok")
     } else {
-        HttpResponse::ServiceUnavailable().content_type("text/plain").body("database unavailable")
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable")
     }
 }

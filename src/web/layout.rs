@@ -38,7 +38,11 @@ impl Layout {
 
     /// For pages shown to people who are not signed in (setup, login).
     pub fn public(session: &Session) -> Layout {
-        Layout { csrf_token: session::csrf_token(session), flashes: session::take_flashes(session), nav: None }
+        Layout {
+            csrf_token: session::csrf_token(session),
+            flashes: session::take_flashes(session),
+            nav: None,
+        }
     }
 
     pub fn can_edit(&self) -> bool {
@@ -69,12 +73,20 @@ impl FieldErrors {
 
     /// `aria-invalid` value for a field, so assistive tech announces the error.
     pub fn invalid(&self, field: &str) -> &'static str {
-        if self.0.contains_key(field) { "true" } else { "false" }
+        if self.0.contains_key(field) {
+            "true"
+        } else {
+            "false"
+        }
     }
 }
 
 /// Renders a page with a status; every console page goes through here.
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
-    let html = page.render().map_err(|e| AppError::Other(anyhow::anyhow!("template: {e}")))?;
-    Ok(HttpResponse::build(status).content_type("text/html; charset=utf-8").body(html))
+    let html = page
+        .render()
+        .map_err(|e| AppError::Other(anyhow::anyhow!("template: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(html))
 }

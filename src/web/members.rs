@@ -52,13 +52,36 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id.clone();
     let members = db.run(move |c| users::members(c, &ws)).await?;
-    let page = IndexPage { layout: Layout::new(session, user), me: user.user_id.clone(), members, form, errors, one_time };
+    let page = IndexPage {
+        layout: Layout::new(session, user),
+        me: user.user_id.clone(),
+        members,
+        form,
+        errors,
+        one_time,
+    };
     render(status, &page)
 }
 
-pub async fn index(db: web::Data<Db>, session: Session, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let form = InviteForm { email: String::new(), role: Role::Admin.code().into() };
-    page(&db, &session, &user, form, FieldErrors::default(), None, StatusCode::OK).await
+pub async fn index(
+    db: web::Data<Db>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    let form = InviteForm {
+        email: String::new(),
+        role: Role::Admin.code().into(),
+    };
+    page(
+        &db,
+        &session,
+        &user,
+        form,
+        FieldErrors::default(),
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 fn member_error(e: MemberError) -> Result<String, AppError> {
@@ -69,30 +92,76 @@ fn member_error(e: MemberError) -> Result<String, AppError> {
     }
 }
 
-pub async fn invite(db: web::Data<Db>, session: Session, Owner(user): Owner, CsrfForm(form): CsrfForm<InviteForm>) -> Result<HttpResponse, AppError> {
+pub async fn invite(
+    db: web::Data<Db>,
+    session: Session,
+    Owner(user): Owner,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let email = EmailAddress::parse(&form.email).map_err(|e| errors.add("email", e.to_string())).ok();
-    let role = Role::parse(&form.role).map_err(|e| errors.add("role", e)).ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
+    let role = Role::parse(&form.role)
+        .map_err(|e| errors.add("role", e))
+        .ok();
     let (Some(email), Some(role)) = (email, role) else {
-        return page(&db, &session, &user, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return page(
+            &db,
+            &session,
+            &user,
+            form,
+            errors,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let password = passwords::one_time();
     let hash = super::setup::hash_password_str(password.clone()).await?;
     let ws = user.workspace_id.clone();
     let invited_email = email.clone();
-    match db.run(move |c| users::invite(c, &ws, &invited_email, role, || hash)).await {
+    match db
+        .run(move |c| users::invite(c, &ws, &invited_email, role, || hash))
+        .await
+    {
         Ok(Invited::NewUser) => {
             tracing::info!("member invited with a new account");
-            let form = InviteForm { email: String::new(), role: role.code().into() };
-            page(&db, &session, &user, form, FieldErrors::default(), Some((email.to_string(), password)), StatusCode::OK).await
+            let form = InviteForm {
+                email: String::new(),
+                role: role.code().into(),
+            };
+            page(
+                &db,
+                &session,
+                &user,
+                form,
+                FieldErrors::default(),
+                Some((email.to_string(), password)),
+                StatusCode::OK,
+            )
+            .await
         }
         Ok(Invited::ExistingUser) => {
-            session::flash(&session, Level::Success, format!("{email} can now use this workspace as {}.", role.label()));
+            session::flash(
+                &session,
+                Level::Success,
+                format!("{email} can now use this workspace as {}.", role.label()),
+            );
             Ok(see_other("/members"))
         }
         Err(e) => {
             errors.add("email", member_error(e)?);
-            page(&db, &session, &user, form, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+            page(
+                &db,
+                &session,
+                &user,
+                form,
+                errors,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }
@@ -117,14 +186,27 @@ pub async fn set_role(
     let target = parse_user(&path)?;
     let role = Role::parse(&form.role).map_err(|e| AppError::BadRequest(e.into()))?;
     let ws = user.workspace_id.clone();
-    match db.run(move |c| users::set_role(c, &ws, &target, role)).await {
-        Ok(()) => session::flash(&session, Level::Success, format!("Role changed to {}.", role.label())),
+    match db
+        .run(move |c| users::set_role(c, &ws, &target, role))
+        .await
+    {
+        Ok(()) => session::flash(
+            &session,
+            Level::Success,
+            format!("Role changed to {}.", role.label()),
+        ),
         Err(e) => session::flash(&session, Level::Error, member_error(e)?),
     }
     Ok(see_other("/members"))
 }
 
-pub async fn remove(db: web::Data<Db>, session: Session, Owner(user): Owner, path: web::Path<String>, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn remove(
+    db: web::Data<Db>,
+    session: Session,
+    Owner(user): Owner,
+    path: web::Path<String>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let target = parse_user(&path)?;
     let ws = user.workspace_id.clone();
     match db.run(move |c| users::remove_member(c, &ws, &target)).await {

@@ -26,7 +26,8 @@ pub fn set_workspace(session: &Session, ws: &WorkspaceId) {
 
 /// Starts a signed-in session with fresh state, so nothing from before login carries over.
 pub fn sign_in(session: &Session, user: &UserId, ws: &WorkspaceId) {
-    session.purge();
+    // clear + renew, not purge: a purged session drops whatever is inserted afterwards.
+    session.clear();
     session.renew();
     let _ = session.insert(USER, user);
     let _ = session.insert(WORKSPACE, ws);
@@ -56,7 +57,9 @@ pub fn csrf_token(session: &Session) -> String {
 pub fn csrf_matches(session: &Session, submitted: &str) -> bool {
     use subtle::ConstantTimeEq;
     match session.get::<String>(CSRF) {
-        Ok(Some(expected)) => !submitted.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes())),
+        Ok(Some(expected)) => {
+            !submitted.is_empty() && bool::from(expected.as_bytes().ct_eq(submitted.as_bytes()))
+        }
         _ => false,
     }
 }
@@ -84,12 +87,22 @@ impl Flash {
 
 /// Queues a message for the next page shown (POST → 303 → GET).
 pub fn flash(session: &Session, level: Level, message: impl Into<String>) {
-    let mut all = session.get::<Vec<Flash>>(FLASH).ok().flatten().unwrap_or_default();
-    all.push(Flash { level, message: message.into() });
+    let mut all = session
+        .get::<Vec<Flash>>(FLASH)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    all.push(Flash {
+        level,
+        message: message.into(),
+    });
     let _ = session.insert(FLASH, all);
 }
 
 /// Reads and clears the queued messages.
 pub fn take_flashes(session: &Session) -> Vec<Flash> {
-    session.remove_as::<Vec<Flash>>(FLASH).and_then(Result::ok).unwrap_or_default()
+    session
+        .remove_as::<Vec<Flash>>(FLASH)
+        .and_then(Result::ok)
+        .unwrap_or_default()
 }

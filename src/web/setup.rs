@@ -36,24 +36,59 @@ pub async fn form(db: web::Data<Db>, session: Session) -> Result<HttpResponse, A
     if db.run(users::count).await? > 0 {
         return Ok(see_other("/login"));
     }
-    let form = SetupForm { workspace: "Default".into(), ..SetupForm::default() };
-    render(StatusCode::OK, &SetupPage { layout: Layout::public(&session), form, errors: FieldErrors::default() })
+    let form = SetupForm {
+        workspace: "Default".into(),
+        ..SetupForm::default()
+    };
+    render(
+        StatusCode::OK,
+        &SetupPage {
+            layout: Layout::public(&session),
+            form,
+            errors: FieldErrors::default(),
+        },
+    )
 }
 
-pub async fn create(db: web::Data<Db>, session: Session, CsrfForm(form): CsrfForm<SetupForm>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    db: web::Data<Db>,
+    session: Session,
+    CsrfForm(form): CsrfForm<SetupForm>,
+) -> Result<HttpResponse, AppError> {
     let mut errors = FieldErrors::default();
-    let workspace = workspaces::parse_name(&form.workspace).map_err(|e| errors.add("workspace", e)).ok();
-    let email = EmailAddress::parse(&form.email).map_err(|e| errors.add("email", e.to_string())).ok();
-    let password = NewPassword::parse(&form.password).map_err(|e| errors.add("password", e)).ok();
+    let workspace = workspaces::parse_name(&form.workspace)
+        .map_err(|e| errors.add("workspace", e))
+        .ok();
+    let email = EmailAddress::parse(&form.email)
+        .map_err(|e| errors.add("email", e.to_string()))
+        .ok();
+    let password = NewPassword::parse(&form.password)
+        .map_err(|e| errors.add("password", e))
+        .ok();
     if form.password != form.confirm {
         errors.add("confirm", "The two passwords differ.");
     }
-    let (Some(workspace), Some(email), Some(password), true) = (workspace, email, password, errors.is_empty()) else {
-        let form = SetupForm { password: String::new(), confirm: String::new(), ..form };
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &SetupPage { layout: Layout::public(&session), form, errors });
+    let (Some(workspace), Some(email), Some(password), true) =
+        (workspace, email, password, errors.is_empty())
+    else {
+        let form = SetupForm {
+            password: String::new(),
+            confirm: String::new(),
+            ..form
+        };
+        return render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                layout: Layout::public(&session),
+                form,
+                errors,
+            },
+        );
     };
     let hash = hash_password(password).await?;
-    let created = db.run(move |c| users::create_first_owner(c, &email, &hash, &workspace)).await?;
+    let created = db
+        .run(move |c| users::create_first_owner(c, &email, &hash, &workspace))
+        .await?;
     let Some((user, ws)) = created else {
         // Someone finished setup in the meantime; their account stands.
         return Ok(see_other("/login"));

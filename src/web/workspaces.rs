@@ -24,15 +24,40 @@ pub struct IndexPage {
     pub errors: FieldErrors,
 }
 
-async fn page(db: &Db, session: &Session, user: &CurrentUser, name: String, errors: FieldErrors, status: StatusCode) -> Result<HttpResponse, AppError> {
+async fn page(
+    db: &Db,
+    session: &Session,
+    user: &CurrentUser,
+    name: String,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let uid = user.user_id.clone();
     let list = db.run(move |c| workspaces::list_for_user(c, &uid)).await?;
-    let page = IndexPage { layout: Layout::new(session, user), current: user.workspace_id.clone(), workspaces: list, name, errors };
+    let page = IndexPage {
+        layout: Layout::new(session, user),
+        current: user.workspace_id.clone(),
+        workspaces: list,
+        name,
+        errors,
+    };
     render(status, &page)
 }
 
-pub async fn index(db: web::Data<Db>, session: Session, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    page(&db, &session, &user, String::new(), FieldErrors::default(), StatusCode::OK).await
+pub async fn index(
+    db: web::Data<Db>,
+    session: Session,
+    user: CurrentUser,
+) -> Result<HttpResponse, AppError> {
+    page(
+        &db,
+        &session,
+        &user,
+        String::new(),
+        FieldErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -42,13 +67,26 @@ pub struct CreateForm {
 }
 
 /// Any signed-in user may start a workspace of their own and becomes its owner.
-pub async fn create(db: web::Data<Db>, session: Session, user: CurrentUser, CsrfForm(form): CsrfForm<CreateForm>) -> Result<HttpResponse, AppError> {
+pub async fn create(
+    db: web::Data<Db>,
+    session: Session,
+    user: CurrentUser,
+    CsrfForm(form): CsrfForm<CreateForm>,
+) -> Result<HttpResponse, AppError> {
     let name = match workspaces::parse_name(&form.name) {
         Ok(n) => n,
         Err(e) => {
             let mut errors = FieldErrors::default();
             errors.add("name", e);
-            return page(&db, &session, &user, form.name, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return page(
+                &db,
+                &session,
+                &user,
+                form.name,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
         }
     };
     let uid = user.user_id.clone();
@@ -60,11 +98,21 @@ pub async fn create(db: web::Data<Db>, session: Session, user: CurrentUser, Csrf
         })
         .await?;
     session::set_workspace(&session, &ws);
-    session::flash(&session, Level::Success, format!("Workspace “{name}” created; you are its owner."));
+    session::flash(
+        &session,
+        Level::Success,
+        format!("Workspace “{name}” created; you are its owner."),
+    );
     Ok(see_other("/contacts"))
 }
 
-pub async fn switch(session: Session, user: CurrentUser, db: web::Data<Db>, path: web::Path<String>, _: CsrfForm<NoFields>) -> Result<HttpResponse, AppError> {
+pub async fn switch(
+    session: Session,
+    user: CurrentUser,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
     let ws = WorkspaceId::parse(&path).ok_or(AppError::NotFound)?;
     let uid = user.user_id.clone();
     let mine = db.run(move |c| workspaces::list_for_user(c, &uid)).await?;
@@ -72,6 +120,10 @@ pub async fn switch(session: Session, user: CurrentUser, db: web::Data<Db>, path
         return Err(AppError::NotFound);
     };
     session::set_workspace(&session, &target.id);
-    session::flash(&session, Level::Success, format!("Switched to workspace “{}”.", target.name));
+    session::flash(
+        &session,
+        Level::Success,
+        format!("Switched to workspace “{}”.", target.name),
+    );
     Ok(see_other("/contacts"))
 }

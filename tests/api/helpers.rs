@@ -22,7 +22,8 @@ pub fn in_ci() -> bool {
 
 /// The server new test databases are made on.
 pub fn postgres_admin_url() -> String {
-    std::env::var("HERALD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HERALD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A database for one test, removed when dropped.
@@ -39,7 +40,11 @@ impl TestDb {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("herald.db").display());
-                Some(TestDb { url, _dir: Some(dir), pg_name: None })
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
             }
             Kind::Postgres => {
                 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -53,10 +58,16 @@ impl TestDb {
                     Err(e) => panic!("CI=true and PostgreSQL is not reachable at {admin}: {e}"),
                 };
                 let name = format!("herald_test_{}", uuid::Uuid::new_v4().simple());
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
                 let mut url = url::Url::parse(&admin).expect("postgres url");
                 url.set_path(&name);
-                Some(TestDb { url: url.to_string(), _dir: None, pg_name: Some(name) })
+                Some(TestDb {
+                    url: url.to_string(),
+                    _dir: None,
+                    pg_name: Some(name),
+                })
             }
         }
     }
@@ -67,7 +78,8 @@ impl Drop for TestDb {
         if let Some(name) = self.pg_name.take() {
             use diesel::{Connection, PgConnection, RunQueryDsl};
             if let Ok(mut conn) = PgConnection::establish(&postgres_admin_url()) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
             }
         }
     }
@@ -99,10 +111,16 @@ impl TestApp {
             workers: 2,
             ..Settings::default()
         };
-        let db = Db::connect(&settings.database_url, settings.database_pool_size).expect("database");
+        let db =
+            Db::connect(&settings.database_url, settings.database_pool_size).expect("database");
         let app = Application::build_with(settings, db.clone(), listener).expect("build app");
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, db, kind, test_db }
+        TestApp {
+            base,
+            db,
+            kind,
+            test_db,
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -112,7 +130,17 @@ impl TestApp {
     /// Runs setup and returns the owner's signed-in client.
     pub async fn owner(&self) -> Client {
         let c = self.client();
-        let r = c.post_form("/setup", &[("workspace", "Ops"), ("email", OWNER), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        let r = c
+            .post_form(
+                "/setup",
+                &[
+                    ("workspace", "Ops"),
+                    ("email", OWNER),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         c
     }
@@ -129,12 +157,21 @@ pub struct Page {
 
 impl Page {
     pub fn assert_contains(&self, needle: &str) -> &Self {
-        assert!(self.body.contains(needle), "expected {needle:?} in a {} page:\n{}", self.status, self.body);
+        assert!(
+            self.body.contains(needle),
+            "expected {needle:?} in a {} page:\n{}",
+            self.status,
+            self.body
+        );
         self
     }
 
     pub fn assert_lacks(&self, needle: &str) -> &Self {
-        assert!(!self.body.contains(needle), "did not expect {needle:?} in:\n{}", self.body);
+        assert!(
+            !self.body.contains(needle),
+            "did not expect {needle:?} in:\n{}",
+            self.body
+        );
         self
     }
 
@@ -152,6 +189,15 @@ pub struct Client {
     pub http: reqwest::Client,
 }
 
+/// As askama escapes text, to find a value in a page.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
 pub fn csrf_in(html: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
     let start = html.find(marker)? + marker.len();
@@ -161,19 +207,41 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client");
-        Client { base: base.to_string(), http }
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        Client {
+            base: base.to_string(),
+            http,
+        }
     }
 
     async fn page(resp: reqwest::Response) -> Page {
         let status = resp.status();
-        let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = resp.text().await.expect("body");
-        Page { status, location, body }
+        Page {
+            status,
+            location,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        Self::page(self.http.get(format!("{}{path}", self.base)).send().await.expect("GET")).await
+        Self::page(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
     }
 
     /// The session's CSRF token, read from a page that shows forms to anyone.
@@ -212,13 +280,21 @@ impl Client {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Page {
-        self.post_form("/login", &[("email", email), ("password", password)]).await
+        self.post_form("/login", &[("email", email), ("password", password)])
+            .await
     }
 
     pub async fn create_contact(&self, name: &str, phone: &str, email: &str) -> Page {
         self.post_form(
             "/contacts",
-            &[("name", name), ("phone", phone), ("email", email), ("im_user_id", ""), ("language", "auto"), ("fallback", "default")],
+            &[
+                ("name", name),
+                ("phone", phone),
+                ("email", email),
+                ("im_user_id", ""),
+                ("language", "auto"),
+                ("fallback", "default"),
+            ],
         )
         .await
     }
@@ -227,7 +303,10 @@ impl Client {
     pub async fn contact_id(&self, name: &str) -> String {
         let q: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
         let page = self.get(&format!("/contacts?q={q}")).await;
-        let row_start = page.body.find(&format!("<td class=\"name\">{name}</td>")).unwrap_or_else(|| panic!("{name} not listed:\n{}", page.body));
+        let row_start = page
+            .body
+            .find(&format!("<td class=\"name\">{}</td>", html_escape(name)))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{}", page.body));
         let rest = &page.body[row_start..];
         let start = rest.find("/contacts/").expect("edit link") + "/contacts/".len();
         rest[start..start + 36].to_string()

@@ -1,0 +1,146 @@
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::{Kind, OWNER, PASSWORD, TestApp, TestDb};
+
+both_backends! {
+    async fn healthz_answers_when_the_database_does(app: TestApp) {
+        let c = app.client();
+        let r = c.get("/healthz").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body, "ok");
+    }
+
+    async fn unknown_pages_get_a_404_page_with_a_request_id(app: TestApp) {
+        let c = app.client();
+        let r = c.get("/no/such/page").await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        r.assert_contains("Page not found").assert_contains("class=\"request-id\"");
+        let css = c.http.get(format!("{}/static/herald.css", app.base)).send().await.expect("css");
+        assert_eq!(css.status(), StatusCode::OK);
+        assert!(css.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/css"));
+        assert_eq!(c.get("/static/nope.css").await.status, StatusCode::NOT_FOUND);
+    }
+
+    async fn a_restart_keeps_people_signed_in(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "", "ana@example.com").await.assert_redirect("/contacts");
+        // A second process on the same database (a restart, or another instance) accepts the
+        // same session cookie: the key lives in the database, not in the process.
+        let second = TestApp::spawn_on(app.kind, Arc::clone(&app.test_db)).await;
+        let same_browser = crate::helpers::Client { base: second.base.clone(), http: owner.http.clone() };
+        let list = same_browser.get("/contacts").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+        list.assert_contains("<td class=\"name\">Ana</td>");
+    }
+
+    async fn session_cookie_is_http_only_and_lax(app: TestApp) {
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let r = c.get(format!("{}/setup", app.base)).send().await.expect("get");
+        let cookie = r.headers().get("set-cookie").expect("session cookie").to_str().expect("ascii").to_string();
+        assert!(cookie.starts_with("herald_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        // Plain-http public URL: not Secure, or the browser would drop it.
+        assert!(!cookie.contains("Secure"), "{cookie}");
+    }
+}
+
+#[test]
+fn migration_trees_stay_in_step() {
+    let names = |dir: &str| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                .expect("migrations dir")
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+        v.sort();
+        v
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(
+        sqlite,
+        names("postgres"),
+        "every migration needs a twin with the same name in both trees"
+    );
+    for m in &sqlite {
+        for tree in ["sqlite", "postgres"] {
+            for f in ["up.sql", "down.sql"] {
+                let p = format!("{}/migrations/{tree}/{m}/{f}", env!("CARGO_MANIFEST_DIR"));
+                assert!(std::path::Path::new(&p).is_file(), "missing {p}");
+            }
+        }
+    }
+}
+
+/// `herald admin create --password-stdin` makes a working owner from the shell.
+fn admin_create_cli(kind: Kind) {
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
+    let run = |email: &str, password: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+            .args([
+                "admin",
+                "create",
+                "--email",
+                email,
+                "--password-stdin",
+                "--workspace",
+                "Night shift",
+            ])
+            .env("HERALD_DATABASE_URL", &db.url)
+            .env_remove("HERALD_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run herald");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{password}\n").as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let short = run(OWNER, "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 10 characters"));
+    let ok = run(OWNER, PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("owner of workspace “Night shift”"));
+    let dup = run(OWNER, PASSWORD);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let app = TestApp::spawn_on(kind, Arc::new(db)).await;
+        let c = app.client();
+        // Setup is closed: the shell made the first owner.
+        c.get("/setup").await.assert_redirect("/login");
+        c.login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        c.get("/contacts").await.assert_contains("Night shift");
+    });
+}
+
+#[test]
+fn admin_create_cli_sqlite() {
+    admin_create_cli(Kind::Sqlite);
+}
+
+#[test]
+fn admin_create_cli_postgres() {
+    admin_create_cli(Kind::Postgres);
+}
