@@ -1,1 +1,232 @@
-// placeholder
+//! End to end in headless Chromium (Debian's chromium + chromium-driver), as a person would
+//! use the console: set up, sign in, create a contact, see it listed, get a bad phone refused.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::helpers::{Kind, TestApp, in_ci};
+
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn find(cmds: &[&str]) -> Option<String> {
+    cmds.iter().map(|c| c.to_string()).find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Starts chromedriver; None (skip) when it or Chromium is missing outside CI.
+async fn start() -> Option<(Driver, Client)> {
+    let driver =
+        std::env::var("HERALD_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let chrome =
+        std::env::var("HERALD_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let found = find(&[&driver]).zip(find(&[
+        &chrome,
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+    ]));
+    let Some((driver, chrome)) = found else {
+        assert!(
+            !in_ci(),
+            "CI=true and chromedriver/chromium are not installed"
+        );
+        eprintln!("skipped: chromedriver or chromium not installed");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new(&driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let d = Driver {
+        child,
+        port,
+        _profile: profile,
+    };
+    let caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": chrome,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                    format!("--user-data-dir={}", d._profile.path().display()),
+                ]
+            }
+        }))
+        .expect("caps");
+    let url = format!("http://127.0.0.1:{}", d.port);
+    for _ in 0..100 {
+        let mut builder = ClientBuilder::rustls().expect("tls");
+        builder.capabilities(caps.clone());
+        if let Ok(client) = builder.connect(&url).await {
+            return Some((d, client));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {}", d.port);
+}
+
+async fn fill(b: &Client, id: &str, value: &str) {
+    let el = b
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+async fn submit(b: &Client) {
+    b.find(Locator::Css("main form button[type=submit]"))
+        .await
+        .expect("submit button")
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Waits for the navigation a click started, then checks where it landed.
+async fn assert_path(b: &Client, want: &str) {
+    let mut path = String::new();
+    for _ in 0..50 {
+        path = b.current_url().await.expect("url").path().to_string();
+        if path == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = b.source().await.unwrap_or_default();
+    panic!("expected to be on {want}, still on {path}:\n{body}");
+}
+
+async fn text_of(b: &Client, css: &str) -> String {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+async fn screenshot(b: &Client, name: &str) {
+    if let Ok(png) = b.screenshot().await {
+        let dir = std::env::temp_dir().join("herald-screenshots");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_sign_in_and_manage_contacts_in_chromium() {
+    let Some(app) = TestApp::spawn(Kind::Sqlite).await else {
+        return;
+    };
+    let Some((_driver, b)) = start().await else {
+        return;
+    };
+    let base = &app.base;
+
+    // First run: the console sends us to setup.
+    b.goto(&format!("{base}/")).await.expect("open");
+    assert_path(&b, "/setup").await;
+    fill(&b, "workspace", "Ops").await;
+    fill(&b, "email", "owner@example.com").await;
+    fill(&b, "password", "correct horse battery").await;
+    fill(&b, "confirm", "correct horse battery").await;
+    submit(&b).await;
+    assert_path(&b, "/contacts").await;
+    assert!(text_of(&b, ".flash").await.contains("Herald is set up"));
+
+    // Sign out and back in through the form.
+    b.find(Locator::Css("header form button"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("click");
+    assert_path(&b, "/login").await;
+    fill(&b, "email", "owner@example.com").await;
+    fill(&b, "password", "wrong password!").await;
+    submit(&b).await;
+    assert!(
+        text_of(&b, ".flash-error")
+            .await
+            .contains("Wrong email or password.")
+    );
+    fill(&b, "password", "correct horse battery").await;
+    submit(&b).await;
+    assert_path(&b, "/contacts").await;
+
+    // A bad phone is refused beside the field, with what was typed kept.
+    b.find(Locator::LinkText("Create Contact"))
+        .await
+        .expect("create link")
+        .click()
+        .await
+        .expect("click");
+    fill(&b, "name", "Ana Li").await;
+    fill(&b, "phone", "12ab").await;
+    fill(&b, "email", "ana@example.com").await;
+    submit(&b).await;
+    let error = text_of(&b, "#phone-error").await;
+    assert!(error.contains("country code"), "{error}");
+    let kept = b
+        .find(Locator::Id("name"))
+        .await
+        .expect("name")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(kept.as_deref(), Some("Ana Li"));
+    screenshot(&b, "contact-form-error").await;
+
+    // Fixed, it is created and listed.
+    fill(&b, "phone", "86 139 0000 1111").await;
+    submit(&b).await;
+    assert_path(&b, "/contacts").await;
+    let row = text_of(&b, "table.contacts tbody tr").await;
+    assert!(
+        row.contains("Ana Li") && row.contains("+8613900001111") && row.contains("Not verified"),
+        "{row}"
+    );
+    screenshot(&b, "contacts-list").await;
+
+    // Search narrows the list.
+    fill(&b, "q", "nobody").await;
+    b.find(Locator::Css("form.search button"))
+        .await
+        .expect("search")
+        .click()
+        .await
+        .expect("click");
+    assert!(text_of(&b, ".summary").await.contains("No contact matches"));
+
+    b.close().await.expect("close browser");
+}
