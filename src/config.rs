@@ -59,7 +59,18 @@ pub enum ConfigError {
 impl Settings {
     /// Reads `path` (or `HERALD_CONFIG`, or `herald.toml` when it exists), then the environment.
     pub fn load(path: Option<&str>) -> Result<Settings, ConfigError> {
-        let env_path = std::env::var("HERALD_CONFIG").ok();
+        Self::load_from(path, None)
+    }
+
+    /// `env` replaces the process environment (for tests).
+    pub fn load_from(
+        path: Option<&str>,
+        env: Option<config::Map<String, String>>,
+    ) -> Result<Settings, ConfigError> {
+        let env_path = match &env {
+            Some(map) => map.get("HERALD_CONFIG").cloned(),
+            None => std::env::var("HERALD_CONFIG").ok(),
+        };
         let file = path.map(str::to_owned).or(env_path);
         let mut builder = config::Config::builder();
         builder = match &file {
@@ -77,8 +88,8 @@ impl Settings {
         builder = builder.add_source(
             config::Environment::with_prefix("HERALD")
                 .prefix_separator("_")
-                .try_parsing(true)
-                .ignore_empty(true),
+                .ignore_empty(true)
+                .source(env),
         );
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         if settings.public_url.trim().is_empty() {
@@ -116,5 +127,63 @@ impl Settings {
     /// The public URL without a trailing slash, for building links.
     pub fn base_url(&self) -> &str {
         self.public_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<config::Map<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.database_url, "sqlite://herald.db");
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.session_key.is_none());
+    }
+
+    #[test]
+    fn environment_and_file_are_read_and_environment_wins() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("herald.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\ndatabase_pool_size = 3\nlog_format = \"json\"\n",
+        )
+        .expect("write");
+        let path = file.to_string_lossy().into_owned();
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[
+                ("HERALD_DATABASE_POOL_SIZE", "5"),
+                ("HERALD_PUBLIC_URL", "https://herald.example.com"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.bind, "127.0.0.1:9000");
+        assert_eq!(s.database_pool_size, 5);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(s.public_url_is_https());
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_setting_named() {
+        let e = Settings::load_from(None, env(&[("HERALD_PUBLIC_URL", "ftp://x")]))
+            .expect_err("scheme");
+        assert!(e.to_string().contains("public_url"), "{e}");
+        let e = Settings::load_from(None, env(&[("HERALD_DATABASE_POOL_SIZE", "zero")]))
+            .expect_err("number");
+        assert!(e.to_string().contains("database_pool_size"), "{e}");
+        assert!(Settings::load_from(Some("/nonexistent/herald.toml"), env(&[])).is_err());
     }
 }

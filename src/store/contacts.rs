@@ -1,7 +1,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::contacts;
+use diesel::dsl::sql;
+use diesel::sql_types::{BigInt, Bool, Integer, Text};
+
+use super::connection::MultiBackend;
+use super::schema::{contacts, workspaces};
 use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 
@@ -83,6 +87,8 @@ pub const PAGE_SIZE: i64 = 20;
 pub struct Page {
     pub contacts: Vec<Contact>,
     pub total: i64,
+    /// True when a search matched more than `SEARCH_COUNT_CAP` contacts (`total` is the cap).
+    pub capped: bool,
     pub page: i64,
     pub pages: i64,
 }
@@ -90,7 +96,7 @@ pub struct Page {
 fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
     p.push('%');
-    for ch in q.to_lowercase().chars() {
+    for ch in q.chars() {
         if matches!(ch, '%' | '_' | '\\') {
             p.push('\\');
         }
@@ -100,41 +106,149 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+/// What a contact is found by: its lower-cased name, phone and email in one string.
+pub fn search_text(input: &ContactInput) -> String {
+    let mut s = input.name.as_str().to_lowercase();
+    for part in [
+        input.phone.as_ref().map(PhoneNumber::as_str),
+        input.email.as_ref().map(EmailAddress::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push('\n');
+        s.push_str(part);
+    }
+    s
+}
+
+/// The search box's text as the substrings to look for: as typed (lower-cased), and for
+/// phone-like input also without the spaces and dashes people type into numbers.
+fn search_terms(q: &str) -> Vec<String> {
+    let q = q.trim().to_lowercase();
+    if q.is_empty() {
+        return Vec::new();
+    }
+    let compact: String = q
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
+    let phone_like = compact.chars().all(|c| c.is_ascii_digit() || c == '+');
+    if phone_like && compact != q && !compact.is_empty() {
+        vec![q, compact]
+    } else {
+        vec![q]
+    }
+}
+
+/// An FTS5 MATCH expression: each term a quoted phrase (trigram phrases match substrings).
+fn fts_match(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+type Filter = Box<dyn BoxableExpression<contacts::table, MultiBackend, SqlType = Bool>>;
+
+fn like_filter(terms: &[String]) -> Filter {
+    let mut filter: Filter = Box::new(
+        contacts::search_text
+            .like(like_pattern(&terms[0]))
+            .escape('\\'),
+    );
+    for t in &terms[1..] {
+        filter = Box::new(filter.or(contacts::search_text.like(like_pattern(t)).escape('\\')));
+    }
+    filter
+}
+
+fn fts_filter(expr: &str) -> Filter {
+    Box::new(
+        sql::<Bool>(
+            "contacts.id IN (SELECT contact_id FROM contacts_search WHERE contacts_search MATCH ",
+        )
+        .bind::<Text, _>(expr.to_string())
+        .sql(")"),
+    )
+}
+
+/// More matches than this are reported as "more than N": counting every match of a broad
+/// search ("corp") on each page view costs more than the number is worth.
+pub const SEARCH_COUNT_CAP: i64 = 1000;
+
+/// Below this many index hits a search goes through the SQLite trigram index; above it a scan
+/// in name order finds the first page sooner than collecting every hit.
+const FTS_SELECTIVE: i64 = 500;
+
+/// How to find the matches. SQLite: the FTS5 trigram index for selective terms of three or
+/// more characters, a scan of the (workspace_id, search_text) index otherwise. PostgreSQL:
+/// LIKE, which its pg_trgm GIN index serves.
+fn search_filter(conn: &mut DbConn, terms: &[String]) -> StoreResult<Filter> {
+    let indexable = terms.iter().all(|t| t.chars().count() >= 3);
+    if matches!(conn, DbConn::Sqlite(_)) && indexable {
+        let expr = fts_match(terms);
+        let hits: i64 = sql::<BigInt>(
+            "SELECT count(*) FROM (SELECT 1 FROM contacts_search WHERE contacts_search MATCH ",
+        )
+        .bind::<Text, _>(expr.clone())
+        .sql(&format!(" LIMIT {})", FTS_SELECTIVE + 1))
+        .get_result(conn)?;
+        if hits <= FTS_SELECTIVE {
+            return Ok(fts_filter(&expr));
+        }
+    }
+    Ok(like_filter(terms))
+}
 
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreResult<Page> {
-    let q = q.trim();
-    let pattern = like_pattern(q);
-    let phone_pattern = like_pattern(&q.replace([' ', '-', '(', ')'], ""));
-    macro_rules! query {
-        () => {{
-            let mut query = contacts::table
-                .filter(contacts::workspace_id.eq(ws))
-                .into_boxed();
-            if !q.is_empty() {
-                query = query.filter(
-                    lower(contacts::name.nullable())
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(contacts::phone.like(phone_pattern.clone()).escape('\\'))
-                        .or(contacts::email.like(pattern.clone()).escape('\\')),
-                );
-            }
-            query
-        }};
-    }
-    let total: i64 = query!().count().get_result(conn)?;
+    let terms = search_terms(q);
+    let (total, capped) = if terms.is_empty() {
+        let total = workspaces::table
+            .find(ws)
+            .select(workspaces::contact_count)
+            .first::<i64>(conn)?;
+        (total, false)
+    } else {
+        let filter = search_filter(conn, &terms)?;
+        let hits: Vec<i32> = contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(filter)
+            .select(sql::<Integer>("1"))
+            .limit(SEARCH_COUNT_CAP + 1)
+            .into_boxed()
+            .load(conn)?;
+        let n = hits.len() as i64;
+        (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let contacts = query!()
-        .order((contacts::name.asc(), contacts::id.asc()))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-        .select(Contact::as_select())
-        .load(conn)?;
+    let offset = (page - 1) * PAGE_SIZE;
+    let contacts = if terms.is_empty() {
+        contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .order((contacts::name.asc(), contacts::id.asc()))
+            .limit(PAGE_SIZE)
+            .offset(offset)
+            .select(Contact::as_select())
+            .load(conn)?
+    } else {
+        let filter = search_filter(conn, &terms)?;
+        contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(filter)
+            .order((contacts::name.asc(), contacts::id.asc()))
+            .limit(PAGE_SIZE)
+            .offset(offset)
+            .select(Contact::as_select())
+            .into_boxed()
+            .load(conn)?
+    };
     Ok(Page {
         contacts,
         total,
+        capped,
         page,
         pages,
     })
@@ -235,10 +349,12 @@ pub fn create(
                 contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
                 contacts::language.eq(input.language.code()),
                 contacts::fallback.eq(input.fallback.code()),
+                contacts::search_text.eq(search_text(input)),
                 contacts::created_at.eq(at),
                 contacts::updated_at.eq(at),
             ))
-            .execute(c)
+            .execute(c)?;
+        adjust_count(c, ws, 1)
     })?;
     Ok(id)
 }
@@ -271,6 +387,7 @@ pub fn update(
             contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
             contacts::language.eq(input.language.code()),
             contacts::fallback.eq(input.fallback.code()),
+            contacts::search_text.eq(search_text(input)),
             contacts::updated_at.eq(now()),
         ))
         .execute(c)
@@ -282,14 +399,24 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
-    let n = diesel::delete(
-        contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .filter(contacts::id.eq(id)),
-    )
-    .execute(conn)?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    conn.transaction(|c| {
+        let n = diesel::delete(
+            contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(contacts::id.eq(id)),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        adjust_count(c, ws, -1)?;
+        Ok(())
+    })
+}
+
+/// Keeps `workspaces.contact_count` in step; call in the transaction that adds or removes.
+fn adjust_count(conn: &mut DbConn, ws: &WorkspaceId, by: i64) -> QueryResult<usize> {
+    diesel::update(workspaces::table.find(ws))
+        .set(workspaces::contact_count.eq(workspaces::contact_count + by))
+        .execute(conn)
 }

@@ -15,6 +15,7 @@ diesel::table! {
         default_fallback -> Text,
         default_language -> Text,
         time_zone -> Text,
+        contact_count -> BigInt,
         created_at -> Timestamp,
     }
 }
@@ -57,6 +58,7 @@ diesel::table! {
         im_user_id -> Nullable<Text>,
         language -> Text,
         fallback -> Text,
+        search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

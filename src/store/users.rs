@@ -150,7 +150,8 @@ pub fn session_user(
     user: &UserId,
     preferred: Option<&WorkspaceId>,
 ) -> StoreResult<Option<SessionUser>> {
-    let base = memberships::table
+    // Runs on every console request: kept free of boxing so its prepared statement is cached.
+    let query = memberships::table
         .inner_join(users::table)
         .inner_join(workspaces::table)
         .filter(memberships::user_id.eq(user))
@@ -160,16 +161,17 @@ pub fn session_user(
             workspaces::id,
             workspaces::name,
             memberships::role,
-        ))
-        .into_boxed();
-    let query = match preferred {
-        Some(ws) => base.filter(memberships::workspace_id.eq(ws.clone())),
-        None => base,
+        ));
+    let mut row: Option<(String, bool, WorkspaceId, String, String)> = match preferred {
+        Some(ws) => query
+            .filter(memberships::workspace_id.eq(ws))
+            .first(conn)
+            .optional()?,
+        None => query
+            .order(workspaces::created_at.asc())
+            .first(conn)
+            .optional()?,
     };
-    let mut row: Option<(String, bool, WorkspaceId, String, String)> = query
-        .order(workspaces::created_at.asc())
-        .first(conn)
-        .optional()?;
     if row.is_none() && preferred.is_some() {
         return session_user(conn, user, None);
     }

@@ -101,19 +101,28 @@ impl FromRequest for SignedIn {
     }
 }
 
+/// Signed in with a role that passes `allowed`, else 403.
+fn gated<T: 'static>(
+    req: &HttpRequest,
+    allowed: fn(Role) -> bool,
+    wrap: fn(CurrentUser) -> T,
+) -> Extracted<T> {
+    let req = req.clone();
+    Box::pin(async move {
+        let u = load(req, false).await?;
+        if allowed(u.role) {
+            Ok(wrap(u))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    })
+}
+
 impl FromRequest for Editor {
     type Error = AppError;
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let u = load(req, false).await?;
-            if u.role.can_edit() {
-                Ok(Editor(u))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        gated(req, Role::can_edit, Editor)
     }
 }
 
@@ -121,15 +130,7 @@ impl FromRequest for Owner {
     type Error = AppError;
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let u = load(req, false).await?;
-            if u.role.is_owner() {
-                Ok(Owner(u))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        gated(req, Role::is_owner, Owner)
     }
 }
 
@@ -252,10 +253,10 @@ pub async fn login(
     };
 
     let uid = user.id.clone();
-    let (found, _) = db
+    let found = db
         .run(move |c| {
             login_throttle::clear(c, &key)?;
-            users::session_user(c, &uid, None).map(|s| (s, ()))
+            users::session_user(c, &uid, None)
         })
         .await?;
     let Some(su) = found else {

@@ -245,14 +245,25 @@ pub async fn create(
     Editor(user): Editor,
     CsrfForm(form): CsrfForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
+    save(&db, &session, &user, None, form).await
+}
+
+/// Creates (`id` None) or updates a contact; a rejected form comes back with its messages.
+async fn save(
+    db: &Db,
+    session: &Session,
+    user: &CurrentUser,
+    id: Option<ContactId>,
+    form: ContactForm,
+) -> Result<HttpResponse, AppError> {
     let input = match form.parse() {
         Ok(i) => i,
         Err(errors) => {
             return form_page(
-                &db,
-                &session,
-                &user,
-                None,
+                db,
+                session,
+                user,
+                id,
                 form,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -261,25 +272,29 @@ pub async fn create(
         }
     };
     let ws = user.workspace_id.clone();
-    let saved_input = input.clone();
-    match db
-        .run(move |c| contacts::create(c, &ws, &saved_input))
-        .await
-    {
-        Ok(_) => {
+    let (target, saved) = (id.clone(), input.clone());
+    let result = db
+        .run(move |c| match &target {
+            Some(id) => contacts::update(c, &ws, id, &saved),
+            None => contacts::create(c, &ws, &saved).map(|_| ()),
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            let verb = if id.is_some() { "saved" } else { "created" };
             session::flash(
-                &session,
+                session,
                 Level::Success,
-                format!("Contact “{}” created.", input.name.as_str()),
+                format!("Contact “{}” {verb}.", input.name.as_str()),
             );
             Ok(see_other("/contacts"))
         }
         Err(SaveError::Conflicts(found)) => {
             form_page(
-                &db,
-                &session,
-                &user,
-                None,
+                db,
+                session,
+                user,
+                id,
                 form,
                 conflict_errors(found),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -328,49 +343,7 @@ pub async fn update(
     let ws = user.workspace_id.clone();
     let lookup = id.clone();
     db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
-    let input = match form.parse() {
-        Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                &db,
-                &session,
-                &user,
-                Some(id),
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let ws = user.workspace_id.clone();
-    let (target, saved_input) = (id.clone(), input.clone());
-    match db
-        .run(move |c| contacts::update(c, &ws, &target, &saved_input))
-        .await
-    {
-        Ok(()) => {
-            session::flash(
-                &session,
-                Level::Success,
-                format!("Contact “{}” saved.", input.name.as_str()),
-            );
-            Ok(see_other("/contacts"))
-        }
-        Err(SaveError::Conflicts(found)) => {
-            form_page(
-                &db,
-                &session,
-                &user,
-                Some(id),
-                form,
-                conflict_errors(found),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(SaveError::Store(e)) => Err(e.into()),
-    }
+    save(&db, &session, &user, Some(id), form).await
 }
 
 #[derive(Template)]

@@ -47,13 +47,9 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
 }
 
 fn render_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_html = res
-        .response()
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-    if is_html {
+    // A response that already has a body of its own (a form re-rendered with 429, /healthz's
+    // plain text, a JSON error) keeps it.
+    if res.response().headers().contains_key(header::CONTENT_TYPE) {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

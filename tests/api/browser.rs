@@ -126,13 +126,22 @@ async fn assert_path(b: &Client, want: &str) {
     panic!("expected to be on {want}, still on {path}:\n{body}");
 }
 
-async fn text_of(b: &Client, css: &str) -> String {
-    b.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .expect("text")
+/// Waits until the element `css` says `needle` (the page changes under us after a click),
+/// and returns its text.
+async fn wait_text(b: &Client, css: &str, needle: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        if let Ok(el) = b.find(Locator::Css(css)).await
+            && let Ok(t) = el.text().await
+        {
+            if t.contains(needle) {
+                return t;
+            }
+            last = t;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} never said {needle:?}; last text: {last:?}");
 }
 
 async fn screenshot(b: &Client, name: &str) {
@@ -162,7 +171,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     fill(&b, "confirm", "correct horse battery").await;
     submit(&b).await;
     assert_path(&b, "/contacts").await;
-    assert!(text_of(&b, ".flash").await.contains("Herald is set up"));
+    wait_text(&b, ".flash", "Herald is set up").await;
 
     // Sign out and back in through the form.
     b.find(Locator::Css("header form button"))
@@ -175,11 +184,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     fill(&b, "email", "owner@example.com").await;
     fill(&b, "password", "wrong password!").await;
     submit(&b).await;
-    assert!(
-        text_of(&b, ".flash-error")
-            .await
-            .contains("Wrong email or password.")
-    );
+    wait_text(&b, ".flash-error", "Wrong email or password.").await;
     fill(&b, "password", "correct horse battery").await;
     submit(&b).await;
     assert_path(&b, "/contacts").await;
@@ -195,8 +200,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     fill(&b, "phone", "12ab").await;
     fill(&b, "email", "ana@example.com").await;
     submit(&b).await;
-    let error = text_of(&b, "#phone-error").await;
-    assert!(error.contains("country code"), "{error}");
+    wait_text(&b, "#phone-error", "country code").await;
     let kept = b
         .find(Locator::Id("name"))
         .await
@@ -211,9 +215,9 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     fill(&b, "phone", "86 139 0000 1111").await;
     submit(&b).await;
     assert_path(&b, "/contacts").await;
-    let row = text_of(&b, "table.contacts tbody tr").await;
+    let row = wait_text(&b, "table.contacts tbody tr", "Ana Li").await;
     assert!(
-        row.contains("Ana Li") && row.contains("+8613900001111") && row.contains("Not verified"),
+        row.contains("+8613900001111") && row.contains("Not verified"),
         "{row}"
     );
     screenshot(&b, "contacts-list").await;
@@ -226,7 +230,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
         .click()
         .await
         .expect("click");
-    assert!(text_of(&b, ".summary").await.contains("No contact matches"));
+    wait_text(&b, ".summary", "No contact matches").await;
 
     b.close().await.expect("close browser");
 }

@@ -145,6 +145,35 @@ both_backends! {
         c.get("/contacts?q=corp").await.assert_contains("href=\"/contacts?q=corp&#38;page=2\"");
     }
 
+    async fn broad_and_narrow_searches_over_many_contacts(app: TestApp) {
+        let c = app.owner().await;
+        seed(&app, 1100).await;
+        c.get("/contacts").await.assert_contains("of 1100 contacts.").assert_contains("Page 1 of 55");
+        // Broad: every contact matches; the count stops at the cap and the first page is right.
+        c.get("/contacts?q=corp").await
+            .assert_contains("of more than 1000 contacts matching “corp”")
+            .assert_contains("Refine the search")
+            .assert_contains("Bulk 0000")
+            .assert_contains("Page 1 of 50");
+        // Narrow, through the index: exact counts.
+        c.get("/contacts?q=bulk+10").await.assert_contains("of 100 contacts matching").assert_contains("Bulk 1000");
+        c.get("/contacts?q=14155550042").await.assert_contains("Bulk 0042").assert_contains("of 1 contact ");
+        c.get("/contacts?q=%2B1+415+555+0042").await.assert_contains("Bulk 0042").assert_contains("of 1 contact ");
+        c.get("/contacts?q=BULK42%40").await.assert_contains("Bulk 0042").assert_contains("of 1 contact ");
+        // A deleted contact leaves the index and the total.
+        let id = c.contact_id("Bulk 0042").await;
+        c.post_form(&format!("/contacts/{id}/delete"), &[]).await.assert_redirect("/contacts");
+        c.get("/contacts?q=14155550042").await.assert_contains("No contact matches");
+        c.get("/contacts").await.assert_contains("of 1099 contacts.");
+        // An edited name is found by its new name only.
+        let id = c.contact_id("Bulk 0043").await;
+        c.post_form(&format!("/contacts/{id}"), &[("name", "Renamed Zed"), ("phone", "+14155550043"), ("email", ""), ("language", "auto"), ("fallback", "default")])
+            .await
+            .assert_redirect("/contacts");
+        c.get("/contacts?q=renamed").await.assert_contains("Renamed Zed").assert_contains("of 1 contact ");
+        c.get("/contacts?q=bulk43%40").await.assert_contains("No contact matches");
+    }
+
     async fn edit_keeps_or_resets_verification(app: TestApp) {
         let c = app.owner().await;
         submit(&c, "/contacts", "Ana", "+8613900001111", "", "", "auto", "default").await.assert_redirect("/contacts");
@@ -200,6 +229,44 @@ both_backends! {
         c.get("/contacts/defaults").await.assert_contains("<option value=\"email\" selected>");
         c.get("/contacts/new").await.assert_contains("Use default (Email)");
     }
+}
+
+/// Adds `n` contacts straight through the store (the HTTP path is covered elsewhere).
+async fn seed(app: &TestApp, n: usize) {
+    use herald::domain::*;
+    use herald::store::contacts::{self, ContactInput};
+    let ws = app
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use herald::store::schema::workspaces;
+            workspaces::table
+                .select(workspaces::id)
+                .first::<herald::store::WorkspaceId>(c)
+                .map_err(herald::store::DbError::from)
+        })
+        .await
+        .expect("workspace");
+    app.db
+        .run(move |c| {
+            for i in 0..n {
+                let input = ContactInput {
+                    name: ContactName::parse(&format!("Bulk {i:04}")).expect("name"),
+                    phone: Some(PhoneNumber::parse(&format!("+1415555{i:04}")).expect("phone")),
+                    email: Some(
+                        EmailAddress::parse(&format!("bulk{i}@corp.example.com")).expect("email"),
+                    ),
+                    im_user_id: None,
+                    language: Language::Auto,
+                    fallback: Fallback::Default,
+                };
+                contacts::create(c, &ws, &input)
+                    .map_err(|e| herald::store::DbError::Migrate(e.to_string()))?;
+            }
+            Ok::<_, herald::store::DbError>(())
+        })
+        .await
+        .expect("seed");
 }
 
 async fn mark_verified(app: &TestApp, id: &str) {

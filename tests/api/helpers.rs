@@ -73,6 +73,20 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Drops a PostgreSQL test database now, under a running app (to test outages).
+    pub fn drop_now(&self) {
+        if let Some(name) = &self.pg_name {
+            use diesel::{Connection, PgConnection, RunQueryDsl};
+            let mut conn =
+                PgConnection::establish(&postgres_admin_url()).expect("admin connection");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .expect("drop");
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(name) = self.pg_name.take() {
@@ -100,10 +114,19 @@ impl TestApp {
 
     /// Another Herald process on the same database (a restart, or a second instance).
     pub async fn spawn_on(kind: Kind, test_db: Arc<TestDb>) -> TestApp {
+        Self::spawn_with(kind, test_db, |_| {}).await
+    }
+
+    /// With settings changed by `adjust` before start.
+    pub async fn spawn_with(
+        kind: Kind,
+        test_db: Arc<TestDb>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let base = format!("http://127.0.0.1:{port}");
-        let settings = Settings {
+        let mut settings = Settings {
             database_url: test_db.url.clone(),
             database_pool_size: 4,
             bind: format!("127.0.0.1:{port}"),
@@ -111,6 +134,7 @@ impl TestApp {
             workers: 2,
             ..Settings::default()
         };
+        adjust(&mut settings);
         let db =
             Db::connect(&settings.database_url, settings.database_pool_size).expect("database");
         let app = Application::build_with(settings, db.clone(), listener).expect("build app");

@@ -7,7 +7,45 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::{Kind, OWNER, PASSWORD, TestApp, TestDb};
 
+/// Every visible input and select of a page has a `<label for=…>`.
+fn assert_labelled(html: &str, page: &str) {
+    for tag in ["<input", "<select"] {
+        for (i, _) in html.match_indices(tag) {
+            let end = html[i..].find('>').map(|e| i + e).unwrap_or(html.len());
+            let el = &html[i..end];
+            if el.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = el
+                .split("id=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap_or_else(|| panic!("{page}: no id on {el}"));
+            assert!(
+                html.contains(&format!("<label for=\"{id}\"")),
+                "{page}: no label for #{id}"
+            );
+        }
+    }
+}
+
 both_backends! {
+    async fn every_input_has_a_label(app: TestApp) {
+        let anon = app.client();
+        assert_labelled(&anon.get("/setup").await.body, "/setup");
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await.assert_redirect("/contacts");
+        let id = owner.contact_id("Ana").await;
+        let _ = crate::members::invite(&owner, "v@example.com", "viewer").await;
+        for page in ["/contacts", "/contacts/new", &format!("/contacts/{id}/edit"), "/contacts/defaults", "/members", "/workspaces", "/account/password"] {
+            let p = owner.get(page).await;
+            assert_eq!(p.status, StatusCode::OK, "{page}");
+            assert_labelled(&p.body, page);
+        }
+        owner.post_form("/logout", &[]).await;
+        assert_labelled(&owner.get("/login").await.body, "/login");
+    }
+
     async fn healthz_answers_when_the_database_does(app: TestApp) {
         let c = app.client();
         let r = c.get("/healthz").await;
@@ -48,6 +86,44 @@ both_backends! {
         // Plain-http public URL: not Secure, or the browser would drop it.
         assert!(!cookie.contains("Secure"), "{cookie}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_503_when_the_database_is_gone() {
+    let Some(app) = TestApp::spawn(Kind::Postgres).await else {
+        return;
+    };
+    assert_eq!(app.client().get("/healthz").await.status, StatusCode::OK);
+    app.test_db.drop_now();
+    let r = app.client().get("/healthz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body, "database unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_public_url_makes_the_cookie_secure() {
+    let db = Arc::new(TestDb::create(Kind::Sqlite).expect("sqlite"));
+    let app = TestApp::spawn_with(Kind::Sqlite, db, |s| {
+        s.public_url = "https://herald.example.com".into()
+    })
+    .await;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = c
+        .get(format!("{}/setup", app.base))
+        .send()
+        .await
+        .expect("get");
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .expect("cookie")
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
 }
 
 #[test]

@@ -1,3 +1,4 @@
+DROP INDEX contacts_search_trgm;
 DROP TABLE contacts;
 DROP TABLE login_throttle;
 DROP TABLE memberships;

@@ -10,6 +10,9 @@ CREATE TABLE workspaces (
     default_fallback TEXT NOT NULL DEFAULT 'sms',
     default_language TEXT NOT NULL DEFAULT 'en',
     time_zone TEXT NOT NULL DEFAULT 'UTC',
+    -- Kept by the app in the same transaction as each contact insert/delete, so the contact
+    -- list shows its total without counting every row on every page view.
+    contact_count BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL
 );
 
@@ -46,9 +49,16 @@ CREATE TABLE contacts (
     im_user_id TEXT,
     language TEXT NOT NULL,
     fallback TEXT NOT NULL,
+    -- lower(name), phone and email in one string, written by the app, for substring search.
+    search_text TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     CONSTRAINT contacts_phone_unique UNIQUE (workspace_id, phone),
     CONSTRAINT contacts_email_unique UNIQUE (workspace_id, email)
 );
 CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id);
+
+-- Substring search over search_text (LIKE '%q%') through a trigram index. pg_trgm is a trusted
+-- extension (PostgreSQL 13+): the database owner may create it.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX contacts_search_trgm ON contacts USING gin (search_text gin_trgm_ops);

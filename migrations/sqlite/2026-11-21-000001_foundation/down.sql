@@ -1,3 +1,7 @@
+DROP TRIGGER contacts_search_delete;
+DROP TRIGGER contacts_search_update;
+DROP TRIGGER contacts_search_insert;
+DROP TABLE contacts_search;
 DROP TABLE contacts;
 DROP TABLE login_throttle;
 DROP TABLE memberships;
