@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// More paths to measure beside the standard set (repeatable).
     #[arg(long = "path")]
     pub paths: Vec<String>,
+    /// Measure /healthz and the --path entries only.
+    #[arg(long)]
+    pub only: bool,
 }
 
 pub struct Figures {
@@ -220,6 +223,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "GET /contacts?q=13900000042 (phone)".to_string(),
         ),
     ];
+    if args.only {
+        targets.truncate(1);
+    }
     targets.extend(args.paths.iter().map(|p| (p.clone(), format!("GET {p}"))));
     let mut figures = Vec::new();
     for (path, label) in &targets {

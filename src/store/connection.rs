@@ -134,6 +134,9 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
 pub struct Db {
     pool: r2d2::Pool<DbManager>,
     backend: Backend,
+    /// One permit per pooled connection: work waits here, on the async side, rather than as
+    /// a parked blocking thread inside the pool, which costs a thread and context switches.
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for DbManager {
@@ -159,11 +162,19 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            // Not on every checkout: that is a query per query. Broken connections are caught
+            // by has_broken when returned, and idle ones are re-checked by r2d2's reaper.
+            .test_on_check_out(false)
             .connection_customizer(Box::new(SqlitePragmas))
             .build(DbManager {
                 url: url.to_string(),
             })?;
-        Ok(Db { pool, backend })
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
+        Ok(Db {
+            pool,
+            backend,
+            permits,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -188,8 +199,15 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| E::from(DbError::Cancelled))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
             f(&mut conn)
         })

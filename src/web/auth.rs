@@ -16,7 +16,7 @@ use super::session::{self, Level};
 use crate::domain::{NewPassword, Role};
 use crate::error::{AppError, see_other};
 use crate::passwords;
-use crate::store::{Db, UserId, WorkspaceId, login_throttle, users};
+use crate::store::{Db, DbConn, UserId, WorkspaceId, login_throttle, users};
 
 /// A signed-in user in their current workspace.
 #[derive(Debug, Clone)]
@@ -37,49 +37,119 @@ pub struct Owner(pub CurrentUser);
 /// Signed in, even with a one-time password still to replace (the password page itself).
 pub struct SignedIn(pub CurrentUser);
 
-async fn load(req: HttpRequest, allow_pending_password: bool) -> Result<CurrentUser, AppError> {
-    let session = req.get_session();
-    let next = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let login = || AppError::LoginRequired {
-        next: if req.method() == actix_web::http::Method::GET {
-            next.clone()
+/// What a request needs of the person making it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Signed in, even with a one-time password still to replace.
+    SignedIn,
+    /// Signed in with a password of their own, any role.
+    Member,
+    /// Owner or admin.
+    Editor,
+    Owner,
+}
+
+impl Need {
+    fn check(self, role: Role, must_change_password: bool) -> Result<(), AppError> {
+        if must_change_password && self != Need::SignedIn {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        let allowed = match self {
+            Need::SignedIn | Need::Member => true,
+            Need::Editor => role.can_edit(),
+            Need::Owner => role.is_owner(),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// Who the session cookie says is signed in, before the database has confirmed it.
+pub struct Visitor {
+    session: Session,
+    user_id: Option<UserId>,
+    workspace_id: Option<WorkspaceId>,
+    /// Where to come back to after signing in (GET requests only).
+    next: String,
+}
+
+impl FromRequest for Visitor {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let next = if req.method() == actix_web::http::Method::GET {
+            req.uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default()
         } else {
             String::new()
-        },
-    };
-    let Some(uid) = session::user_id(&session) else {
-        return Err(login());
-    };
+        };
+        std::future::ready(Ok(Visitor {
+            user_id: session::user_id(&session),
+            workspace_id: session::workspace_id(&session),
+            session,
+            next,
+        }))
+    }
+}
+
+impl Visitor {
+    /// Confirms the visitor against the database, checks `need`, then runs `f` in the same
+    /// blocking call: a page costs one trip to the database threads, not one for the user and
+    /// another for its data.
+    pub async fn run<T, F>(&self, db: &Db, need: Need, f: F) -> Result<(CurrentUser, T), AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, &CurrentUser) -> Result<T, AppError> + Send + 'static,
+    {
+        let login = || AppError::LoginRequired {
+            next: self.next.clone(),
+        };
+        let uid = self.user_id.clone().ok_or_else(login)?;
+        let preferred = self.workspace_id.clone();
+        let found = db
+            .run(move |c| {
+                let Some(u) = users::session_user(c, &uid, preferred.as_ref())? else {
+                    return Ok(None);
+                };
+                need.check(u.role, u.must_change_password)?;
+                let user = CurrentUser {
+                    user_id: u.user_id,
+                    email: u.email,
+                    workspace_id: u.workspace_id,
+                    workspace_name: u.workspace_name,
+                    role: u.role,
+                };
+                let value = f(c, &user)?;
+                Ok::<_, AppError>(Some((user, value)))
+            })
+            .await?;
+        let Some((user, value)) = found else {
+            session::sign_out(&self.session);
+            return Err(login());
+        };
+        if self.workspace_id.as_ref() != Some(&user.workspace_id) {
+            session::set_workspace(&self.session, &user.workspace_id);
+        }
+        Ok((user, value))
+    }
+}
+
+async fn load(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
     let db = req
         .app_data::<web::Data<Db>>()
         .cloned()
         .ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
-    let preferred = session::workspace_id(&session);
-    let wanted = preferred.clone();
-    let found = db
-        .run(move |c| users::session_user(c, &uid, wanted.as_ref()))
-        .await?;
-    let Some(u) = found else {
-        session::sign_out(&session);
-        return Err(login());
-    };
-    if preferred.as_ref() != Some(&u.workspace_id) {
-        session::set_workspace(&session, &u.workspace_id);
-    }
-    if u.must_change_password && !allow_pending_password {
-        return Err(AppError::PasswordChangeRequired);
-    }
-    Ok(CurrentUser {
-        user_id: u.user_id,
-        email: u.email,
-        workspace_id: u.workspace_id,
-        workspace_name: u.workspace_name,
-        role: u.role,
-    })
+    let visitor = Visitor::extract(&req).await?;
+    visitor
+        .run(&db, need, |_, _| Ok(()))
+        .await
+        .map(|(user, ())| user)
 }
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
@@ -88,7 +158,7 @@ impl FromRequest for CurrentUser {
     type Error = AppError;
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(load(req.clone(), false))
+        Box::pin(load(req.clone(), Need::Member))
     }
 }
 
@@ -97,32 +167,16 @@ impl FromRequest for SignedIn {
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { load(req, true).await.map(SignedIn) })
+        Box::pin(async move { load(req, Need::SignedIn).await.map(SignedIn) })
     }
-}
-
-/// Signed in with a role that passes `allowed`, else 403.
-fn gated<T: 'static>(
-    req: &HttpRequest,
-    allowed: fn(Role) -> bool,
-    wrap: fn(CurrentUser) -> T,
-) -> Extracted<T> {
-    let req = req.clone();
-    Box::pin(async move {
-        let u = load(req, false).await?;
-        if allowed(u.role) {
-            Ok(wrap(u))
-        } else {
-            Err(AppError::Forbidden)
-        }
-    })
 }
 
 impl FromRequest for Editor {
     type Error = AppError;
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        gated(req, Role::can_edit, Editor)
+        let req = req.clone();
+        Box::pin(async move { load(req, Need::Editor).await.map(Editor) })
     }
 }
 
@@ -130,7 +184,8 @@ impl FromRequest for Owner {
     type Error = AppError;
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        gated(req, Role::is_owner, Owner)
+        let req = req.clone();
+        Box::pin(async move { load(req, Need::Owner).await.map(Owner) })
     }
 }
 

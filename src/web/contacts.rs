@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor};
+use super::auth::{CurrentUser, Editor, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
@@ -57,16 +57,19 @@ impl IndexPage {
 pub async fn index(
     db: web::Data<Db>,
     session: Session,
-    user: CurrentUser,
+    visitor: Visitor,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let ListQuery { q, page } = q.into_inner();
     // A mangled page number shows the first page rather than an error.
     let page_no = page.and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1);
-    let ws = user.workspace_id.clone();
     let search = q.chars().take(100).collect::<String>();
     let s = search.clone();
-    let page = db.run(move |c| contacts::list(c, &ws, &s, page_no)).await?;
+    let (user, page) = visitor
+        .run(&db, Need::Member, move |c, user| {
+            Ok(contacts::list(c, &user.workspace_id, &s, page_no)?)
+        })
+        .await?;
     render(
         StatusCode::OK,
         &IndexPage {

@@ -101,8 +101,13 @@ pub fn flash(session: &Session, level: Level, message: impl Into<String>) {
 
 /// Reads and clears the queued messages.
 pub fn take_flashes(session: &Session) -> Vec<Flash> {
-    session
-        .remove_as::<Vec<Flash>>(FLASH)
-        .and_then(Result::ok)
-        .unwrap_or_default()
+    // Only touch the session when there is something to take: any `remove` marks it changed,
+    // and a changed session is re-encrypted into a new cookie on the response.
+    match session.get::<Vec<Flash>>(FLASH) {
+        Ok(Some(all)) => {
+            session.remove(FLASH);
+            all
+        }
+        _ => Vec::new(),
+    }
 }
