@@ -2,18 +2,19 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use diesel::dsl::sql;
-use diesel::sql_types::{BigInt, Bool, Integer, Text};
+use diesel::sql_types::{Bool, Integer, Text};
 
 use super::connection::MultiBackend;
 use super::schema::{contacts, workspaces};
 use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 
+/// A contact as the console shows it. Only the columns pages use: the list loads 20 of these
+/// per view, and every column costs decoding (timestamps in SQLite are parsed text).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = contacts)]
 pub struct Contact {
     pub id: ContactId,
-    pub workspace_id: WorkspaceId,
     pub name: String,
     pub phone: Option<String>,
     pub phone_verified_at: Option<NaiveDateTime>,
@@ -21,8 +22,6 @@ pub struct Contact {
     pub im_user_id: Option<String>,
     pub language: String,
     pub fallback: String,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
 }
 
 impl Contact {
@@ -164,16 +163,6 @@ fn like_filter(terms: &[String]) -> Filter {
     filter
 }
 
-fn fts_filter(expr: &str) -> Filter {
-    Box::new(
-        sql::<Bool>(
-            "contacts.id IN (SELECT contact_id FROM contacts_search WHERE contacts_search MATCH ",
-        )
-        .bind::<Text, _>(expr.to_string())
-        .sql(")"),
-    )
-}
-
 /// More matches than this are reported as "more than N": counting every match of a broad
 /// search ("corp") on each page view costs more than the number is worth.
 pub const SEARCH_COUNT_CAP: i64 = 1000;
@@ -182,68 +171,88 @@ pub const SEARCH_COUNT_CAP: i64 = 1000;
 /// in name order finds the first page sooner than collecting every hit.
 const FTS_SELECTIVE: i64 = 500;
 
-/// How to find the matches. SQLite: the FTS5 trigram index for selective terms of three or
-/// more characters, a scan of the (workspace_id, search_text) index otherwise. PostgreSQL:
-/// LIKE, which its pg_trgm GIN index serves.
-fn search_filter(conn: &mut DbConn, terms: &[String]) -> StoreResult<Filter> {
-    let indexable = terms.iter().all(|t| t.chars().count() >= 3);
-    if matches!(conn, DbConn::Sqlite(_)) && indexable {
-        let expr = fts_match(terms);
-        let hits: i64 = sql::<BigInt>(
-            "SELECT count(*) FROM (SELECT 1 FROM contacts_search WHERE contacts_search MATCH ",
-        )
-        .bind::<Text, _>(expr.clone())
-        .sql(&format!(" LIMIT {})", FTS_SELECTIVE + 1))
-        .get_result(conn)?;
-        if hits <= FTS_SELECTIVE {
-            return Ok(fts_filter(&expr));
+/// How a search finds its matches, decided once per page view.
+enum Search {
+    /// Ids from the SQLite trigram index, when the terms are selective.
+    Ids(Vec<ContactId>),
+    /// LIKE on search_text: PostgreSQL's pg_trgm GIN index serves it; on SQLite it scans the
+    /// workspace's contacts in name order, which finds a page of a broad search quickly.
+    Like(Vec<String>),
+}
+
+impl Search {
+    fn plan(conn: &mut DbConn, terms: Vec<String>) -> StoreResult<Search> {
+        // Trigram indexes only know substrings of three or more characters.
+        let indexable = terms.iter().all(|t| t.chars().count() >= 3);
+        if matches!(conn, DbConn::Sqlite(_)) && indexable {
+            let ids: Vec<ContactId> =
+                sql::<Text>("SELECT contact_id FROM contacts_search WHERE contacts_search MATCH ")
+                    .bind::<Text, _>(fts_match(&terms))
+                    .sql(&format!(" LIMIT {}", FTS_SELECTIVE + 1))
+                    .load(conn)?;
+            if ids.len() as i64 <= FTS_SELECTIVE {
+                return Ok(Search::Ids(ids));
+            }
+        }
+        Ok(Search::Like(terms))
+    }
+
+    fn filter(&self) -> Filter {
+        match self {
+            Search::Ids(ids) => Box::new(contacts::id.eq_any(ids.clone())),
+            Search::Like(terms) => like_filter(terms),
         }
     }
-    Ok(like_filter(terms))
 }
 
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreResult<Page> {
     let terms = search_terms(q);
-    let (total, capped) = if terms.is_empty() {
-        let total = workspaces::table
-            .find(ws)
-            .select(workspaces::contact_count)
-            .first::<i64>(conn)?;
-        (total, false)
+    let search = if terms.is_empty() {
+        None
     } else {
-        let filter = search_filter(conn, &terms)?;
-        let hits: Vec<i32> = contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .filter(filter)
-            .select(sql::<Integer>("1"))
-            .limit(SEARCH_COUNT_CAP + 1)
-            .into_boxed()
-            .load(conn)?;
-        let n = hits.len() as i64;
-        (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
+        Some(Search::plan(conn, terms)?)
+    };
+    let (total, capped) = match &search {
+        None => (
+            workspaces::table
+                .find(ws)
+                .select(workspaces::contact_count)
+                .first::<i64>(conn)?,
+            false,
+        ),
+        Some(search) => {
+            let hits: Vec<i32> = contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(search.filter())
+                .select(sql::<Integer>("1"))
+                .limit(SEARCH_COUNT_CAP + 1)
+                .into_boxed()
+                .load(conn)?;
+            let n = hits.len() as i64;
+            (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
+        }
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let offset = (page - 1) * PAGE_SIZE;
-    let contacts = if terms.is_empty() {
-        contacts::table
+    let contacts = match &search {
+        // The common view stays an unboxed query, so its prepared statement is cached.
+        None => contacts::table
             .filter(contacts::workspace_id.eq(ws))
             .order((contacts::name.asc(), contacts::id.asc()))
             .limit(PAGE_SIZE)
             .offset(offset)
             .select(Contact::as_select())
-            .load(conn)?
-    } else {
-        let filter = search_filter(conn, &terms)?;
-        contacts::table
+            .load(conn)?,
+        Some(search) => contacts::table
             .filter(contacts::workspace_id.eq(ws))
-            .filter(filter)
+            .filter(search.filter())
             .order((contacts::name.asc(), contacts::id.asc()))
             .limit(PAGE_SIZE)
             .offset(offset)
             .select(Contact::as_select())
             .into_boxed()
-            .load(conn)?
+            .load(conn)?,
     };
     Ok(Page {
         contacts,

@@ -56,7 +56,9 @@ CREATE TABLE contacts (
     CONSTRAINT contacts_phone_unique UNIQUE (workspace_id, phone),
     CONSTRAINT contacts_email_unique UNIQUE (workspace_id, email)
 );
-CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id);
+-- Lists in name order; search_text rides along so a search that cannot use the trigram index
+-- (terms under three characters, or matching most contacts) filters index entries, not rows.
+CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id, search_text);
 
 -- Substring search over search_text through a trigram index. The FTS table keeps its own
 -- copy keyed by contact id (not by rowid, which VACUUM may renumber on a table with a TEXT key).
