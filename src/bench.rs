@@ -36,6 +36,9 @@ pub struct BenchArgs {
     /// More paths to measure beside the standard set (repeatable).
     #[arg(long = "path")]
     pub paths: Vec<String>,
+    /// Rounds over all URLs; figures are medians.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
     /// Measure /healthz and the --path entries only.
     #[arg(long)]
     pub only: bool,
@@ -239,27 +242,43 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         targets.truncate(1);
     }
     targets.extend(args.paths.iter().map(|p| (p.clone(), format!("GET {p}"))));
-    let mut figures = Vec::new();
-    for (path, label) in &targets {
-        let f = wrk(
-            &format!("{base}{path}"),
-            &cookie,
-            &args,
-            script.path(),
-            label,
-        )?;
-        println!(
-            "{:<42} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
-            f.label, f.requests_per_sec, f.p50_ms, f.p99_ms, f.non_2xx
-        );
-        figures.push(f);
+    // Rounds interleave the URLs, so a slow moment of the machine hits all of them alike;
+    // each figure is the median over the rounds.
+    let mut rounds: Vec<Vec<Figures>> = targets.iter().map(|_| Vec::new()).collect();
+    for round in 1..=args.rounds {
+        for ((path, label), runs) in targets.iter().zip(rounds.iter_mut()) {
+            let f = wrk(
+                &format!("{base}{path}"),
+                &cookie,
+                &args,
+                script.path(),
+                label,
+            )?;
+            println!(
+                "round {round}: {:<42} {:>9.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   errors {}",
+                f.label, f.requests_per_sec, f.p50_ms, f.p99_ms, f.non_2xx
+            );
+            runs.push(f);
+        }
     }
-    let health = figures[0].requests_per_sec;
-    for f in &figures[1..] {
+    let median = |runs: &[Figures], pick: fn(&Figures) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(pick).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!(
+        "\nmedian of {} rounds, {} connections, {} s each:",
+        args.rounds, args.connections, args.seconds
+    );
+    let health = median(&rounds[0], |f| f.requests_per_sec);
+    for ((_, label), runs) in targets.iter().zip(&rounds) {
+        let rps = median(runs, |f| f.requests_per_sec);
         println!(
-            "{:<42} {:>6.0} % of /healthz",
-            f.label,
-            100.0 * f.requests_per_sec / health
+            "{:<42} {:>9.0} req/s   p99 {:>7.2} ms   {:>4.0} % of /healthz",
+            label,
+            rps,
+            median(runs, |f| f.p99_ms),
+            100.0 * rps / health
         );
     }
     Ok(())
