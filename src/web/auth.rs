@@ -99,10 +99,10 @@ impl FromRequest for Visitor {
 }
 
 impl Visitor {
-    /// Confirms the visitor against the database, checks `need`, then runs `f` in the same
-    /// blocking call: a page costs one trip to the database threads, not one for the user and
-    /// another for its data.
-    pub async fn run<T, F>(&self, db: &Db, need: Need, f: F) -> Result<(CurrentUser, T), AppError>
+    /// Confirms the visitor against the database, checks `need`, then runs the read-only `f`
+    /// in the same database call (`Db::read`): a page's reads cost one call, not one for the
+    /// user and another for its data.
+    pub async fn read<T, F>(&self, db: &Db, need: Need, f: F) -> Result<(CurrentUser, T), AppError>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn, &CurrentUser) -> Result<T, AppError> + Send + 'static,
@@ -113,7 +113,7 @@ impl Visitor {
         let uid = self.user_id.clone().ok_or_else(login)?;
         let preferred = self.workspace_id.clone();
         let found = db
-            .run(move |c| {
+            .read(move |c| {
                 let Some(u) = users::session_user(c, &uid, preferred.as_ref())? else {
                     return Ok(None);
                 };
@@ -147,7 +147,7 @@ async fn load(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
         .ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
     let visitor = Visitor::extract(&req).await?;
     visitor
-        .run(&db, need, |_, _| Ok(()))
+        .read(&db, need, |_, _| Ok(()))
         .await
         .map(|(user, ())| user)
 }

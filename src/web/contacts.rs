@@ -66,7 +66,7 @@ pub async fn index(
     let search = q.chars().take(100).collect::<String>();
     let s = search.clone();
     let (user, page) = visitor
-        .run(&db, Need::Member, move |c, user| {
+        .read(&db, Need::Member, move |c, user| {
             Ok(contacts::list(c, &user.workspace_id, &s, page_no)?)
         })
         .await?;
