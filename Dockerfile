@@ -7,6 +7,7 @@ COPY .cargo ./.cargo
 COPY src ./src
 COPY migrations ./migrations
 COPY templates ./templates
+COPY askama.toml ./
 COPY static ./static
 RUN cargo build --release --locked && cp target/release/herald /herald
 

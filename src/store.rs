@@ -1,5 +1,18 @@
 //! The only place that speaks SQL. One Diesel code path for SQLite and PostgreSQL.
 
+/// Runs the same Diesel code on the concrete connection inside a `DbConn`. For the queries
+/// every page runs: on the concrete connection Diesel finds the prepared statement by type,
+/// where through the MultiConnection layer it first renders the SQL text as the cache key.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Pg($c) => $body,
+            $crate::store::DbConn::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 pub mod connection;
 pub mod contacts;
 pub mod ids;

@@ -140,6 +140,18 @@ pub struct Db {
     url: std::sync::Arc<str>,
 }
 
+/// An error from work run in a transaction, or from the transaction itself.
+enum InTransaction<E> {
+    Work(E),
+    Db(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for InTransaction<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        InTransaction::Db(e)
+    }
+}
+
 thread_local! {
     /// SQLite read connections kept by each thread that calls `Db::read`, one per database.
     static READERS: std::cell::RefCell<std::collections::HashMap<std::sync::Arc<str>, DbConn>> =
@@ -257,7 +269,13 @@ impl Db {
                 std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => v.insert(open_reader(&self.url)?),
             };
-            f(conn)
+            // One read transaction for all of `f`: one consistent snapshot, and one pair of WAL
+            // lock calls instead of a pair per statement.
+            conn.transaction(|c| f(c).map_err(InTransaction::Work))
+                .map_err(|e| match e {
+                    InTransaction::Work(e) => e,
+                    InTransaction::Db(e) => E::from(DbError::Query(e)),
+                })
         })
     }
 

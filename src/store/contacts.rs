@@ -214,10 +214,10 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreRes
     };
     let (total, capped) = match &search {
         None => (
-            workspaces::table
+            super::on_backend!(conn, |c| workspaces::table
                 .find(ws)
                 .select(workspaces::contact_count)
-                .first::<i64>(conn)?,
+                .first::<i64>(c))?,
             false,
         ),
         Some(search) => {
@@ -237,13 +237,13 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreRes
     let offset = (page - 1) * PAGE_SIZE;
     let contacts = match &search {
         // The common view stays an unboxed query, so its prepared statement is cached.
-        None => contacts::table
+        None => super::on_backend!(conn, |c| contacts::table
             .filter(contacts::workspace_id.eq(ws))
             .order((contacts::name.asc(), contacts::id.asc()))
             .limit(PAGE_SIZE)
             .offset(offset)
             .select(Contact::as_select())
-            .load(conn)?,
+            .load(c))?,
         Some(search) => contacts::table
             .filter(contacts::workspace_id.eq(ws))
             .filter(search.filter())

@@ -150,28 +150,31 @@ pub fn session_user(
     user: &UserId,
     preferred: Option<&WorkspaceId>,
 ) -> StoreResult<Option<SessionUser>> {
-    // Runs on every console request: kept free of boxing so its prepared statement is cached.
-    let query = memberships::table
-        .inner_join(users::table)
-        .inner_join(workspaces::table)
-        .filter(memberships::user_id.eq(user))
-        .select((
-            users::email,
-            users::must_change_password,
-            workspaces::id,
-            workspaces::name,
-            memberships::role,
-        ));
-    let mut row: Option<(String, bool, WorkspaceId, String, String)> = match preferred {
-        Some(ws) => query
-            .filter(memberships::workspace_id.eq(ws))
-            .first(conn)
-            .optional()?,
-        None => query
-            .order(workspaces::created_at.asc())
-            .first(conn)
-            .optional()?,
-    };
+    // Runs on every console request: unboxed, so its prepared statement is cached.
+    let mut row: Option<(String, bool, WorkspaceId, String, String)> =
+        super::on_backend!(conn, |c| {
+            let query = memberships::table
+                .inner_join(users::table)
+                .inner_join(workspaces::table)
+                .filter(memberships::user_id.eq(user))
+                .select((
+                    users::email,
+                    users::must_change_password,
+                    workspaces::id,
+                    workspaces::name,
+                    memberships::role,
+                ));
+            match preferred {
+                Some(ws) => query
+                    .filter(memberships::workspace_id.eq(ws))
+                    .first(c)
+                    .optional(),
+                None => query
+                    .order(workspaces::created_at.asc())
+                    .first(c)
+                    .optional(),
+            }
+        })?;
     if row.is_none() && preferred.is_some() {
         return session_user(conn, user, None);
     }
