@@ -220,3 +220,45 @@ fn admin_create_cli_sqlite() {
 fn admin_create_cli_postgres() {
     admin_create_cli(Kind::Postgres);
 }
+
+/// `Db::read` runs on SQLite on the caller's thread with a read-only connection: a write
+/// through it is refused, and what `run` wrote is visible to it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_are_read_only_and_see_committed_writes() {
+    use diesel::RunQueryDsl;
+    use herald::store::DbError;
+    let Some(app) = TestApp::spawn(Kind::Sqlite).await else {
+        return;
+    };
+    let refused = app
+        .db
+        .read(|c| {
+            diesel::sql_query("DELETE FROM app_secrets")
+                .execute(c)
+                .map_err(DbError::from)
+        })
+        .await;
+    assert!(refused.is_err(), "a write went through Db::read");
+    app.db
+        .run(|c| {
+            diesel::sql_query("INSERT INTO app_secrets (name, value, created_at) VALUES ('probe', 'x', '2026-01-01 00:00:00')")
+                .execute(c)
+                .map_err(DbError::from)
+        })
+        .await
+        .expect("write");
+    let seen: i64 = app
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            use herald::store::schema::app_secrets;
+            app_secrets::table
+                .filter(app_secrets::name.eq("probe"))
+                .count()
+                .get_result(c)
+                .map_err(DbError::from)
+        })
+        .await
+        .expect("read");
+    assert_eq!(seen, 1);
+}
