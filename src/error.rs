@@ -15,6 +15,8 @@ pub enum AppError {
     Forbidden,
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("request body too large")]
+    TooLarge,
     /// Not signed in: go to the login page, then come back to `next`.
     #[error("sign-in required")]
     LoginRequired { next: String },
@@ -53,6 +55,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::LoginRequired { .. } | AppError::PasswordChangeRequired => {
                 StatusCode::SEE_OTHER
             }

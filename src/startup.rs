@@ -72,7 +72,8 @@ impl Application {
                 .build();
             App::new()
                 .app_data(data.clone())
-                .app_data(actix_web::web::FormConfig::default().limit(64 * 1024))
+                // Console forms are small; CsrfForm reads the body as bytes under this limit.
+                .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())
                 .wrap(sessions)
                 .wrap(

@@ -5,7 +5,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::login_throttle;
-use super::{DbConn, StoreResult, now};
+use super::{DbConn, StoreError, StoreResult, now};
 
 pub const MAX_FAILURES: i32 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
@@ -24,6 +24,14 @@ pub fn locked_until(conn: &mut DbConn, key: &str) -> StoreResult<Option<NaiveDat
 }
 
 pub fn record_failure(conn: &mut DbConn, key: &str) -> StoreResult<()> {
+    match record_failure_once(conn, key) {
+        // Two first failures at once both tried to insert: the loser counts on the winner's row.
+        Err(StoreError::Db(e)) if super::is_unique_violation(&e) => record_failure_once(conn, key),
+        other => other,
+    }
+}
+
+fn record_failure_once(conn: &mut DbConn, key: &str) -> StoreResult<()> {
     let at = now();
     conn.transaction(|c| {
         let row: Option<NaiveDateTime> = login_throttle::table

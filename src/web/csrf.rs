@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use actix_session::SessionExt;
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -35,9 +36,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let session = req.get_session();
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let body = body
-                .await
-                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let body = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest(e.to_string())
+                }
+            })?;
             let token: TokenOnly = serde_html_form::from_bytes(&body).unwrap_or(TokenOnly {
                 csrf_token: String::new(),
             });

@@ -219,6 +219,19 @@ both_backends! {
         submit(&c, "/contacts", "Ana 2", "+8613900001111", "", "", "auto", "default").await.assert_redirect("/contacts");
     }
 
+    async fn oversized_and_malformed_posts_are_refused_cleanly(app: TestApp) {
+        let c = app.owner().await;
+        let huge = "x".repeat(100 * 1024);
+        let r = c.post_form("/contacts", &[("name", &huge), ("email", "a@example.com"), ("language", "auto"), ("fallback", "default")]).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+        r.assert_contains("Too large");
+        // A form with a valid token but a field of the wrong shape is a 400 page, not a 500.
+        let token = c.csrf().await;
+        let r = c.post_raw("/members/not-a-uuid/role", &[("csrf_token", &token), ("role", "admin")]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        c.get("/contacts").await.assert_contains("No contacts yet.");
+    }
+
     async fn default_fallback_configuration(app: TestApp) {
         let c = app.owner().await;
         c.get("/contacts/defaults").await.assert_contains("<option value=\"sms\" selected>");
