@@ -205,55 +205,86 @@ impl Search {
     }
 }
 
+fn pages_for(total: i64) -> i64 {
+    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+}
+
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreResult<Page> {
     let terms = search_terms(q);
-    let search = if terms.is_empty() {
-        None
+    if terms.is_empty() {
+        list_all(conn, ws, page)
     } else {
-        Some(Search::plan(conn, terms)?)
+        let search = Search::plan(conn, terms)?;
+        list_matching(conn, ws, &search, page)
+    }
+}
+
+/// The unsearched list, the page everyone opens: one query brings the page and the
+/// workspace's total (a round trip saved on PostgreSQL).
+fn list_all(conn: &mut DbConn, ws: &WorkspaceId, page: i64) -> StoreResult<Page> {
+    let load_page = |conn: &mut DbConn, page: i64| -> QueryResult<Vec<(Contact, Option<i64>)>> {
+        let total = workspaces::table
+            .find(ws)
+            .select(workspaces::contact_count)
+            .single_value();
+        super::on_backend!(conn, |c| contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .order((contacts::name.asc(), contacts::id.asc()))
+            .limit(PAGE_SIZE)
+            .offset((page.max(1) - 1) * PAGE_SIZE)
+            .select((Contact::as_select(), total))
+            .load(c))
     };
-    let (total, capped) = match &search {
-        None => (
-            super::on_backend!(conn, |c| workspaces::table
-                .find(ws)
-                .select(workspaces::contact_count)
-                .first::<i64>(c))?,
-            false,
-        ),
-        Some(search) => {
-            let hits: Vec<i32> = contacts::table
-                .filter(contacts::workspace_id.eq(ws))
-                .filter(search.filter())
-                .select(sql::<Integer>("1"))
-                .limit(SEARCH_COUNT_CAP + 1)
-                .into_boxed()
-                .load(conn)?;
-            let n = hits.len() as i64;
-            (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
-        }
+    let mut rows = load_page(conn, page)?;
+    let total = match rows.first() {
+        Some((_, total)) => total.unwrap_or_default(),
+        // An empty workspace, or a page past the end: count, and show the last page.
+        None => super::on_backend!(conn, |c| workspaces::table
+            .find(ws)
+            .select(workspaces::contact_count)
+            .first::<i64>(c))?,
     };
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let pages = pages_for(total);
     let page = page.clamp(1, pages);
-    let offset = (page - 1) * PAGE_SIZE;
-    let contacts = match &search {
-        // The common view stays an unboxed query, so its prepared statement is cached.
-        None => super::on_backend!(conn, |c| contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .order((contacts::name.asc(), contacts::id.asc()))
-            .limit(PAGE_SIZE)
-            .offset(offset)
-            .select(Contact::as_select())
-            .load(c))?,
-        Some(search) => contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .filter(search.filter())
-            .order((contacts::name.asc(), contacts::id.asc()))
-            .limit(PAGE_SIZE)
-            .offset(offset)
-            .select(Contact::as_select())
-            .into_boxed()
-            .load(conn)?,
-    };
+    if rows.is_empty() && total > 0 {
+        rows = load_page(conn, page)?;
+    }
+    let contacts = rows.into_iter().map(|(contact, _)| contact).collect();
+    Ok(Page {
+        contacts,
+        total,
+        capped: false,
+        page,
+        pages,
+    })
+}
+
+fn list_matching(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    search: &Search,
+    page: i64,
+) -> StoreResult<Page> {
+    let hits: Vec<i32> = contacts::table
+        .filter(contacts::workspace_id.eq(ws))
+        .filter(search.filter())
+        .select(sql::<Integer>("1"))
+        .limit(SEARCH_COUNT_CAP + 1)
+        .into_boxed()
+        .load(conn)?;
+    let n = hits.len() as i64;
+    let (total, capped) = (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP);
+    let pages = pages_for(total);
+    let page = page.clamp(1, pages);
+    let contacts = contacts::table
+        .filter(contacts::workspace_id.eq(ws))
+        .filter(search.filter())
+        .order((contacts::name.asc(), contacts::id.asc()))
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .select(Contact::as_select())
+        .into_boxed()
+        .load(conn)?;
     Ok(Page {
         contacts,
         total,
