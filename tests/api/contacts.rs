@@ -3,6 +3,10 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::{Client, TestApp};
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per form field reads best in the tests"
+)]
 async fn submit(
     c: &Client,
     path: &str,
