@@ -14,6 +14,7 @@ macro_rules! on_backend {
 pub(crate) use on_backend;
 
 pub mod connection;
+pub mod contact_index;
 pub mod contacts;
 pub mod ids;
 pub mod login_throttle;

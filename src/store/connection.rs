@@ -138,6 +138,7 @@ pub struct Db {
     /// a parked blocking thread inside the pool, which costs a thread and context switches.
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     url: std::sync::Arc<str>,
+    contact_index: std::sync::Arc<super::contact_index::ContactIndex>,
 }
 
 /// An error from work run in a transaction, or from the transaction itself.
@@ -208,7 +209,14 @@ impl Db {
             backend,
             permits,
             url: url.into(),
+            // About 100 MB at most, kept for the workspaces viewed most recently.
+            contact_index: std::sync::Arc::new(super::contact_index::ContactIndex::new(200_000)),
         })
+    }
+
+    /// The in-memory contact lists this process keeps (see `contact_index`).
+    pub fn contact_index(&self) -> std::sync::Arc<super::contact_index::ContactIndex> {
+        std::sync::Arc::clone(&self.contact_index)
     }
 
     pub fn backend(&self) -> Backend {

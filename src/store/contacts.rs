@@ -1,10 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use diesel::dsl::sql;
-use diesel::sql_types::{Bool, Integer, Text};
+use std::sync::Arc;
 
-use super::connection::MultiBackend;
+use super::contact_index::{ContactIndex, Snapshot};
 use super::schema::{contacts, workspaces};
 use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
@@ -86,23 +85,8 @@ pub const PAGE_SIZE: i64 = 20;
 pub struct Page {
     pub contacts: Vec<Contact>,
     pub total: i64,
-    /// True when a search matched more than `SEARCH_COUNT_CAP` contacts (`total` is the cap).
-    pub capped: bool,
     pub page: i64,
     pub pages: i64,
-}
-
-fn like_pattern(q: &str) -> String {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for ch in q.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 /// What a contact is found by: its lower-cased name, phone and email in one string.
@@ -140,155 +124,64 @@ fn search_terms(q: &str) -> Vec<String> {
     }
 }
 
-/// An FTS5 MATCH expression: each term a quoted phrase (trigram phrases match substrings).
-fn fts_match(terms: &[String]) -> String {
-    terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
-
-type Filter = Box<dyn BoxableExpression<contacts::table, MultiBackend, SqlType = Bool>>;
-
-fn like_filter(terms: &[String]) -> Filter {
-    let mut filter: Filter = Box::new(
-        contacts::search_text
-            .like(like_pattern(&terms[0]))
-            .escape('\\'),
-    );
-    for t in &terms[1..] {
-        filter = Box::new(filter.or(contacts::search_text.like(like_pattern(t)).escape('\\')));
-    }
-    filter
-}
-
-/// More matches than this are reported as "more than N": counting every match of a broad
-/// search ("corp") on each page view costs more than the number is worth.
-pub const SEARCH_COUNT_CAP: i64 = 1000;
-
-/// Below this many index hits a search goes through the SQLite trigram index; above it a scan
-/// in name order finds the first page sooner than collecting every hit.
-const FTS_SELECTIVE: i64 = 500;
-
-/// How a search finds its matches, decided once per page view.
-enum Search {
-    /// Ids from the SQLite trigram index, when the terms are selective.
-    Ids(Vec<ContactId>),
-    /// LIKE on search_text: PostgreSQL's pg_trgm GIN index serves it; on SQLite it scans the
-    /// workspace's contacts in name order, which finds a page of a broad search quickly.
-    Like(Vec<String>),
-}
-
-impl Search {
-    fn plan(conn: &mut DbConn, terms: Vec<String>) -> StoreResult<Search> {
-        // Trigram indexes only know substrings of three or more characters.
-        let indexable = terms.iter().all(|t| t.chars().count() >= 3);
-        if matches!(conn, DbConn::Sqlite(_)) && indexable {
-            let ids: Vec<ContactId> =
-                sql::<Text>("SELECT contact_id FROM contacts_search WHERE contacts_search MATCH ")
-                    .bind::<Text, _>(fts_match(&terms))
-                    .sql(&format!(" LIMIT {}", FTS_SELECTIVE + 1))
-                    .load(conn)?;
-            if ids.len() as i64 <= FTS_SELECTIVE {
-                return Ok(Search::Ids(ids));
-            }
-        }
-        Ok(Search::Like(terms))
-    }
-
-    fn filter(&self) -> Filter {
-        match self {
-            Search::Ids(ids) => Box::new(contacts::id.eq_any(ids.clone())),
-            Search::Like(terms) => like_filter(terms),
-        }
-    }
-}
-
-fn pages_for(total: i64) -> i64 {
-    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
-}
-
-pub fn list(conn: &mut DbConn, ws: &WorkspaceId, q: &str, page: i64) -> StoreResult<Page> {
-    let terms = search_terms(q);
-    if terms.is_empty() {
-        list_all(conn, ws, page)
-    } else {
-        let search = Search::plan(conn, terms)?;
-        list_matching(conn, ws, &search, page)
-    }
-}
-
-/// The unsearched list, the page everyone opens: one query brings the page and the
-/// workspace's total (a round trip saved on PostgreSQL).
-fn list_all(conn: &mut DbConn, ws: &WorkspaceId, page: i64) -> StoreResult<Page> {
-    let load_page = |conn: &mut DbConn, page: i64| -> QueryResult<Vec<(Contact, Option<i64>)>> {
-        let total = workspaces::table
-            .find(ws)
-            .select(workspaces::contact_count)
-            .single_value();
-        super::on_backend!(conn, |c| contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .order((contacts::name.asc(), contacts::id.asc()))
-            .limit(PAGE_SIZE)
-            .offset((page.max(1) - 1) * PAGE_SIZE)
-            .select((Contact::as_select(), total))
-            .load(c))
-    };
-    let mut rows = load_page(conn, page)?;
-    let total = match rows.first() {
-        Some((_, total)) => total.unwrap_or_default(),
-        // An empty workspace, or a page past the end: count, and show the last page.
-        None => super::on_backend!(conn, |c| workspaces::table
-            .find(ws)
-            .select(workspaces::contact_count)
-            .first::<i64>(c))?,
-    };
-    let pages = pages_for(total);
-    let page = page.clamp(1, pages);
-    if rows.is_empty() && total > 0 {
-        rows = load_page(conn, page)?;
-    }
-    let contacts = rows.into_iter().map(|(contact, _)| contact).collect();
-    Ok(Page {
-        contacts,
-        total,
-        capped: false,
-        page,
-        pages,
-    })
-}
-
-fn list_matching(
+/// The workspace's contacts as of now: the kept snapshot when the database's version still
+/// matches it, else a fresh load.
+fn snapshot(
     conn: &mut DbConn,
+    index: &ContactIndex,
     ws: &WorkspaceId,
-    search: &Search,
+) -> StoreResult<Arc<Snapshot>> {
+    let version = super::on_backend!(conn, |c| workspaces::table
+        .find(ws)
+        .select(workspaces::contacts_version)
+        .first::<i64>(c))?;
+    if let Some(s) = index.get(ws, version) {
+        return Ok(s);
+    }
+    // Read after the version: the rows are at least as new as the version they are kept under,
+    // so a change in between only costs one more reload.
+    let rows: Vec<(Contact, String)> = super::on_backend!(conn, |c| contacts::table
+        .filter(contacts::workspace_id.eq(ws))
+        .order((contacts::name.asc(), contacts::id.asc()))
+        .select((Contact::as_select(), contacts::search_text))
+        .load(c))?;
+    let (contacts, haystacks) = rows.into_iter().unzip();
+    let snapshot = Arc::new(Snapshot {
+        version,
+        contacts,
+        haystacks,
+    });
+    index.put(ws, Arc::clone(&snapshot));
+    Ok(snapshot)
+}
+
+/// A page of the workspace's contacts in name order, those matching `q` when it is not blank.
+pub fn list(
+    conn: &mut DbConn,
+    index: &ContactIndex,
+    ws: &WorkspaceId,
+    q: &str,
     page: i64,
 ) -> StoreResult<Page> {
-    let hits: Vec<i32> = contacts::table
-        .filter(contacts::workspace_id.eq(ws))
-        .filter(search.filter())
-        .select(sql::<Integer>("1"))
-        .limit(SEARCH_COUNT_CAP + 1)
-        .into_boxed()
-        .load(conn)?;
-    let n = hits.len() as i64;
-    let (total, capped) = (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP);
-    let pages = pages_for(total);
+    let snapshot = snapshot(conn, index, ws)?;
+    let terms = search_terms(q);
+    let positions: Vec<usize> = if terms.is_empty() {
+        (0..snapshot.contacts.len()).collect()
+    } else {
+        snapshot.matching(&terms)
+    };
+    let total = positions.len() as i64;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let contacts = contacts::table
-        .filter(contacts::workspace_id.eq(ws))
-        .filter(search.filter())
-        .order((contacts::name.asc(), contacts::id.asc()))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-        .select(Contact::as_select())
-        .into_boxed()
-        .load(conn)?;
+    let contacts = positions
+        .iter()
+        .skip(((page - 1) * PAGE_SIZE) as usize)
+        .take(PAGE_SIZE as usize)
+        .map(|&i| snapshot.contacts[i].clone())
+        .collect();
     Ok(Page {
         contacts,
         total,
-        capped,
         page,
         pages,
     })
@@ -393,8 +286,7 @@ pub fn create(
                 contacts::created_at.eq(at),
                 contacts::updated_at.eq(at),
             ))
-            .execute(c)?;
-        adjust_count(c, ws, 1)
+            .execute(c)
     })?;
     Ok(id)
 }
@@ -449,14 +341,6 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResul
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        adjust_count(c, ws, -1)?;
         Ok(())
     })
-}
-
-/// Keeps `workspaces.contact_count` in step; call in the transaction that adds or removes.
-fn adjust_count(conn: &mut DbConn, ws: &WorkspaceId, by: i64) -> QueryResult<usize> {
-    diesel::update(workspaces::table.find(ws))
-        .set(workspaces::contact_count.eq(workspaces::contact_count + by))
-        .execute(conn)
 }

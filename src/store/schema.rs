@@ -15,7 +15,7 @@ diesel::table! {
         default_fallback -> Text,
         default_language -> Text,
         time_zone -> Text,
-        contact_count -> BigInt,
+        contacts_version -> BigInt,
         created_at -> Timestamp,
     }
 }

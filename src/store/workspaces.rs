@@ -13,7 +13,7 @@ pub struct Workspace {
     pub default_fallback: String,
     pub default_language: String,
     pub time_zone: String,
-    pub contact_count: i64,
+    pub contacts_version: i64,
     pub created_at: NaiveDateTime,
 }
 

@@ -65,9 +65,10 @@ pub async fn index(
     let page_no = page.and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1);
     let search = q.chars().take(100).collect::<String>();
     let s = search.clone();
+    let index = db.contact_index();
     let (user, page) = visitor
         .read(&db, Need::Member, move |c, user| {
-            Ok(contacts::list(c, &user.workspace_id, &s, page_no)?)
+            Ok(contacts::list(c, &index, &user.workspace_id, &s, page_no)?)
         })
         .await?;
     render(

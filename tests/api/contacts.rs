@@ -153,13 +153,13 @@ both_backends! {
         let c = app.owner().await;
         seed(&app, 1100).await;
         c.get("/contacts").await.assert_contains("of 1100 contacts.").assert_contains("Page 1 of 55");
-        // Broad: every contact matches; the count stops at the cap and the first page is right.
+        // Broad: every contact matches, counted exactly.
         c.get("/contacts?q=corp").await
-            .assert_contains("of more than 1000 contacts matching “corp”")
-            .assert_contains("Refine the search")
+            .assert_contains("of 1100 contacts matching “corp”")
             .assert_contains("Bulk 0000")
-            .assert_contains("Page 1 of 50");
-        // Narrow, through the index: exact counts.
+            .assert_contains("Page 1 of 55");
+        c.get("/contacts?q=corp&page=55").await.assert_contains("Bulk 1099").assert_contains("Showing 1081–1100");
+        // Narrow: exact counts.
         c.get("/contacts?q=bulk+10").await.assert_contains("of 100 contacts matching").assert_contains("Bulk 1000");
         c.get("/contacts?q=14155550042").await.assert_contains("Bulk 0042").assert_contains("of 1 contact ");
         c.get("/contacts?q=%2B1+415+555+0042").await.assert_contains("Bulk 0042").assert_contains("of 1 contact ");
@@ -176,6 +176,29 @@ both_backends! {
             .assert_redirect("/contacts");
         c.get("/contacts?q=renamed").await.assert_contains("Renamed Zed").assert_contains("of 1 contact ");
         c.get("/contacts?q=bulk43%40").await.assert_contains("No contact matches");
+    }
+
+    async fn changes_made_outside_this_process_show_on_the_next_view(app: TestApp) {
+        use diesel::RunQueryDsl;
+        let c = app.owner().await;
+        c.create_contact("Ana", "+8613900001111", "").await.assert_redirect("/contacts");
+        c.get("/contacts?q=ana").await.assert_contains("of 1 contact ");
+        // As another Herald instance or an operator with a SQL shell would.
+        app.db
+            .run(|conn| {
+                diesel::sql_query("UPDATE contacts SET name = 'Renamed elsewhere', search_text = 'renamed elsewhere'")
+                    .execute(conn)
+                    .map_err(herald::store::DbError::from)
+            })
+            .await
+            .expect("update");
+        c.get("/contacts").await.assert_contains("Renamed elsewhere").assert_lacks("<td class=\"name\">Ana</td>");
+        c.get("/contacts?q=elsewhere").await.assert_contains("of 1 contact ");
+        app.db
+            .run(|conn| diesel::sql_query("DELETE FROM contacts").execute(conn).map_err(herald::store::DbError::from))
+            .await
+            .expect("delete");
+        c.get("/contacts").await.assert_contains("No contacts yet.");
     }
 
     async fn edit_keeps_or_resets_verification(app: TestApp) {

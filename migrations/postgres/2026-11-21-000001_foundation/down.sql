@@ -1,4 +1,5 @@
-DROP INDEX contacts_search_trgm;
+DROP TRIGGER contacts_version ON contacts;
+DROP FUNCTION bump_contacts_version();
 DROP TABLE contacts;
 DROP TABLE login_throttle;
 DROP TABLE memberships;

@@ -10,9 +10,9 @@ CREATE TABLE workspaces (
     default_fallback TEXT NOT NULL DEFAULT 'sms',
     default_language TEXT NOT NULL DEFAULT 'en',
     time_zone TEXT NOT NULL DEFAULT 'UTC',
-    -- Kept by the app in the same transaction as each contact insert/delete, so the contact
-    -- list shows its total without counting every row on every page view.
-    contact_count BIGINT NOT NULL DEFAULT 0,
+    -- Bumped by a trigger on every change to the workspace's contacts: the console keeps the
+    -- contact list in memory and reloads it when this moves (see store/contact_index.rs).
+    contacts_version BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL
 );
 
@@ -49,7 +49,7 @@ CREATE TABLE contacts (
     im_user_id TEXT,
     language TEXT NOT NULL,
     fallback TEXT NOT NULL,
-    -- lower(name), phone and email in one string, written by the app, for substring search.
+    -- lower(name), phone and email in one string, written by the app: what search looks in.
     search_text TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
@@ -58,7 +58,16 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id);
 
--- Substring search over search_text (LIKE '%q%') through a trigram index. pg_trgm is a trusted
--- extension (PostgreSQL 13+): the database owner may create it.
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX contacts_search_trgm ON contacts USING gin (search_text gin_trgm_ops);
+CREATE FUNCTION bump_contacts_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE workspaces SET contacts_version = contacts_version + 1 WHERE id = OLD.workspace_id;
+    END IF;
+    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.workspace_id <> OLD.workspace_id) THEN
+        UPDATE workspaces SET contacts_version = contacts_version + 1 WHERE id = NEW.workspace_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contacts_version AFTER INSERT OR UPDATE OR DELETE ON contacts
+    FOR EACH ROW EXECUTE FUNCTION bump_contacts_version();

@@ -1,7 +1,6 @@
-DROP TRIGGER contacts_search_delete;
-DROP TRIGGER contacts_search_update;
-DROP TRIGGER contacts_search_insert;
-DROP TABLE contacts_search;
+DROP TRIGGER contacts_version_delete;
+DROP TRIGGER contacts_version_update;
+DROP TRIGGER contacts_version_insert;
 DROP TABLE contacts;
 DROP TABLE login_throttle;
 DROP TABLE memberships;

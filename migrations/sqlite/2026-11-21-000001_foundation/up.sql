@@ -10,9 +10,9 @@ CREATE TABLE workspaces (
     default_fallback TEXT NOT NULL DEFAULT 'sms',
     default_language TEXT NOT NULL DEFAULT 'en',
     time_zone TEXT NOT NULL DEFAULT 'UTC',
-    -- Kept by the app in the same transaction as each contact insert/delete, so the contact
-    -- list shows its total without counting every row on every page view.
-    contact_count BIGINT NOT NULL DEFAULT 0,
+    -- Bumped by a trigger on every change to the workspace's contacts: the console keeps the
+    -- contact list in memory and reloads it when this moves (see store/contact_index.rs).
+    contacts_version BIGINT NOT NULL DEFAULT 0,
     created_at TIMESTAMP NOT NULL
 );
 
@@ -49,28 +49,21 @@ CREATE TABLE contacts (
     im_user_id TEXT,
     language TEXT NOT NULL,
     fallback TEXT NOT NULL,
-    -- lower(name), phone and email in one string, written by the app, for substring search.
+    -- lower(name), phone and email in one string, written by the app: what search looks in.
     search_text TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     CONSTRAINT contacts_phone_unique UNIQUE (workspace_id, phone),
     CONSTRAINT contacts_email_unique UNIQUE (workspace_id, email)
 );
--- Lists in name order; search_text rides along so a search that cannot use the trigram index
--- (terms under three characters, or matching most contacts) filters index entries, not rows.
-CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id, search_text);
+CREATE INDEX contacts_workspace_name ON contacts (workspace_id, name, id);
 
--- Substring search over search_text through a trigram index. The FTS table keeps its own
--- copy keyed by contact id (not by rowid, which VACUUM may renumber on a table with a TEXT key).
-CREATE VIRTUAL TABLE contacts_search USING fts5(contact_id UNINDEXED, search_text, tokenize = 'trigram');
-CREATE TRIGGER contacts_search_insert AFTER INSERT ON contacts BEGIN
-    INSERT INTO contacts_search (contact_id, search_text) VALUES (new.id, new.search_text);
+CREATE TRIGGER contacts_version_insert AFTER INSERT ON contacts BEGIN
+    UPDATE workspaces SET contacts_version = contacts_version + 1 WHERE id = new.workspace_id;
 END;
-CREATE TRIGGER contacts_search_update AFTER UPDATE OF search_text ON contacts
-WHEN old.search_text IS NOT new.search_text BEGIN
-    DELETE FROM contacts_search WHERE contact_id = old.id;
-    INSERT INTO contacts_search (contact_id, search_text) VALUES (new.id, new.search_text);
+CREATE TRIGGER contacts_version_update AFTER UPDATE ON contacts BEGIN
+    UPDATE workspaces SET contacts_version = contacts_version + 1 WHERE id IN (old.workspace_id, new.workspace_id);
 END;
-CREATE TRIGGER contacts_search_delete AFTER DELETE ON contacts BEGIN
-    DELETE FROM contacts_search WHERE contact_id = old.id;
+CREATE TRIGGER contacts_version_delete AFTER DELETE ON contacts BEGIN
+    UPDATE workspaces SET contacts_version = contacts_version + 1 WHERE id = old.workspace_id;
 END;
