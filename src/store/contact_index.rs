@@ -16,18 +16,117 @@ use super::contacts::Contact;
 pub struct Snapshot {
     pub version: i64,
     pub contacts: Vec<Contact>,
-    pub haystacks: Vec<String>,
+    /// Every contact's search text, in list order, each followed by a NUL (which no search
+    /// term contains, so no match spans two contacts): one buffer for one SIMD pass per term.
+    haystack: Vec<u8>,
+    /// Where each contact's text starts in `haystack`.
+    starts: Vec<usize>,
 }
 
 impl Snapshot {
-    /// Positions of the contacts any of whose `terms` is a substring of their search text.
+    pub fn new(version: i64, rows: Vec<(Contact, String)>) -> Snapshot {
+        let mut contacts = Vec::with_capacity(rows.len());
+        let mut starts = Vec::with_capacity(rows.len());
+        let mut haystack = Vec::new();
+        for (contact, text) in rows {
+            starts.push(haystack.len());
+            haystack.extend_from_slice(text.as_bytes());
+            haystack.push(0);
+            contacts.push(contact);
+        }
+        Snapshot {
+            version,
+            contacts,
+            haystack,
+            starts,
+        }
+    }
+
+    /// Positions (in list order) of the contacts whose search text contains any of `terms`.
     pub fn matching(&self, terms: &[String]) -> Vec<usize> {
-        self.haystacks
-            .iter()
+        let mut hit = vec![false; self.contacts.len()];
+        for term in terms.iter().filter(|t| !t.is_empty() && !t.contains('\0')) {
+            let finder = memchr::memmem::Finder::new(term.as_bytes());
+            // Matches come in increasing offsets, so the contact they fall in only moves on.
+            let mut contact = 0;
+            for offset in finder.find_iter(&self.haystack) {
+                while contact + 1 < self.starts.len() && self.starts[contact + 1] <= offset {
+                    contact += 1;
+                }
+                hit[contact] = true;
+            }
+        }
+        hit.iter()
             .enumerate()
-            .filter(|(_, h)| terms.iter().any(|t| h.contains(t.as_str())))
+            .filter(|(_, h)| **h)
             .map(|(i, _)| i)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ContactId;
+
+    fn contact(name: &str) -> Contact {
+        Contact {
+            id: ContactId::new(),
+            name: name.into(),
+            phone: None,
+            phone_verified_at: None,
+            email: None,
+            im_user_id: None,
+            language: "auto".into(),
+            fallback: "default".into(),
+        }
+    }
+
+    #[test]
+    fn finds_substrings_per_contact_in_order() {
+        let rows = [
+            "ana\n+8613900001111",
+            "bo\nbo@x.cn",
+            "cy ana\n+8613900002222",
+        ]
+        .iter()
+        .map(|t| (contact(t), t.to_string()))
+        .collect();
+        let s = Snapshot::new(1, rows);
+        assert_eq!(s.matching(&["ana".into()]), vec![0, 2]);
+        assert_eq!(s.matching(&["139000022".into()]), vec![2]);
+        assert_eq!(s.matching(&["bo".into(), "1111".into()]), vec![0, 1]);
+        // A match may not run from one contact's text into the next one's.
+        assert_eq!(s.matching(&["1111bo".into()]), Vec::<usize>::new());
+        assert_eq!(s.matching(&["nobody".into()]), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn keeps_within_its_bound() {
+        let index = ContactIndex::new(3);
+        let ws1 = WorkspaceId::new();
+        let ws2 = WorkspaceId::new();
+        let two = || {
+            Arc::new(Snapshot::new(
+                1,
+                vec![(contact("a"), "a".into()), (contact("b"), "b".into())],
+            ))
+        };
+        index.put(&ws1, two());
+        assert!(index.get(&ws1, 1).is_some());
+        assert!(
+            index.get(&ws1, 2).is_none(),
+            "another version is not served"
+        );
+        index.put(&ws2, two());
+        assert!(index.get(&ws2, 1).is_some());
+        assert!(
+            index.get(&ws1, 1).is_none(),
+            "the other workspace made room"
+        );
+        // An older snapshot never replaces a newer one.
+        index.put(&ws2, Arc::new(Snapshot::new(0, vec![])));
+        assert!(index.get(&ws2, 1).is_some());
     }
 }
 

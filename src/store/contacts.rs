@@ -145,12 +145,7 @@ fn snapshot(
         .order((contacts::name.asc(), contacts::id.asc()))
         .select((Contact::as_select(), contacts::search_text))
         .load(c))?;
-    let (contacts, haystacks) = rows.into_iter().unzip();
-    let snapshot = Arc::new(Snapshot {
-        version,
-        contacts,
-        haystacks,
-    });
+    let snapshot = Arc::new(Snapshot::new(version, rows));
     index.put(ws, Arc::clone(&snapshot));
     Ok(snapshot)
 }
