@@ -42,25 +42,25 @@ impl Snapshot {
         }
     }
 
-    /// Positions (in list order) of the contacts whose search text contains any of `terms`.
-    pub fn matching(&self, terms: &[String]) -> Vec<usize> {
+    /// For each contact in list order, whether its search text contains any of `terms`.
+    pub fn hits(&self, terms: &[String]) -> Vec<bool> {
         let mut hit = vec![false; self.contacts.len()];
         for term in terms.iter().filter(|t| !t.is_empty() && !t.contains('\0')) {
             let finder = memchr::memmem::Finder::new(term.as_bytes());
-            // Matches come in increasing offsets, so the contact they fall in only moves on.
-            let mut contact = 0;
-            for offset in finder.find_iter(&self.haystack) {
-                while contact + 1 < self.starts.len() && self.starts[contact + 1] <= offset {
-                    contact += 1;
-                }
+            let mut from = 0;
+            while let Some(found) = finder.find(&self.haystack[from..]) {
+                let offset = from + found;
+                // The contact holding this offset; the search goes on after its text.
+                let contact = self.starts.partition_point(|&s| s <= offset) - 1;
                 hit[contact] = true;
+                from = self
+                    .starts
+                    .get(contact + 1)
+                    .copied()
+                    .unwrap_or(self.haystack.len());
             }
         }
-        hit.iter()
-            .enumerate()
-            .filter(|(_, h)| **h)
-            .map(|(i, _)| i)
-            .collect()
+        hit
     }
 }
 
@@ -84,6 +84,14 @@ mod tests {
 
     #[test]
     fn finds_substrings_per_contact_in_order() {
+        let positions = |s: &Snapshot, t: &[String]| -> Vec<usize> {
+            s.hits(t)
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| **h)
+                .map(|(i, _)| i)
+                .collect()
+        };
         let rows = [
             "ana\n+8613900001111",
             "bo\nbo@x.cn",
@@ -93,12 +101,12 @@ mod tests {
         .map(|t| (contact(t), t.to_string()))
         .collect();
         let s = Snapshot::new(1, rows);
-        assert_eq!(s.matching(&["ana".into()]), vec![0, 2]);
-        assert_eq!(s.matching(&["139000022".into()]), vec![2]);
-        assert_eq!(s.matching(&["bo".into(), "1111".into()]), vec![0, 1]);
+        assert_eq!(positions(&s, &["ana".into()]), vec![0, 2]);
+        assert_eq!(positions(&s, &["139000022".into()]), vec![2]);
+        assert_eq!(positions(&s, &["bo".into(), "1111".into()]), vec![0, 1]);
         // A match may not run from one contact's text into the next one's.
-        assert_eq!(s.matching(&["1111bo".into()]), Vec::<usize>::new());
-        assert_eq!(s.matching(&["nobody".into()]), Vec::<usize>::new());
+        assert_eq!(positions(&s, &["1111bo".into()]), Vec::<usize>::new());
+        assert_eq!(positions(&s, &["nobody".into()]), Vec::<usize>::new());
     }
 
     #[test]

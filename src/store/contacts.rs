@@ -160,20 +160,36 @@ pub fn list(
 ) -> StoreResult<Page> {
     let snapshot = snapshot(conn, index, ws)?;
     let terms = search_terms(q);
-    let positions: Vec<usize> = if terms.is_empty() {
-        (0..snapshot.contacts.len()).collect()
+    let hits = if terms.is_empty() {
+        None
     } else {
-        snapshot.matching(&terms)
+        Some(snapshot.hits(&terms))
     };
-    let total = positions.len() as i64;
+    let total = match &hits {
+        None => snapshot.contacts.len(),
+        Some(h) => h.iter().filter(|&&x| x).count(),
+    } as i64;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
-    let contacts = positions
-        .iter()
-        .skip(((page - 1) * PAGE_SIZE) as usize)
-        .take(PAGE_SIZE as usize)
-        .map(|&i| snapshot.contacts[i].clone())
-        .collect();
+    let (skip, take) = (((page - 1) * PAGE_SIZE) as usize, PAGE_SIZE as usize);
+    let contacts = match &hits {
+        None => snapshot
+            .contacts
+            .iter()
+            .skip(skip)
+            .take(take)
+            .cloned()
+            .collect(),
+        Some(h) => snapshot
+            .contacts
+            .iter()
+            .zip(h)
+            .filter(|(_, hit)| **hit)
+            .skip(skip)
+            .take(take)
+            .map(|(c, _)| c.clone())
+            .collect(),
+    };
     Ok(Page {
         contacts,
         total,
