@@ -8,6 +8,15 @@ pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
         .to_string())
 }
 
+/// `hash` on the blocking pool: argon2 takes tens of milliseconds on purpose, which must not
+/// stall the async threads that serve other requests.
+pub async fn hash_off_thread(password: &str) -> anyhow::Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash(&password))
+        .await?
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))
+}
+
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(parsed) => Argon2::default()

@@ -342,16 +342,14 @@ pub fn update(
 }
 
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
-    conn.transaction(|c| {
-        let n = diesel::delete(
-            contacts::table
-                .filter(contacts::workspace_id.eq(ws))
-                .filter(contacts::id.eq(id)),
-        )
-        .execute(c)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    })
+    let n = diesel::delete(
+        contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(contacts::id.eq(id)),
+    )
+    .execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

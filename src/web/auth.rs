@@ -410,7 +410,7 @@ pub async fn change_password(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let hash = super::setup::hash_password(new).await?;
+    let hash = passwords::hash_off_thread(new.expose()).await?;
     let uid = user.user_id.clone();
     db.run(move |c| users::set_password(c, &uid, &hash)).await?;
     session::flash(&session, Level::Success, "Your password is changed.");

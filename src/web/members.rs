@@ -118,7 +118,7 @@ pub async fn invite(
         .await;
     };
     let password = passwords::one_time();
-    let hash = super::setup::hash_password_str(password.clone()).await?;
+    let hash = passwords::hash_off_thread(&password).await?;
     let ws = user.workspace_id.clone();
     let invited_email = email.clone();
     match db

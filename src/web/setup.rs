@@ -85,7 +85,7 @@ pub async fn create(
             },
         );
     };
-    let hash = hash_password(password).await?;
+    let hash = passwords::hash_off_thread(password.expose()).await?;
     let created = db
         .run(move |c| users::create_first_owner(c, &email, &hash, &workspace))
         .await?;
@@ -97,16 +97,4 @@ pub async fn create(
     session::flash(&session, Level::Success, "Herald is set up. Welcome!");
     tracing::info!(user = %user, "first owner created");
     Ok(see_other("/contacts"))
-}
-
-/// argon2 takes tens of milliseconds on purpose; keep it off the async threads.
-pub async fn hash_password(password: NewPassword) -> Result<String, AppError> {
-    hash_password_str(password.expose().to_owned()).await
-}
-
-pub async fn hash_password_str(password: String) -> Result<String, AppError> {
-    web::block(move || passwords::hash(&password))
-        .await
-        .map_err(|e| AppError::Other(e.into()))?
-        .map_err(|e| AppError::Other(anyhow::anyhow!("hashing: {e}")))
 }
