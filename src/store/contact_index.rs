@@ -64,6 +64,51 @@ impl Snapshot {
     }
 }
 
+/// Snapshots by workspace, bounded by the number of contacts held in all.
+pub struct ContactIndex {
+    max_contacts: usize,
+    snapshots: Mutex<HashMap<WorkspaceId, Arc<Snapshot>>>,
+}
+
+impl ContactIndex {
+    pub fn new(max_contacts: usize) -> ContactIndex {
+        ContactIndex {
+            max_contacts,
+            snapshots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The snapshot of `ws` if it is at `version`.
+    pub fn get(&self, ws: &WorkspaceId, version: i64) -> Option<Arc<Snapshot>> {
+        let map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(ws).filter(|s| s.version == version).cloned()
+    }
+
+    /// Keeps `snapshot` unless a newer one is already kept. When the bound would be passed,
+    /// other workspaces' snapshots are dropped (they reload on their next view); a single
+    /// workspace larger than the bound is served but not kept.
+    pub fn put(&self, ws: &WorkspaceId, snapshot: Arc<Snapshot>) {
+        if snapshot.contacts.len() > self.max_contacts {
+            return;
+        }
+        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        if map.get(ws).is_some_and(|s| s.version > snapshot.version) {
+            return;
+        }
+        map.remove(ws);
+        let mut held: usize = map.values().map(|s| s.contacts.len()).sum();
+        while held + snapshot.contacts.len() > self.max_contacts {
+            let Some(victim) = map.keys().next().cloned() else {
+                break;
+            };
+            if let Some(s) = map.remove(&victim) {
+                held -= s.contacts.len();
+            }
+        }
+        map.insert(ws.clone(), snapshot);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,50 +180,5 @@ mod tests {
         // An older snapshot never replaces a newer one.
         index.put(&ws2, Arc::new(Snapshot::new(0, vec![])));
         assert!(index.get(&ws2, 1).is_some());
-    }
-}
-
-/// Snapshots by workspace, bounded by the number of contacts held in all.
-pub struct ContactIndex {
-    max_contacts: usize,
-    snapshots: Mutex<HashMap<WorkspaceId, Arc<Snapshot>>>,
-}
-
-impl ContactIndex {
-    pub fn new(max_contacts: usize) -> ContactIndex {
-        ContactIndex {
-            max_contacts,
-            snapshots: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The snapshot of `ws` if it is at `version`.
-    pub fn get(&self, ws: &WorkspaceId, version: i64) -> Option<Arc<Snapshot>> {
-        let map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(ws).filter(|s| s.version == version).cloned()
-    }
-
-    /// Keeps `snapshot` unless a newer one is already kept. When the bound would be passed,
-    /// other workspaces' snapshots are dropped (they reload on their next view); a single
-    /// workspace larger than the bound is served but not kept.
-    pub fn put(&self, ws: &WorkspaceId, snapshot: Arc<Snapshot>) {
-        if snapshot.contacts.len() > self.max_contacts {
-            return;
-        }
-        let mut map = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
-        if map.get(ws).is_some_and(|s| s.version > snapshot.version) {
-            return;
-        }
-        map.remove(ws);
-        let mut held: usize = map.values().map(|s| s.contacts.len()).sum();
-        while held + snapshot.contacts.len() > self.max_contacts {
-            let Some(victim) = map.keys().next().cloned() else {
-                break;
-            };
-            if let Some(s) = map.remove(&victim) {
-                held -= s.contacts.len();
-            }
-        }
-        map.insert(ws.clone(), snapshot);
     }
 }
