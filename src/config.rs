@@ -24,6 +24,62 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Worker threads of the HTTP server; 0 means one per core.
     pub workers: usize,
+
+    /// Who sends SMS: `console` (default: nothing leaves, see the Dev outbox page), `aliyun`
+    /// or `twilio`.
+    pub sms_provider: PhoneProvider,
+    /// Who places voice calls: `console`, `aliyun` or `twilio`.
+    pub voice_provider: PhoneProvider,
+    /// Who sends email: `console` or `smtp`.
+    pub email_provider: EmailProvider,
+    /// Seconds a provider request may take before it counts as a temporary failure.
+    pub provider_timeout_secs: u64,
+    /// SMS sends in flight at once during a Batch Verify.
+    pub send_concurrency: usize,
+
+    pub aliyun_access_key_id: String,
+    pub aliyun_access_key_secret: Option<SecretString>,
+    pub aliyun_region_id: String,
+    pub aliyun_sms_endpoint: String,
+    pub aliyun_voice_endpoint: String,
+    /// The approved SMS signature name.
+    pub aliyun_sms_sign_name: String,
+    /// Approved template for verification links; it must contain the variable `${url}`.
+    pub aliyun_sms_template_verify: String,
+    /// Approved template for alerts; it must contain the variable `${text}`.
+    pub aliyun_sms_template_alert: String,
+    /// Approved text-to-speech template for calls; it must contain the variable `${text}`.
+    pub aliyun_tts_code: String,
+    /// Caller number for voice calls; empty uses Alibaba's shared number pool.
+    pub aliyun_called_show_number: String,
+
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: Option<SecretString>,
+    /// The Twilio number (E.164) SMS and calls come from.
+    pub twilio_from: String,
+    pub twilio_messaging_service_sid: String,
+    pub twilio_base_url: String,
+
+    /// `smtp://host:25` (plain, local relay), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (implicit TLS).
+    pub smtp_url: Option<SecretString>,
+    /// The From of every email, e.g. `Herald <alerts@example.com>`.
+    pub email_from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhoneProvider {
+    Console,
+    Aliyun,
+    Twilio,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProvider {
+    Console,
+    Smtp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -44,6 +100,28 @@ impl Default for Settings {
             session_hours: 24 * 7,
             log_format: LogFormat::Pretty,
             workers: 0,
+            sms_provider: PhoneProvider::Console,
+            voice_provider: PhoneProvider::Console,
+            email_provider: EmailProvider::Console,
+            provider_timeout_secs: 10,
+            send_concurrency: 64,
+            aliyun_access_key_id: String::new(),
+            aliyun_access_key_secret: None,
+            aliyun_region_id: "cn-hangzhou".into(),
+            aliyun_sms_endpoint: "https://dysmsapi.aliyuncs.com/".into(),
+            aliyun_voice_endpoint: "https://dyvmsapi.aliyuncs.com/".into(),
+            aliyun_sms_sign_name: String::new(),
+            aliyun_sms_template_verify: String::new(),
+            aliyun_sms_template_alert: String::new(),
+            aliyun_tts_code: String::new(),
+            aliyun_called_show_number: String::new(),
+            twilio_account_sid: String::new(),
+            twilio_auth_token: None,
+            twilio_from: String::new(),
+            twilio_messaging_service_sid: String::new(),
+            twilio_base_url: "https://api.twilio.com".into(),
+            smtp_url: None,
+            email_from: "Herald <herald@localhost>".into(),
         }
     }
 }
@@ -117,7 +195,72 @@ impl Settings {
                 "session_hours must be at least 1".into(),
             ));
         }
-        Ok(())
+        if self.provider_timeout_secs == 0 || self.provider_timeout_secs > 120 {
+            return Err(ConfigError::Invalid(
+                "provider_timeout_secs must be between 1 and 120".into(),
+            ));
+        }
+        if self.send_concurrency == 0 || self.send_concurrency > 1024 {
+            return Err(ConfigError::Invalid(
+                "send_concurrency must be between 1 and 1024".into(),
+            ));
+        }
+        self.validate_providers()
+    }
+
+    /// A chosen provider must have what it needs; the message names the missing setting.
+    fn validate_providers(&self) -> Result<(), ConfigError> {
+        let uses = |p| self.sms_provider == p || self.voice_provider == p;
+        let mut missing: Vec<&str> = Vec::new();
+        if uses(PhoneProvider::Aliyun) {
+            if self.aliyun_access_key_id.is_empty() {
+                missing.push("aliyun_access_key_id");
+            }
+            if self.aliyun_access_key_secret.is_none() {
+                missing.push("aliyun_access_key_secret");
+            }
+        }
+        if self.sms_provider == PhoneProvider::Aliyun {
+            if self.aliyun_sms_sign_name.is_empty() {
+                missing.push("aliyun_sms_sign_name");
+            }
+            if self.aliyun_sms_template_verify.is_empty() {
+                missing.push("aliyun_sms_template_verify");
+            }
+        }
+        if self.voice_provider == PhoneProvider::Aliyun && self.aliyun_tts_code.is_empty() {
+            missing.push("aliyun_tts_code");
+        }
+        if uses(PhoneProvider::Twilio) {
+            if self.twilio_account_sid.is_empty() {
+                missing.push("twilio_account_sid");
+            }
+            if self.twilio_auth_token.is_none() {
+                missing.push("twilio_auth_token");
+            }
+        }
+        if self.sms_provider == PhoneProvider::Twilio
+            && self.twilio_from.is_empty()
+            && self.twilio_messaging_service_sid.is_empty()
+        {
+            missing.push("twilio_from");
+        }
+        if self.voice_provider == PhoneProvider::Twilio && self.twilio_from.is_empty() {
+            missing.push("twilio_from");
+        }
+        if self.email_provider == EmailProvider::Smtp && self.smtp_url.is_none() {
+            missing.push("smtp_url");
+        }
+        missing.dedup();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "the chosen providers need: {} (HERALD_{})",
+                missing.join(", "),
+                missing.iter().map(|m| m.to_uppercase()).collect::<Vec<_>>().join(", HERALD_")
+            )))
+        }
     }
 
     pub fn public_url_is_https(&self) -> bool {
@@ -185,5 +328,30 @@ mod tests {
             .expect_err("number");
         assert!(e.to_string().contains("database_pool_size"), "{e}");
         assert!(Settings::load_from(Some("/nonexistent/herald.toml"), env(&[])).is_err());
+    }
+
+    #[test]
+    fn a_chosen_provider_names_what_it_is_missing() {
+        let e = Settings::load_from(None, env(&[("HERALD_SMS_PROVIDER", "aliyun")]))
+            .expect_err("aliyun without keys");
+        let text = e.to_string();
+        assert!(text.contains("aliyun_access_key_secret"), "{text}");
+        assert!(text.contains("aliyun_sms_template_verify"), "{text}");
+        let e = Settings::load_from(None, env(&[("HERALD_EMAIL_PROVIDER", "smtp")]))
+            .expect_err("smtp without url");
+        assert!(e.to_string().contains("smtp_url"), "{e}");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("HERALD_SMS_PROVIDER", "twilio"),
+                ("HERALD_TWILIO_ACCOUNT_SID", "AC1"),
+                ("HERALD_TWILIO_AUTH_TOKEN", "secret-token"),
+                ("HERALD_TWILIO_FROM", "+15005550006"),
+            ]),
+        )
+        .expect("twilio configured");
+        assert_eq!(s.sms_provider, PhoneProvider::Twilio);
+        // Secrets never show in debug output, which is what logs would print.
+        assert!(!format!("{s:?}").contains("secret-token"));
     }
 }

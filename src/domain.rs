@@ -6,7 +6,7 @@ pub mod password;
 pub mod phone;
 pub mod role;
 
-pub use contact::{ContactName, DefaultFallback, Fallback, ImUserId, Language};
+pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
 pub use email::EmailAddress;
 pub use password::NewPassword;
 pub use phone::PhoneNumber;

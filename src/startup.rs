@@ -11,8 +11,13 @@ use rand::RngCore;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
+use crate::telemetry::RedactingRootSpan;
+
+use crate::background::Background;
 use crate::config::Settings;
-use crate::store::{Db, secrets};
+use crate::delivery::Providers;
+use crate::store::{Db, secrets, verification};
+use crate::verification::Verifications;
 use crate::web;
 
 pub struct Application {
@@ -61,6 +66,26 @@ impl Application {
         let secure = settings.public_url_is_https();
         let ttl = time::Duration::hours(settings.session_hours);
         let data = actix_web::web::Data::new(db.clone());
+        // Runs left "running" by a process that is gone will never finish: say so.
+        let interrupted = verification::mark_stale_interrupted(&mut *db.get()?)?;
+        if interrupted > 0 {
+            tracing::warn!(interrupted, "Batch Verify runs of an earlier process marked interrupted");
+        }
+        let providers = Providers::from_settings(&settings, &db)?;
+        tracing::info!(
+            sms = providers.sms.name(),
+            voice = providers.voice.name(),
+            email = providers.email.name(),
+            "delivery providers"
+        );
+        let verifications = actix_web::web::Data::new(Verifications::new(
+            db.clone(),
+            providers,
+            settings.base_url(),
+            Background::start()?,
+            settings.send_concurrency,
+        ));
+        let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("herald_session".into())
@@ -72,6 +97,8 @@ impl Application {
                 .build();
             App::new()
                 .app_data(data.clone())
+                .app_data(verifications.clone())
+                .app_data(limiter.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())
@@ -84,7 +111,7 @@ impl Application {
                         .add(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")),
                 )
                 .wrap(middleware::Compress::default())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RedactingRootSpan>::new())
                 .route("/static/{file}", actix_web::web::get().to(web::assets::serve))
                 .configure(web::routes)
                 .default_service(actix_web::web::to(web::errors::not_found))

@@ -16,11 +16,13 @@ pub(crate) use on_backend;
 pub mod connection;
 pub mod contact_index;
 pub mod contacts;
+pub mod dev_outbox;
 pub mod ids;
 pub mod login_throttle;
 pub mod schema;
 pub mod secrets;
 pub mod users;
+pub mod verification;
 pub mod workspaces;
 
 pub use connection::{Backend, Db, DbConn, DbError};

@@ -5,12 +5,16 @@ pub mod auth;
 pub mod contact_defaults;
 pub mod contacts;
 pub mod csrf;
+pub mod dev_outbox;
 pub mod errors;
 pub mod health;
 pub mod layout;
+pub mod links;
 pub mod members;
+pub mod public_limit;
 pub mod session;
 pub mod setup;
+pub mod verify;
 pub mod workspaces;
 
 use actix_web::{HttpResponse, web};
@@ -30,6 +34,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // Before /contacts/{id}, which would otherwise take "defaults" as an id.
         .route("/contacts/defaults", web::get().to(contact_defaults::show))
         .route("/contacts/defaults", web::post().to(contact_defaults::save))
+        .route("/contacts/verify", web::post().to(verify::start_batch))
+        .route("/contacts/batches/{id}", web::get().to(verify::show_batch))
+        .route(
+            "/contacts/batches/{id}/progress",
+            web::get().to(verify::batch_progress),
+        )
+        .route("/contacts/{id}/verify", web::post().to(verify::send_one))
+        .route("/v/{token}", web::get().to(links::show))
+        .route("/v/{token}", web::post().to(links::confirm))
+        .route("/dev/outbox", web::get().to(dev_outbox::index))
         .route("/contacts", web::get().to(contacts::index))
         .route("/contacts", web::post().to(contacts::create))
         .route("/contacts/new", web::get().to(contacts::new))

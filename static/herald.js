@@ -1,1 +1,46 @@
-// Reserved for small progressive enhancements; every page works without it.
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Batch Verify: follow the counters while the batch runs, then show the final page.
+  var batch = document.getElementById("batch");
+  if (batch && batch.dataset.state === "running") {
+    var url = batch.dataset.progressUrl;
+    var set = function (id, v) {
+      var el = document.getElementById(id);
+      if (el) { el.textContent = String(v); }
+    };
+    var poll = function () {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (p) {
+          var bar = document.getElementById("batch-bar");
+          bar.max = p.total;
+          bar.value = p.done;
+          bar.textContent = p.percent + "%";
+          set("batch-done", p.done);
+          set("batch-total", p.total);
+          set("batch-sent", p.sent);
+          set("batch-failed", p.failed);
+          if (p.state === "running") {
+            setTimeout(poll, 500);
+          } else {
+            // The server-rendered page has the summary and the failures table.
+            window.location.reload();
+          }
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    };
+    setTimeout(poll, 300);
+  }
+
+  // Contacts: a box that ticks every row box on the page.
+  var all = document.getElementById("select-all");
+  if (all) {
+    all.addEventListener("change", function () {
+      document.querySelectorAll("input[name=ids]").forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  }
+})();

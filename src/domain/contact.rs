@@ -91,6 +91,12 @@ choice! {
     error "Choose SMS, email or none."
 }
 
+choice! {
+    /// A way a contact is reached that must be verified before use.
+    ContactMethod { Phone = "phone", "Phone number"; Email = "email", "Email"; }
+    error "Choose phone or email."
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,17 @@ impl EmailAddress {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `o***@example.com`: recognisable to its owner, not harvestable from a shared link.
+    pub fn masked(&self) -> String {
+        match self.0.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => "***".into(),
+        }
+    }
 }
 
 impl fmt::Display for EmailAddress {

@@ -124,6 +124,9 @@ mod tests {
             im_user_id: None,
             language: "auto".into(),
             fallback: "default".into(),
+            phone_link_expires_at: None,
+            email_verified_at: None,
+            email_link_expires_at: None,
         }
     }
 

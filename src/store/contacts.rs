@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::contact_index::{ContactIndex, Snapshot};
 use super::schema::{contacts, workspaces};
 use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
-use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
+use crate::domain::{ContactMethod, ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 
 /// A contact as the console shows it. Only the columns pages use: the list loads 20 of these
 /// per view, and every column costs decoding (timestamps in SQLite are parsed text).
@@ -21,6 +21,30 @@ pub struct Contact {
     pub im_user_id: Option<String>,
     pub language: String,
     pub fallback: String,
+    pub phone_link_expires_at: Option<NaiveDateTime>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub email_link_expires_at: Option<NaiveDateTime>,
+}
+
+/// Where a contact method stands: only `Verified` methods are used for notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MethodState {
+    Verified,
+    /// A link was sent and has not expired.
+    Waiting,
+    NotVerified,
+}
+
+impl MethodState {
+    fn of(verified: Option<NaiveDateTime>, link_expires: Option<NaiveDateTime>) -> MethodState {
+        if verified.is_some() {
+            MethodState::Verified
+        } else if link_expires.is_some_and(|e| e > now()) {
+            MethodState::Waiting
+        } else {
+            MethodState::NotVerified
+        }
+    }
 }
 
 impl Contact {
@@ -30,6 +54,38 @@ impl Contact {
 
     pub fn phone_verified(&self) -> bool {
         self.phone.is_some() && self.phone_verified_at.is_some()
+    }
+
+    pub fn phone_state(&self) -> MethodState {
+        MethodState::of(self.phone_verified_at, self.phone_link_expires_at)
+    }
+
+    pub fn email_state(&self) -> MethodState {
+        MethodState::of(self.email_verified_at, self.email_link_expires_at)
+    }
+
+    /// The number phone calls and SMS may go to: only a verified one.
+    pub fn usable_phone(&self) -> Option<PhoneNumber> {
+        self.phone.clone().filter(|_| self.phone_verified_at.is_some()).map(PhoneNumber::from_trusted)
+    }
+
+    /// The address email may go to: only an activated one.
+    pub fn usable_email(&self) -> Option<EmailAddress> {
+        self.email.clone().filter(|_| self.email_verified_at.is_some()).map(EmailAddress::from_trusted)
+    }
+
+    pub fn target(&self, method: ContactMethod) -> Option<&str> {
+        match method {
+            ContactMethod::Phone => self.phone.as_deref(),
+            ContactMethod::Email => self.email.as_deref(),
+        }
+    }
+
+    pub fn method_state(&self, method: ContactMethod) -> MethodState {
+        match method {
+            ContactMethod::Phone => self.phone_state(),
+            ContactMethod::Email => self.email_state(),
+        }
     }
 
     pub fn language(&self) -> Language {
@@ -172,30 +228,67 @@ pub fn list(
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let (skip, take) = (((page - 1) * PAGE_SIZE) as usize, PAGE_SIZE as usize);
-    let contacts = match &hits {
-        None => snapshot
-            .contacts
-            .iter()
-            .skip(skip)
-            .take(take)
-            .cloned()
-            .collect(),
-        Some(h) => snapshot
-            .contacts
-            .iter()
-            .zip(h)
-            .filter(|(_, hit)| **hit)
-            .skip(skip)
-            .take(take)
-            .map(|(c, _)| c.clone())
-            .collect(),
-    };
+    let contacts = matches(&snapshot, hits.as_deref())
+        .skip(skip)
+        .take(take)
+        .cloned()
+        .collect();
     Ok(Page {
         contacts,
         total,
         page,
         pages,
     })
+}
+
+fn matches<'a>(snapshot: &'a Snapshot, hits: Option<&'a [bool]>) -> impl Iterator<Item = &'a Contact> {
+    snapshot
+        .contacts
+        .iter()
+        .enumerate()
+        .filter(move |(i, _)| hits.is_none_or(|h| h[*i]))
+        .map(|(_, c)| c)
+}
+
+/// Every contact matching `q` (all of them when blank), in list order.
+pub fn all_matching(
+    conn: &mut DbConn,
+    index: &ContactIndex,
+    ws: &WorkspaceId,
+    q: &str,
+) -> StoreResult<Vec<Contact>> {
+    let snapshot = snapshot(conn, index, ws)?;
+    let terms = search_terms(q);
+    let hits = (!terms.is_empty()).then(|| snapshot.hits(&terms));
+    Ok(matches(&snapshot, hits.as_deref()).cloned().collect())
+}
+
+/// The contacts of the workspace among `ids`; ids of other workspaces are ignored.
+pub fn get_many(conn: &mut DbConn, ws: &WorkspaceId, ids: &[ContactId]) -> StoreResult<Vec<Contact>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        found.extend(
+            contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(contacts::id.eq_any(chunk))
+                .order((contacts::name.asc(), contacts::id.asc()))
+                .select(Contact::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// The verified numbers of `ids`: what phone and SMS notifications may use.
+pub fn verified_phones(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    ids: &[ContactId],
+) -> StoreResult<Vec<(ContactId, PhoneNumber)>> {
+    Ok(get_many(conn, ws, ids)?
+        .into_iter()
+        .filter_map(|c| c.usable_phone().map(|p| (c.id, p)))
+        .collect())
 }
 
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<Contact> {
@@ -302,19 +395,44 @@ pub fn create(
     Ok(id)
 }
 
-/// Updates a contact. A changed phone number loses its verification.
+/// Which contact methods a save made new, so they need (re)activation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub phone: bool,
+    pub email: bool,
+}
+
+impl Changed {
+    pub fn methods(self) -> impl Iterator<Item = ContactMethod> {
+        [
+            (self.phone, ContactMethod::Phone),
+            (self.email, ContactMethod::Email),
+        ]
+        .into_iter()
+        .filter_map(|(changed, m)| changed.then_some(m))
+    }
+}
+
+/// Updates a contact. A changed phone number or email loses its verification.
 pub fn update(
     conn: &mut DbConn,
     ws: &WorkspaceId,
     id: &ContactId,
     input: &ContactInput,
-) -> Result<(), SaveError> {
+) -> Result<Changed, SaveError> {
     let current = get(conn, ws, id)?;
     let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
-    let verified_at = if phone == current.phone {
-        current.phone_verified_at
+    // A changed number or address starts over: its old verification and links no longer count.
+    let (phone_verified, phone_link) = if phone == current.phone {
+        (current.phone_verified_at, current.phone_link_expires_at)
     } else {
-        None
+        (None, None)
+    };
+    let email = input.email.as_ref().map(|e| e.as_str().to_string());
+    let (email_verified, email_link) = if email == current.email {
+        (current.email_verified_at, current.email_link_expires_at)
+    } else {
+        (None, None)
     };
     let n = save_checked(conn, ws, Some(id), input, |c| {
         diesel::update(
@@ -325,8 +443,11 @@ pub fn update(
         .set((
             contacts::name.eq(input.name.as_str()),
             contacts::phone.eq(phone.clone()),
-            contacts::phone_verified_at.eq(verified_at),
-            contacts::email.eq(input.email.as_ref().map(EmailAddress::as_str)),
+            contacts::phone_verified_at.eq(phone_verified),
+            contacts::phone_link_expires_at.eq(phone_link),
+            contacts::email.eq(email.clone()),
+            contacts::email_verified_at.eq(email_verified),
+            contacts::email_link_expires_at.eq(email_link),
             contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
             contacts::language.eq(input.language.code()),
             contacts::fallback.eq(input.fallback.code()),
@@ -338,7 +459,10 @@ pub fn update(
     if n == 0 {
         return Err(SaveError::Store(StoreError::NotFound));
     }
-    Ok(())
+    Ok(Changed {
+        phone: phone.is_some() && phone != current.phone,
+        email: email.is_some() && email != current.email,
+    })
 }
 
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {

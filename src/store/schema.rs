@@ -61,12 +61,67 @@ diesel::table! {
         search_text -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        phone_link_expires_at -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
+        email_link_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    verification_links (id) {
+        id -> Text,
+        workspace_id -> Text,
+        contact_id -> Text,
+        method -> Text,
+        target -> Text,
+        selector -> Text,
+        verifier_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dev_outbox (id) {
+        id -> Text,
+        workspace_id -> Nullable<Text>,
+        channel -> Text,
+        recipient -> Text,
+        subject -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    verify_batches (id) {
+        id -> Text,
+        workspace_id -> Text,
+        created_by -> Text,
+        total -> Integer,
+        sent -> Integer,
+        failed -> Integer,
+        state -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    verify_batch_failures (batch_id, contact_name, target) {
+        batch_id -> Text,
+        contact_name -> Text,
+        target -> Text,
+        reason -> Text,
     }
 }
 
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(contacts -> workspaces (workspace_id));
+diesel::joinable!(verification_links -> contacts (contact_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -75,4 +130,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     login_throttle,
     contacts,
+    verification_links,
+    dev_outbox,
+    verify_batches,
+    verify_batch_failures,
 );

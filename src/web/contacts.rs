@@ -12,7 +12,10 @@ use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 use crate::error::{AppError, see_other};
-use crate::store::contacts::{self, Conflict, Contact, ContactInput, Page, SaveError};
+use crate::store::contacts::{
+    self, Changed, Conflict, Contact, ContactInput, MethodState, Page, SaveError,
+};
+use crate::verification::Verifications;
 use crate::store::{ContactId, Db, workspaces};
 
 #[derive(Deserialize)]
@@ -41,6 +44,11 @@ impl IndexPage {
         }
     }
 
+    /// This view's URL, for forms that come back to it.
+    pub fn back(&self) -> String {
+        self.page_url(self.page.page)
+    }
+
     pub fn first_shown(&self) -> i64 {
         if self.page.total == 0 {
             0
@@ -52,6 +60,7 @@ impl IndexPage {
     pub fn last_shown(&self) -> i64 {
         (self.first_shown() - 1 + self.page.contacts.len() as i64).max(0)
     }
+
 }
 
 pub async fn index(
@@ -164,9 +173,21 @@ pub struct FormPage {
     pub form: ContactForm,
     pub errors: FieldErrors,
     pub default_fallback: String,
+    /// The contact as stored, when editing: its verification states are shown by the fields.
+    pub stored: Option<Contact>,
 }
 
 impl FormPage {
+    /// The stored state of `method` while the field still holds the stored value.
+    pub fn state(&self, method: &str) -> Option<MethodState> {
+        let c = self.stored.as_ref()?;
+        let (stored, typed, state) = match method {
+            "phone" => (c.phone.as_deref(), &self.form.phone, c.phone_state()),
+            _ => (c.email.as_deref(), &self.form.email, c.email_state()),
+        };
+        (stored == Some(typed.trim())).then_some(state)
+    }
+
     pub fn languages(&self) -> &'static [Language] {
         Language::ALL
     }
@@ -193,13 +214,24 @@ async fn form_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id.clone();
-    let workspace = db.run(move |c| workspaces::get(c, &ws)).await?;
+    let lookup = contact_id.clone();
+    let (workspace, stored) = db
+        .run(move |c| {
+            let workspace = workspaces::get(c, &ws)?;
+            let stored = match &lookup {
+                Some(id) => Some(contacts::get(c, &ws, id)?),
+                None => None,
+            };
+            Ok::<_, crate::store::StoreError>((workspace, stored))
+        })
+        .await?;
     let page = FormPage {
         layout: Layout::new(session, user),
         contact_id,
         form,
         errors,
         default_fallback: workspace.default_fallback().label().to_string(),
+        stored,
     };
     render(status, &page)
 }
@@ -246,16 +278,18 @@ fn conflict_errors(found: Vec<Conflict>) -> FieldErrors {
 pub async fn create(
     db: web::Data<Db>,
     session: Session,
+    verifications: web::Data<Verifications>,
     Editor(user): Editor,
     CsrfForm(form): CsrfForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, &user, None, form).await
+    save(&db, &session, &verifications, &user, None, form).await
 }
 
 /// Creates (`id` None) or updates a contact; a rejected form comes back with its messages.
 async fn save(
     db: &Db,
     session: &Session,
+    verifications: &Verifications,
     user: &CurrentUser,
     id: Option<ContactId>,
     form: ContactForm,
@@ -279,18 +313,31 @@ async fn save(
     let (target, saved) = (id.clone(), input.clone());
     let result = db
         .run(move |c| match &target {
-            Some(id) => contacts::update(c, &ws, id, &saved),
-            None => contacts::create(c, &ws, &saved).map(|_| ()),
+            Some(id) => contacts::update(c, &ws, id, &saved).map(|changed| (id.clone(), changed)),
+            None => contacts::create(c, &ws, &saved).map(|id| {
+                let changed = Changed {
+                    phone: saved.phone.is_some(),
+                    email: saved.email.is_some(),
+                };
+                (id, changed)
+            }),
         })
         .await;
     match result {
-        Ok(()) => {
+        Ok((saved_id, changed)) => {
             let verb = if id.is_some() { "saved" } else { "created" };
             session::flash(
                 session,
                 Level::Success,
                 format!("Contact “{}” {verb}.", input.name.as_str()),
             );
+            // A new or changed number or address waits for activation: send its link now.
+            for method in changed.methods() {
+                let sent = verifications
+                    .send_link(&user.workspace_id, &saved_id, method)
+                    .await;
+                super::verify::flash_sent(session, verifications, method, sent)?;
+            }
             Ok(see_other("/contacts"))
         }
         Err(SaveError::Conflicts(found)) => {
@@ -338,6 +385,7 @@ pub async fn edit(
 pub async fn update(
     db: web::Data<Db>,
     session: Session,
+    verifications: web::Data<Verifications>,
     Editor(user): Editor,
     path: web::Path<String>,
     CsrfForm(form): CsrfForm<ContactForm>,
@@ -347,7 +395,7 @@ pub async fn update(
     let ws = user.workspace_id.clone();
     let lookup = id.clone();
     db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
-    save(&db, &session, &user, Some(id), form).await
+    save(&db, &session, &verifications, &user, Some(id), form).await
 }
 
 #[derive(Template)]

@@ -67,6 +67,7 @@ pub fn csrf_matches(session: &Session, submitted: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Level {
     Success,
+    Info,
     Error,
 }
 
@@ -80,6 +81,7 @@ impl Flash {
     pub fn css(&self) -> &'static str {
         match self.level {
             Level::Success => "flash flash-success",
+            Level::Info => "flash flash-info",
             Level::Error => "flash flash-error",
         }
     }

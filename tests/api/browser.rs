@@ -217,7 +217,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     assert_path(&b, "/contacts").await;
     let row = wait_text(&b, "table.contacts tbody tr", "Ana Li").await;
     assert!(
-        row.contains("+8613900001111") && row.contains("Not verified"),
+        row.contains("+8613900001111") && row.contains("Waiting for activation"),
         "{row}"
     );
     screenshot(&b, "contacts-list").await;

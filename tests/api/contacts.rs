@@ -48,7 +48,10 @@ both_backends! {
             .assert_contains("ana@example.com")
             .assert_contains("ou_123")
             .assert_contains("Chinese")
-            .assert_contains("Not verified")
+            // Saved numbers and addresses get their activation links straight away.
+            .assert_contains("Waiting for activation")
+            .assert_contains("Verification SMS sent to +86 139****1111")
+            .assert_contains("Activation email sent to a***@example.com")
             .assert_contains("Showing 1–1 of 1 contact.");
         // The flash is shown once.
         c.get("/contacts").await.assert_lacks("Contact “Ana Li” created.");
@@ -216,7 +219,7 @@ both_backends! {
         c.get("/contacts").await.assert_contains("Ana Li").assert_contains("state-ok").assert_contains("ana@example.com");
 
         submit(&c, &format!("/contacts/{id}"), "Ana Li", "+8613900009999", "ana@example.com", "", "en", "none").await.assert_redirect("/contacts");
-        c.get("/contacts").await.assert_contains("+8613900009999").assert_contains("Not verified").assert_lacks("state-ok");
+        c.get("/contacts").await.assert_contains("+8613900009999").assert_contains("Waiting for activation").assert_lacks("state-ok");
 
         // A bad edit changes nothing.
         let bad = submit(&c, &format!("/contacts/{id}"), "", "", "", "", "en", "none").await;

@@ -1,0 +1,78 @@
+//! Email over SMTP with lettre's async transport. The URL picks the security:
+//! `smtp://host:25` plain (local relays), `smtp://user:pass@host:587?tls=required` STARTTLS,
+//! `smtps://user:pass@host:465` implicit TLS.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::{Accepted, Email, EmailSender, FailureKind, SendFailure, SendResult};
+
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpConfigError {
+    #[error("smtp_url is not a valid SMTP URL ({0})")]
+    Url(String),
+    #[error("email_from {0:?} is not a valid address")]
+    From(String),
+}
+
+impl Smtp {
+    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Smtp, SmtpConfigError> {
+        // lettre's error names the URL's problem, not its contents, so the password stays out.
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| SmtpConfigError::Url(e.to_string()))?
+            .timeout(Some(timeout))
+            .build();
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|_| SmtpConfigError::From(from.to_string()))?;
+        Ok(Smtp { transport, from })
+    }
+}
+
+/// SMTP reply codes sorted into what Herald does next.
+fn classify(e: &SmtpError) -> FailureKind {
+    let code = e.status().map(u16::from);
+    match code {
+        // Mailbox unavailable / unknown user / bad address syntax / not allowed.
+        Some(550 | 551 | 553 | 501 | 556) => FailureKind::BadRecipient,
+        Some(421 | 450 | 451 | 452) => FailureKind::RateLimited,
+        _ if e.is_permanent() => FailureKind::Rejected,
+        _ => FailureKind::Transient,
+    }
+}
+
+impl EmailSender for Smtp {
+    fn name(&self) -> &'static str {
+        "smtp"
+    }
+
+    fn send_email<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, SendResult> {
+        Box::pin(async move {
+            let to = email.to.as_str().parse::<Mailbox>().map_err(|_| {
+                SendFailure::new(FailureKind::BadRecipient, "not a deliverable address")
+            })?;
+            let message = Message::builder()
+                .from(self.from.clone())
+                .to(to)
+                .subject(&email.subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.text.clone())
+                .map_err(|e| SendFailure::new(FailureKind::Rejected, e.to_string()))?;
+            match self.transport.send(message).await {
+                Ok(response) => Ok(Accepted {
+                    id: response.first_line().map(str::to_string),
+                }),
+                Err(e) => Err(SendFailure::new(classify(&e), e.to_string())),
+            }
+        })
+    }
+}

@@ -1,0 +1,185 @@
+//! Twilio Programmable Messaging (`Messages.json`) and Voice (`Calls.json` with inline TwiML
+//! `<Say>`): form-encoded POSTs with HTTP Basic auth (`../shared/reference` §7.3).
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::http::{client, excerpt, read_answer, transport_failure};
+use super::{
+    Accepted, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall, VoiceCaller,
+};
+use crate::domain::Language;
+
+#[derive(Clone)]
+pub struct TwilioConfig {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    /// The Twilio number messages and calls come from (E.164).
+    pub from: String,
+    /// Used for SMS instead of `from` when set.
+    pub messaging_service_sid: String,
+    /// `https://api.twilio.com`; other values point tests at a loopback stand-in.
+    pub base_url: String,
+}
+
+pub struct Twilio {
+    config: TwilioConfig,
+    http: reqwest::Client,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    sid: Option<String>,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Twilio's error codes sorted into what Herald does next.
+fn classify(status: u16, code: Option<i64>) -> FailureKind {
+    match code {
+        Some(20429) => FailureKind::RateLimited,
+        // Invalid To, unverified To on trial accounts, unsubscribed, not SMS-capable,
+        // landline or unreachable, blocked destination.
+        Some(21211 | 21217 | 21407 | 21408 | 21421 | 21608 | 21610 | 21612 | 21614 | 13224) => {
+            FailureKind::BadRecipient
+        }
+        _ if status == 429 => FailureKind::RateLimited,
+        _ if status >= 500 => FailureKind::Transient,
+        _ => FailureKind::Rejected,
+    }
+}
+
+/// `<Say>` text: XML-escaped, since alert text is arbitrary.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn twiml(text: &str, language: Language) -> String {
+    let lang = match language {
+        Language::Chinese => "zh-CN",
+        _ => "en-US",
+    };
+    // Said twice: the callee often picks up mid-sentence.
+    format!(
+        "<Response><Say language=\"{lang}\" loop=\"2\">{}</Say></Response>",
+        escape_xml(text)
+    )
+}
+
+impl Twilio {
+    pub fn new(config: TwilioConfig, timeout: Duration) -> Self {
+        Twilio {
+            config,
+            http: client(timeout),
+        }
+    }
+
+    async fn post(&self, resource: &str, form: &[(&str, &str)]) -> SendResult {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/{resource}",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        );
+        let response = self
+            .http
+            .post(url)
+            .basic_auth(
+                &self.config.account_sid,
+                Some(self.config.auth_token.expose_secret()),
+            )
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| transport_failure(&e))?;
+        let (status, text) = read_answer(response).await?;
+        let answer: Option<Answer> = serde_json::from_str(&text).ok();
+        if status.is_success() {
+            return Ok(Accepted {
+                id: answer.and_then(|a| a.sid),
+            });
+        }
+        let (code, message) = match answer {
+            Some(a) => (a.code, a.message.unwrap_or_default()),
+            None => (None, text),
+        };
+        let reason = match code {
+            Some(c) => format!("{c} {}", excerpt(&message, 200)),
+            None => format!("HTTP {status}: {}", excerpt(&message, 200)),
+        };
+        Err(SendFailure::new(classify(status.as_u16(), code), reason))
+    }
+}
+
+impl SmsSender for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn send_sms<'a>(&'a self, sms: &'a Sms) -> BoxFuture<'a, SendResult> {
+        Box::pin(async move {
+            let mut form = vec![("To", sms.to.as_str()), ("Body", sms.text.as_str())];
+            if self.config.messaging_service_sid.is_empty() {
+                form.push(("From", &self.config.from));
+            } else {
+                form.push(("MessagingServiceSid", &self.config.messaging_service_sid));
+            }
+            self.post("Messages.json", &form).await
+        })
+    }
+}
+
+impl VoiceCaller for Twilio {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn call<'a>(&'a self, call: &'a VoiceCall) -> BoxFuture<'a, SendResult> {
+        Box::pin(async move {
+            let twiml = twiml(&call.text, call.language);
+            let form = [
+                ("To", call.to.as_str()),
+                ("From", self.config.from.as_str()),
+                ("Twiml", twiml.as_str()),
+            ];
+            self.post("Calls.json", &form).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn say_text_is_escaped() {
+        assert_eq!(
+            twiml("CPU <90% & \"ok\"", Language::English),
+            "<Response><Say language=\"en-US\" loop=\"2\">CPU &lt;90% &amp; &quot;ok&quot;</Say></Response>"
+        );
+    }
+
+    #[test]
+    fn error_codes_map_to_what_herald_does_next() {
+        assert_eq!(classify(400, Some(21211)), FailureKind::BadRecipient);
+        assert_eq!(classify(429, Some(20429)), FailureKind::RateLimited);
+        assert_eq!(classify(401, Some(20003)), FailureKind::Rejected);
+        assert_eq!(classify(503, None), FailureKind::Transient);
+    }
+}

@@ -1,0 +1,503 @@
+//! Verifying phone numbers and activating email addresses with one-click links — one
+//! mechanism for the console's "verify" and "activate" words.
+//!
+//! Sending a link stores its token (hashed) first, then asks the provider; a failed send takes
+//! the link back. Opening a link only shows it; the POST from its page uses it, so link
+//! scanners in chat and mail apps never verify anything.
+
+pub mod messages;
+pub mod token;
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDateTime};
+use futures_util::StreamExt;
+
+use crate::background::Background;
+use crate::delivery::{Email, Providers, SendFailure, Sms, SmsPurpose};
+use crate::domain::{ContactMethod, EmailAddress, Language, PhoneNumber};
+use crate::store::contacts::{self, Contact, MethodState};
+use crate::store::verification::{self as links, BatchFailure, Confirmed, NewLink};
+use crate::store::{ContactId, Db, StoreError, UserId, WorkspaceId, now, workspaces};
+use token::LinkToken;
+
+/// A number or address gets at most one link a minute and five an hour.
+pub const RESEND_GAP_SECS: i64 = 60;
+pub const MAX_SENDS_PER_HOUR: usize = 5;
+
+/// Contacts a Batch Verify prepares (links stored) before sending them.
+const BATCH_CHUNK: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("This contact has no {}.", .0.label().to_lowercase())]
+    NoTarget(ContactMethod),
+    #[error("{} is already verified.", .0)]
+    AlreadyVerified(String),
+    #[error("A link was sent to {target} recently; try again in {}.", wait_words(*.retry_after_secs))]
+    RateLimited {
+        target: String,
+        retry_after_secs: i64,
+    },
+    #[error("Could not send to {target}: {failure}")]
+    Failed {
+        target: String,
+        failure: SendFailure,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<crate::store::DbError> for SendError {
+    fn from(e: crate::store::DbError) -> Self {
+        SendError::Store(e.into())
+    }
+}
+
+fn wait_words(secs: i64) -> String {
+    if secs < 90 {
+        format!("{secs} seconds")
+    } else {
+        format!("{} minutes", (secs + 59) / 60)
+    }
+}
+
+/// Seconds until another link may go to an address that was sent links at `sends`.
+pub fn retry_after(sends: &[NaiveDateTime], at: NaiveDateTime) -> Option<i64> {
+    let hour_ago = at - Duration::hours(1);
+    let mut recent: Vec<NaiveDateTime> = sends.iter().copied().filter(|t| *t > hour_ago).collect();
+    recent.sort();
+    let gap = recent
+        .last()
+        .map(|last| RESEND_GAP_SECS - (at - *last).num_seconds())
+        .filter(|s| *s > 0);
+    let hourly = (recent.len() >= MAX_SENDS_PER_HOUR)
+        .then(|| (recent[recent.len() - MAX_SENDS_PER_HOUR] + Duration::hours(1) - at).num_seconds())
+        .filter(|s| *s > 0);
+    match (gap, hourly) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0).max(b.unwrap_or(0)).max(1)),
+    }
+}
+
+/// What a link page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Good to use: the masked number or address it verifies.
+    Open { method: ContactMethod, masked: String },
+    Used,
+    Expired,
+    /// The contact changed the number or address since.
+    Outdated,
+    /// Unknown, tampered with, or malformed: all look the same from outside.
+    Invalid,
+}
+
+#[derive(Clone)]
+pub struct Verifications {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    providers: Providers,
+    base_url: String,
+    background: Background,
+    concurrency: usize,
+}
+
+/// A link ready to send to one contact.
+struct Prepared {
+    contact: Contact,
+    language: Language,
+    link: NewLink,
+}
+
+fn mask(method: ContactMethod, target: &str) -> String {
+    match method {
+        ContactMethod::Phone => PhoneNumber::from_trusted(target.to_string()).masked(),
+        ContactMethod::Email => EmailAddress::from_trusted(target.to_string()).masked(),
+    }
+}
+
+impl Verifications {
+    pub fn new(
+        db: Db,
+        providers: Providers,
+        base_url: &str,
+        background: Background,
+        concurrency: usize,
+    ) -> Self {
+        Verifications {
+            inner: Arc::new(Inner {
+                db,
+                providers,
+                base_url: base_url.trim_end_matches('/').to_string(),
+                background,
+                concurrency: concurrency.max(1),
+            }),
+        }
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.inner.providers
+    }
+
+    fn url(&self, token: &LinkToken) -> String {
+        format!("{}/v/{token}", self.inner.base_url)
+    }
+
+    /// Sends one contact a link for `method` (the "Not verified" / "Resend" buttons and
+    /// activation on save). Returns the masked number or address it went to.
+    pub async fn send_link(
+        &self,
+        ws: &WorkspaceId,
+        contact_id: &ContactId,
+        method: ContactMethod,
+    ) -> Result<String, SendError> {
+        let (ws2, id) = (ws.clone(), contact_id.clone());
+        let prepared = self
+            .inner
+            .db
+            .run(move |c| {
+                let contact = contacts::get(c, &ws2, &id)?;
+                let target = contact
+                    .target(method)
+                    .ok_or(SendError::NoTarget(method))?
+                    .to_string();
+                if contact.method_state(method) == MethodState::Verified {
+                    return Err(SendError::AlreadyVerified(mask(method, &target)));
+                }
+                let at = now();
+                let sends: Vec<NaiveDateTime> = links::recent_sends(
+                    c,
+                    &ws2,
+                    std::slice::from_ref(&target),
+                    at - Duration::hours(1),
+                )?
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
+                if let Some(secs) = retry_after(&sends, at) {
+                    return Err(SendError::RateLimited {
+                        target: mask(method, &target),
+                        retry_after_secs: secs,
+                    });
+                }
+                let workspace = workspaces::get(c, &ws2)?;
+                let link = NewLink {
+                    contact_id: id,
+                    method,
+                    target,
+                    token: LinkToken::generate(),
+                };
+                links::insert_links(c, &ws2, std::slice::from_ref(&link))?;
+                Ok(Prepared {
+                    language: messages::resolve(contact.language(), &workspace.default_language),
+                    contact,
+                    link,
+                })
+            })
+            .await?;
+        let masked = mask(method, &prepared.link.target);
+        match self.deliver(ws, &prepared).await {
+            Ok(()) => Ok(masked),
+            Err(failure) => {
+                self.withdraw(ws, vec![prepared.link]).await?;
+                Err(SendError::Failed {
+                    target: masked,
+                    failure,
+                })
+            }
+        }
+    }
+
+    async fn deliver(&self, ws: &WorkspaceId, p: &Prepared) -> Result<(), SendFailure> {
+        let url = self.url(&p.link.token);
+        match p.link.method {
+            ContactMethod::Phone => {
+                let sms = Sms {
+                    workspace_id: Some(ws.clone()),
+                    to: PhoneNumber::from_trusted(p.link.target.clone()),
+                    purpose: SmsPurpose::Verify,
+                    text: messages::sms(p.language, &url),
+                    params: vec![("url", url)],
+                };
+                self.inner.providers.sms.send_sms(&sms).await.map(|_| ())
+            }
+            ContactMethod::Email => {
+                let (subject, text) = messages::email(p.language, &url);
+                let email = Email {
+                    workspace_id: Some(ws.clone()),
+                    to: EmailAddress::from_trusted(p.link.target.clone()),
+                    subject,
+                    text,
+                };
+                self.inner.providers.email.send_email(&email).await.map(|_| ())
+            }
+        }
+        .inspect_err(|f| {
+            tracing::warn!(contact = %p.contact.id, method = p.link.method.code(), error = %f, "verification link not sent");
+        })
+    }
+
+    /// Takes back links whose message never went out.
+    async fn withdraw(&self, ws: &WorkspaceId, failed: Vec<NewLink>) -> Result<(), StoreError> {
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let ws = ws.clone();
+        self.inner
+            .db
+            .run(move |c| links::withdraw(c, &ws, &failed))
+            .await
+    }
+
+    /// Starts a Batch Verify of the unverified numbers among `candidates` and returns its id,
+    /// or None when none of them has a number to verify. The sends run in the background; the
+    /// batch row tracks their progress.
+    pub async fn start_batch(
+        &self,
+        ws: &WorkspaceId,
+        user: &UserId,
+        candidates: Vec<Contact>,
+    ) -> Result<Option<String>, StoreError> {
+        let targets: Vec<Contact> = candidates
+            .into_iter()
+            .filter(|c| c.phone.is_some() && c.phone_state() != MethodState::Verified)
+            .collect();
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        let (ws2, user2, total) = (ws.clone(), user.clone(), targets.len());
+        let (batch, default_language) = self
+            .inner
+            .db
+            .run(move |c| {
+                let workspace = workspaces::get(c, &ws2)?;
+                let id = links::create_batch(c, &ws2, &user2, total)?;
+                Ok::<_, StoreError>((id, workspace.default_language))
+            })
+            .await?;
+        let this = self.clone();
+        let (ws, id) = (ws.clone(), batch.clone());
+        self.inner.background.spawn(async move {
+            this.run_batch(ws, id, targets, default_language).await;
+        });
+        Ok(Some(batch))
+    }
+
+    async fn run_batch(
+        &self,
+        ws: WorkspaceId,
+        batch: String,
+        targets: Vec<Contact>,
+        default_language: String,
+    ) {
+        let started = std::time::Instant::now();
+        let chunk_size = BATCH_CHUNK.max(self.inner.concurrency * 4);
+        let chunks: Vec<Vec<Contact>> = targets.chunks(chunk_size).map(<[Contact]>::to_vec).collect();
+        let last = chunks.len().saturating_sub(1);
+        let mut sent_total = 0usize;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let (sent, failures) = self.batch_chunk(&ws, chunk, &default_language).await;
+            sent_total += sent;
+            let id = batch.clone();
+            let recorded = self
+                .inner
+                .db
+                .run(move |c| links::record_progress(c, &id, sent, &failures, i == last))
+                .await;
+            if let Err(e) = recorded {
+                tracing::error!(%batch, error = %e, "Batch Verify progress not recorded; stopping");
+                return;
+            }
+        }
+        tracing::info!(%batch, sent = sent_total, elapsed_ms = started.elapsed().as_millis() as u64, "Batch Verify finished");
+    }
+
+    /// Stores links for one chunk (skipping rate-limited numbers), sends them with bounded
+    /// concurrency, and takes back the ones that failed.
+    async fn batch_chunk(
+        &self,
+        ws: &WorkspaceId,
+        chunk: Vec<Contact>,
+        default_language: &str,
+    ) -> (usize, Vec<BatchFailure>) {
+        let ws2 = ws.clone();
+        let default_language = default_language.to_string();
+        let names: Vec<(String, String)> = chunk
+            .iter()
+            .map(|c| (c.name.clone(), c.phone.clone().unwrap_or_default()))
+            .collect();
+        let prepared = self
+            .inner
+            .db
+            .run(move |c| prepare_chunk(c, &ws2, chunk, &default_language))
+            .await;
+        let (ready, mut failures) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "Batch Verify could not store links");
+                let failures = names
+                    .into_iter()
+                    .map(|(name, phone)| BatchFailure {
+                        contact_name: name,
+                        target: PhoneNumber::from_trusted(phone).masked(),
+                        reason: "could not store the link (database error)".into(),
+                    })
+                    .collect();
+                return (0, failures);
+            }
+        };
+        let results: Vec<(Prepared, Result<(), SendFailure>)> = futures_util::stream::iter(ready)
+            .map(|p| async move {
+                let r = self.deliver(ws, &p).await;
+                (p, r)
+            })
+            .buffer_unordered(self.inner.concurrency)
+            .collect()
+            .await;
+        let mut sent = 0;
+        let mut withdrawn = Vec::new();
+        for (p, r) in results {
+            match r {
+                Ok(()) => sent += 1,
+                Err(failure) => {
+                    failures.push(BatchFailure {
+                        contact_name: p.contact.name.clone(),
+                        target: mask(ContactMethod::Phone, &p.link.target),
+                        reason: failure.to_string(),
+                    });
+                    withdrawn.push(p.link);
+                }
+            }
+        }
+        if let Err(e) = self.withdraw(ws, withdrawn).await {
+            tracing::error!(error = %e, "failed links not withdrawn");
+        }
+        (sent, failures)
+    }
+
+    /// What the public page for `token` shows. Changes nothing.
+    pub async fn open(&self, token: &str) -> Result<LinkState, StoreError> {
+        let Some(token) = LinkToken::parse(token) else {
+            return Ok(LinkState::Invalid);
+        };
+        self.inner
+            .db
+            .run(move |c| {
+                let Some(link) = links::find(c, &token.selector)? else {
+                    return Ok(LinkState::Invalid);
+                };
+                if !token.matches(&link.verifier_hash) {
+                    return Ok(LinkState::Invalid);
+                }
+                if link.used_at.is_some() {
+                    return Ok(LinkState::Used);
+                }
+                if link.expires_at <= now() {
+                    return Ok(LinkState::Expired);
+                }
+                let method = link.method();
+                let current = match contacts::get(c, &link.workspace_id, &link.contact_id) {
+                    Ok(contact) => contact.target(method).map(str::to_string),
+                    Err(StoreError::NotFound) => None,
+                    Err(e) => return Err(e),
+                };
+                if current.as_deref() != Some(link.target.as_str()) {
+                    return Ok(LinkState::Outdated);
+                }
+                Ok(LinkState::Open {
+                    method,
+                    masked: mask(method, &link.target),
+                })
+            })
+            .await
+    }
+
+    /// The Verify button: uses the link. Returns what the page then says.
+    pub async fn confirm(&self, token: &str) -> Result<(LinkState, Option<Confirmed>), StoreError> {
+        let state = self.open(token).await?;
+        let LinkState::Open { .. } = state else {
+            return Ok((state, None));
+        };
+        let Some(token) = LinkToken::parse(token) else {
+            return Ok((LinkState::Invalid, None));
+        };
+        let confirmed = self
+            .inner
+            .db
+            .run(move |c| {
+                let link = links::find(c, &token.selector)?.ok_or(StoreError::NotFound)?;
+                links::confirm(c, &link)
+            })
+            .await?;
+        Ok((state, Some(confirmed)))
+    }
+}
+
+/// Issues links for the chunk's contacts whose numbers are not rate limited.
+fn prepare_chunk(
+    c: &mut crate::store::DbConn,
+    ws: &WorkspaceId,
+    chunk: Vec<Contact>,
+    default_language: &str,
+) -> Result<(Vec<Prepared>, Vec<BatchFailure>), StoreError> {
+    let at = now();
+    let phones: Vec<String> = chunk.iter().filter_map(|c| c.phone.clone()).collect();
+    let mut sends: std::collections::HashMap<String, Vec<NaiveDateTime>> = Default::default();
+    for (target, t) in links::recent_sends(c, ws, &phones, at - Duration::hours(1))? {
+        sends.entry(target).or_default().push(t);
+    }
+    let mut ready = Vec::with_capacity(chunk.len());
+    let mut failures = Vec::new();
+    for contact in chunk {
+        let Some(phone) = contact.phone.clone() else {
+            continue;
+        };
+        let previous = sends.get(&phone).map(Vec::as_slice).unwrap_or(&[]);
+        if let Some(secs) = retry_after(previous, at) {
+            failures.push(BatchFailure {
+                contact_name: contact.name.clone(),
+                target: mask(ContactMethod::Phone, &phone),
+                reason: format!(
+                    "rate limited: a link was sent to this number recently; try again in {}",
+                    wait_words(secs)
+                ),
+            });
+            continue;
+        }
+        ready.push(Prepared {
+            language: messages::resolve(contact.language(), default_language),
+            link: NewLink {
+                contact_id: contact.id.clone(),
+                method: ContactMethod::Phone,
+                target: phone,
+                token: LinkToken::generate(),
+            },
+            contact,
+        });
+    }
+    let new_links: Vec<NewLink> = ready.iter().map(|p| p.link.clone()).collect();
+    links::insert_links(c, ws, &new_links)?;
+    Ok((ready, failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_a_minute_and_five_an_hour() {
+        let at = now();
+        assert_eq!(retry_after(&[], at), None);
+        let just_now = [at - Duration::seconds(20)];
+        assert_eq!(retry_after(&just_now, at), Some(40));
+        let spread: Vec<NaiveDateTime> = (1..=5).map(|m| at - Duration::minutes(m * 10)).collect();
+        // Five in the last hour: the oldest (50 min ago) leaves the window in 10 minutes.
+        assert_eq!(retry_after(&spread, at), Some(600));
+        let four = &spread[..4];
+        assert_eq!(retry_after(four, at), None);
+    }
+}

@@ -1,0 +1,60 @@
+//! The words of verification SMS and email, in the recipient's language.
+
+use crate::domain::Language;
+
+/// English unless the contact (or, for Auto, the workspace) chose Chinese.
+pub fn resolve(contact: Language, workspace_default: &str) -> Language {
+    match contact {
+        Language::Auto => match Language::parse(workspace_default) {
+            Ok(Language::Chinese) => Language::Chinese,
+            _ => Language::English,
+        },
+        chosen => chosen,
+    }
+}
+
+/// Short enough that with a 36-character token the English text fits one 160-character SMS
+/// for typical public URLs.
+pub fn sms(language: Language, url: &str) -> String {
+    match language {
+        Language::Chinese => format!("【Herald】请点击链接验证您的手机号，以接收告警通知（24小时内有效）：{url}"),
+        _ => format!("Herald: verify this number to receive alerts (link valid 24 h): {url}"),
+    }
+}
+
+pub fn email(language: Language, url: &str) -> (String, String) {
+    match language {
+        Language::Chinese => (
+            "激活您的 Herald 告警邮箱".to_string(),
+            format!(
+                "您好，\n\n有人在 Herald 中把这个邮箱设置为告警通知地址。请打开下面的链接并点击“激活”，之后告警邮件才会发送到这里：\n\n{url}\n\n链接 24 小时内有效，只能使用一次。如果这不是您，请忽略本邮件。\n"
+            ),
+        ),
+        _ => (
+            "Activate your email for Herald alerts".to_string(),
+            format!(
+                "Hello,\n\nThis address was added to Herald to receive alert notifications. Open the link below and press Activate; until then no alerts are emailed here:\n\n{url}\n\nThe link works once, within 24 hours. If this was not you, ignore this email.\n"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_follows_the_workspace() {
+        assert_eq!(resolve(Language::Auto, "zh"), Language::Chinese);
+        assert_eq!(resolve(Language::Auto, "en"), Language::English);
+        assert_eq!(resolve(Language::English, "zh"), Language::English);
+        assert_eq!(resolve(Language::Chinese, "en"), Language::Chinese);
+    }
+
+    #[test]
+    fn an_english_sms_with_a_typical_link_is_one_segment() {
+        let url = format!("https://herald.example.com/v/{}", "x".repeat(36));
+        assert!(sms(Language::English, &url).len() <= 160);
+        assert!(sms(Language::Chinese, &url).contains(&url));
+    }
+}

@@ -1,0 +1,191 @@
+//! The public one-click link page, `/v/<token>`: no sign-in. GET only shows the link; the
+//! Verify button POSTs, because chat and mail apps open links to preview them.
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::layout::{Layout, render};
+use super::public_limit::PublicLimiter;
+use crate::domain::ContactMethod;
+use crate::error::AppError;
+use crate::store::verification::Confirmed;
+use crate::verification::{LinkState, Verifications};
+
+#[derive(Template)]
+#[template(path = "links/show.html")]
+pub struct LinkPage {
+    pub layout: Layout,
+    pub token: String,
+    pub view: View,
+}
+
+pub enum View {
+    /// Ready: the masked number/address and the button.
+    Open { method: ContactMethod, masked: String },
+    Done { method: ContactMethod, masked: String },
+    Problem { title: &'static str, text: String },
+}
+
+impl LinkPage {
+    pub fn noun(&self, method: &ContactMethod) -> &'static str {
+        match method {
+            ContactMethod::Phone => "phone number",
+            ContactMethod::Email => "email address",
+        }
+    }
+
+    pub fn verb(&self, method: &ContactMethod) -> &'static str {
+        match method {
+            ContactMethod::Phone => "Verify",
+            ContactMethod::Email => "Activate",
+        }
+    }
+
+    pub fn done_word(&self, method: &ContactMethod) -> &'static str {
+        match method {
+            ContactMethod::Phone => "verified",
+            ContactMethod::Email => "activated",
+        }
+    }
+}
+
+fn problem(state: &LinkState) -> (StatusCode, View) {
+    let (status, title, text) = match state {
+        LinkState::Used => (
+            StatusCode::GONE,
+            "This link has already been used",
+            "Each link works once. If the number or address still shows as not verified, ask your administrator to send a new link.",
+        ),
+        LinkState::Expired => (
+            StatusCode::GONE,
+            "This link has expired",
+            "Links work for 24 hours. Ask your administrator to send a new one.",
+        ),
+        LinkState::Outdated => (
+            StatusCode::GONE,
+            "This link is out of date",
+            "The phone number or email address it was sent for has changed since. Nothing was changed.",
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "This link is not valid",
+            "Check that the whole link was copied. Nothing was changed.",
+        ),
+    };
+    (
+        status,
+        View::Problem {
+            title,
+            text: text.into(),
+        },
+    )
+}
+
+fn page(
+    session: &Session,
+    status: StatusCode,
+    token: &str,
+    view: View,
+) -> Result<HttpResponse, AppError> {
+    let mut response = render(
+        status,
+        &LinkPage {
+            layout: Layout::public(session),
+            token: token.to_string(),
+            view,
+        },
+    )?;
+    let headers = response.headers_mut();
+    // The token is in the URL: keep it out of caches and other sites' Referer headers.
+    headers.insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        actix_web::http::header::REFERRER_POLICY,
+        actix_web::http::header::HeaderValue::from_static("no-referrer"),
+    );
+    Ok(response)
+}
+
+/// Counts the request against its address; a refused one gets the 429 page.
+fn limited(
+    req: &HttpRequest,
+    limiter: &PublicLimiter,
+    session: &Session,
+    token: &str,
+) -> Option<Result<HttpResponse, AppError>> {
+    let ip = req.peer_addr()?.ip();
+    let wait = limiter.check(ip).err()?;
+    let minutes = wait.div_ceil(60);
+    Some(page(
+        session,
+        StatusCode::TOO_MANY_REQUESTS,
+        token,
+        View::Problem {
+            title: "Too many attempts",
+            text: format!("Please wait {minutes} minute(s) and open the link again."),
+        },
+    ))
+}
+
+pub async fn show(
+    req: HttpRequest,
+    session: Session,
+    limiter: web::Data<PublicLimiter>,
+    verifications: web::Data<Verifications>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if let Some(r) = limited(&req, &limiter, &session, &token) {
+        return r;
+    }
+    match verifications.open(&token).await? {
+        LinkState::Open { method, masked } => page(
+            &session,
+            StatusCode::OK,
+            &token,
+            View::Open { method, masked },
+        ),
+        other => {
+            let (status, view) = problem(&other);
+            page(&session, status, &token, view)
+        }
+    }
+}
+
+pub async fn confirm(
+    req: HttpRequest,
+    session: Session,
+    limiter: web::Data<PublicLimiter>,
+    verifications: web::Data<Verifications>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let token = path.into_inner();
+    if let Some(r) = limited(&req, &limiter, &session, &token) {
+        return r;
+    }
+    let (state, confirmed) = verifications.confirm(&token).await?;
+    let (method, masked) = match state {
+        LinkState::Open { method, masked } => (method, masked),
+        other => {
+            let (status, view) = problem(&other);
+            return page(&session, status, &token, view);
+        }
+    };
+    let outcome = match confirmed {
+        Some(Confirmed::Verified) => None,
+        Some(Confirmed::AlreadyUsed) => Some(LinkState::Used),
+        Some(Confirmed::Expired) => Some(LinkState::Expired),
+        _ => Some(LinkState::Outdated),
+    };
+    match outcome {
+        None => page(&session, StatusCode::OK, &token, View::Done { method, masked }),
+        Some(other) => {
+            let (status, view) = problem(&other);
+            page(&session, status, &token, view)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Per-address limits on the public link pages: nobody may try tokens or hammer the Verify
+//! button faster than a person clicking links would.
+//!
+//! Kept in memory per process: several instances each allow the limit, which still bounds a
+//! guesser far below anything that matters against 144-bit verifiers.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub struct PublicLimiter {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    max: u32,
+    window: Duration,
+}
+
+/// Addresses remembered before old windows are swept.
+const SWEEP_AT: usize = 10_000;
+
+impl PublicLimiter {
+    pub fn new(max: u32, window: Duration) -> Self {
+        PublicLimiter {
+            windows: Mutex::new(HashMap::new()),
+            max,
+            window,
+        }
+    }
+
+    /// Counts one request from `ip`; Err holds the seconds until it may try again.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() >= SWEEP_AT {
+            let window = self.window;
+            windows.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = windows.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= self.window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.max {
+            let left = self.window.saturating_sub(now.duration_since(entry.0));
+            return Err(left.as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+impl Default for PublicLimiter {
+    /// 30 requests per 10 minutes: a person opens and presses a handful of links.
+    fn default() -> Self {
+        PublicLimiter::new(30, Duration::from_secs(600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_each_address_separately() {
+        let l = PublicLimiter::new(2, Duration::from_secs(60));
+        let a: IpAddr = "192.0.2.1".parse().expect("ip");
+        let b: IpAddr = "192.0.2.2".parse().expect("ip");
+        assert!(l.check(a).is_ok());
+        assert!(l.check(a).is_ok());
+        assert!(l.check(a).is_err());
+        assert!(l.check(b).is_ok());
+    }
+}

@@ -1,0 +1,211 @@
+//! The real provider clients against loopback stand-ins that check signatures and fields.
+
+use std::time::Duration;
+
+use herald::delivery::aliyun::{Aliyun, AliyunConfig};
+use herald::delivery::smtp::Smtp;
+use herald::delivery::twilio::{Twilio, TwilioConfig};
+use herald::delivery::{
+    Email, EmailSender, FailureKind, Sms, SmsPurpose, SmsSender, VoiceCall, VoiceCaller,
+};
+use herald::domain::{EmailAddress, Language, PhoneNumber};
+
+use crate::fakes::{self, Fake};
+use crate::smtp_server::SmtpServer;
+
+fn aliyun(fake: &Fake, secret: &str) -> Aliyun {
+    Aliyun::new(
+        AliyunConfig {
+            access_key_secret: secret.into(),
+            ..base_config(fake)
+        },
+        Duration::from_secs(5),
+    )
+}
+
+fn sms(to: &str) -> Sms {
+    Sms {
+        workspace_id: None,
+        to: PhoneNumber::parse(to).expect("number"),
+        purpose: SmsPurpose::Verify,
+        text: "Herald: verify this number: http://x/v/abc".into(),
+        params: vec![("url", "http://x/v/abc".into())],
+    }
+}
+
+#[tokio::test]
+async fn alibaba_sms_is_signed_and_answers_map_to_outcomes() {
+    let fake = fakes::aliyun_server();
+    let client = aliyun(&fake, fakes::ALIYUN_SECRET);
+
+    let ok = client.send_sms(&sms("+8613912345678")).await.expect("accepted");
+    assert_eq!(ok.id.as_deref(), Some("900619746936498440^0"));
+    let got = fake.accepted();
+    assert_eq!(got.len(), 1);
+    let req = &got[0];
+    assert_eq!(req["Action"], "SendSms");
+    assert_eq!(req["PhoneNumbers"], "13912345678", "mainland numbers go bare");
+    assert_eq!(req["TemplateCode"], "SMS_1");
+    assert_eq!(req["SignName"], "Herald");
+    let params: serde_json::Value = serde_json::from_str(&req["TemplateParam"]).expect("json");
+    assert_eq!(params["url"], "http://x/v/abc");
+
+    // Each request has a fresh nonce: a second send is accepted too.
+    client.send_sms(&sms("+8613912345679")).await.expect("second");
+
+    let wrong = client.send_sms(&sms("+8613900000000")).await.expect_err("illegal");
+    assert_eq!(wrong.kind, FailureKind::BadRecipient);
+    assert!(wrong.reason.contains("isv.MOBILE_NUMBER_ILLEGAL"), "{wrong}");
+    let limited = client.send_sms(&sms("+8613900000001")).await.expect_err("limited");
+    assert_eq!(limited.kind, FailureKind::RateLimited);
+    let down = client.send_sms(&sms("+8613900000002")).await.expect_err("5xx");
+    assert_eq!(down.kind, FailureKind::Transient);
+
+    // A wrong secret fails the fake's own recomputation of the signature.
+    let bad = aliyun(&fake, "not-the-secret");
+    let refused = bad.send_sms(&sms("+8613912345678")).await.expect_err("signature");
+    assert_eq!(refused.kind, FailureKind::Rejected);
+    assert!(refused.reason.contains("SignatureDoesNotMatch"), "{refused}");
+    assert!(!refused.reason.contains("not-the-secret"));
+    assert!(fake.refused().contains(&"SignatureDoesNotMatch".to_string()));
+}
+
+#[tokio::test]
+async fn alibaba_voice_calls_with_the_tts_template() {
+    let fake = fakes::aliyun_server();
+    let client = aliyun(&fake, fakes::ALIYUN_SECRET);
+    let call = VoiceCall {
+        workspace_id: None,
+        to: PhoneNumber::parse("+8613912345678").expect("number"),
+        text: "CPU high on n1".into(),
+        language: Language::English,
+    };
+    let ok = client.call(&call).await.expect("accepted");
+    assert!(ok.id.is_some());
+    let req = &fake.accepted()[0];
+    assert_eq!(req["Action"], "SingleCallByTts");
+    assert_eq!(req["CalledNumber"], "13912345678");
+    assert_eq!(req["TtsCode"], "TTS_3");
+    let tts: serde_json::Value = serde_json::from_str(&req["TtsParam"]).expect("json");
+    assert_eq!(tts["text"], "CPU high on n1");
+}
+
+#[tokio::test]
+async fn a_provider_that_does_not_answer_is_a_transient_failure() {
+    // A listener that accepts and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", silent.local_addr().expect("addr"));
+    let fake = Fake {
+        url,
+        log: Default::default(),
+    };
+    let client = Aliyun::new(base_config(&fake), Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let e = client.send_sms(&sms("+8613912345678")).await.expect_err("timeout");
+    assert_eq!(e.kind, FailureKind::Transient);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(silent);
+}
+
+fn base_config(fake: &Fake) -> AliyunConfig {
+    AliyunConfig {
+        access_key_id: fakes::ALIYUN_KEY_ID.into(),
+        access_key_secret: fakes::ALIYUN_SECRET.into(),
+        region_id: "cn-hangzhou".into(),
+        sms_endpoint: format!("{}/", fake.url),
+        voice_endpoint: format!("{}/", fake.url),
+        sign_name: "Herald".into(),
+        sms_template_verify: "SMS_1".into(),
+        sms_template_alert: "SMS_2".into(),
+        tts_code: "TTS_3".into(),
+        called_show_number: String::new(),
+    }
+}
+
+fn twilio(fake: &Fake, token: &str) -> Twilio {
+    Twilio::new(
+        TwilioConfig {
+            account_sid: fakes::TWILIO_SID.into(),
+            auth_token: token.into(),
+            from: fakes::TWILIO_FROM.into(),
+            messaging_service_sid: String::new(),
+            base_url: fake.url.clone(),
+        },
+        Duration::from_secs(5),
+    )
+}
+
+#[tokio::test]
+async fn twilio_messages_and_calls_use_basic_auth_and_forms() {
+    let fake = fakes::twilio_server();
+    let client = twilio(&fake, fakes::TWILIO_TOKEN);
+
+    let ok = client.send_sms(&sms("+12025550123")).await.expect("accepted");
+    assert!(ok.id.as_deref().is_some_and(|s| s.starts_with("SM")));
+    let call = VoiceCall {
+        workspace_id: None,
+        to: PhoneNumber::parse("+12025550123").expect("number"),
+        text: "Disk <full> & slow".into(),
+        language: Language::Chinese,
+    };
+    let ok = client.call(&call).await.expect("call");
+    assert!(ok.id.as_deref().is_some_and(|s| s.starts_with("CA")));
+    let got = fake.accepted();
+    assert_eq!(got[0]["To"], "+12025550123");
+    assert_eq!(got[0]["From"], fakes::TWILIO_FROM);
+    assert_eq!(got[0]["Body"], "Herald: verify this number: http://x/v/abc");
+    assert_eq!(
+        got[1]["Twiml"],
+        "<Response><Say language=\"zh-CN\" loop=\"2\">Disk &lt;full&gt; &amp; slow</Say></Response>"
+    );
+
+    let e = client.send_sms(&sms("+12025550100")).await.expect_err("invalid To");
+    assert_eq!(e.kind, FailureKind::BadRecipient);
+    assert!(e.reason.starts_with("21211"), "{e}");
+    let e = client.send_sms(&sms("+12025550101")).await.expect_err("429");
+    assert_eq!(e.kind, FailureKind::RateLimited);
+    let e = client.send_sms(&sms("+12025550102")).await.expect_err("503");
+    assert_eq!(e.kind, FailureKind::Transient);
+
+    let bad = twilio(&fake, "wrong-token");
+    let e = bad.send_sms(&sms("+12025550123")).await.expect_err("auth");
+    assert_eq!(e.kind, FailureKind::Rejected);
+    assert!(e.reason.starts_with("20003"), "{e}");
+}
+
+#[tokio::test]
+async fn email_goes_through_a_real_smtp_server() {
+    let Some(server) = SmtpServer::start() else {
+        return;
+    };
+    let smtp = Smtp::new(
+        &server.url(),
+        "Herald <herald@example.com>",
+        Duration::from_secs(5),
+    )
+    .expect("smtp");
+    let email = Email {
+        workspace_id: None,
+        to: EmailAddress::parse("ana@example.com").expect("address"),
+        subject: "Activate your email".into(),
+        text: "Open http://x/v/abc to activate.\n".into(),
+    };
+    smtp.send_email(&email).await.expect("sent");
+    let mail = server.wait_for("ana@example.com").await;
+    assert!(mail.contains("Subject: Activate your email"), "{mail}");
+    assert!(mail.contains("From: Herald <herald@example.com>"), "{mail}");
+    assert!(mail.contains("http://x/v/abc"), "{mail}");
+
+    // Nothing listening: a transient failure, not a panic or a hang.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let nowhere = Smtp::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        "herald@example.com",
+        Duration::from_secs(2),
+    )
+    .expect("smtp");
+    let e = nowhere.send_email(&email).await.expect_err("no server");
+    assert_eq!(e.kind, FailureKind::Transient);
+}
