@@ -234,3 +234,95 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
 
     b.close().await.expect("close browser");
 }
+
+async fn click(b: &Client, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
+    let Some(app) = TestApp::spawn(Kind::Sqlite).await else {
+        return;
+    };
+    let Some((_driver, b)) = start().await else {
+        return;
+    };
+    let base = &app.base;
+    b.goto(&format!("{base}/setup")).await.expect("open");
+    fill(&b, "workspace", "Ops").await;
+    fill(&b, "email", "owner@example.com").await;
+    fill(&b, "password", "correct horse battery").await;
+    fill(&b, "confirm", "correct horse battery").await;
+    submit(&b).await;
+    assert_path(&b, "/contacts").await;
+
+    // Contacts imported without links (as from a bulk import).
+    let ws = crate::verification::workspace(&app);
+    for i in 0..300 {
+        crate::verification::insert_contact(&app, &ws, &format!("Person {i:03}"), &format!("+86139{:08}", 10_000 + i));
+    }
+    b.goto(&format!("{base}/contacts")).await.expect("open");
+    let row = wait_text(&b, "table.contacts tbody tr", "Person 000").await;
+    assert!(row.contains("Not verified"), "{row}");
+
+    // Tick the page's rows and send them a link each.
+    click(&b, "#select-all").await;
+    click(&b, "#batch-verify").await;
+    wait_text(&b, "#batch-state", "Finished").await;
+    let sent = wait_text(&b, "#batch-sent", "20").await;
+    assert_eq!(sent, "20");
+    screenshot(&b, "batch-small").await;
+
+    // Then every unverified number: a bigger run the page follows while it sends.
+    b.goto(&format!("{base}/contacts")).await.expect("open");
+    b.find(Locator::XPath("//button[@value='matching']"))
+        .await
+        .expect("verify all")
+        .click()
+        .await
+        .expect("click");
+    let mut path = String::new();
+    for _ in 0..50 {
+        path = b.current_url().await.expect("url").path().to_string();
+        if path.starts_with("/contacts/batches/") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(path.starts_with("/contacts/batches/"), "{path}");
+    wait_text(&b, "#batch-state", "Finished").await;
+    let bar = b.find(Locator::Id("batch-bar")).await.expect("bar");
+    assert_eq!(bar.attr("value").await.expect("value").as_deref(), Some("300"));
+    assert_eq!(bar.attr("max").await.expect("max").as_deref(), Some("300"));
+    // The 20 just sent are refused as too soon, with the reason shown.
+    wait_text(&b, "#batch-summary", "280 sent; 20 could not be sent").await;
+    wait_text(&b, "table.failures", "rate limited").await;
+    screenshot(&b, "batch-finished").await;
+
+    // Open the newest link from the Dev outbox and press Verify.
+    b.goto(&format!("{base}/dev/outbox")).await.expect("open");
+    wait_text(&b, ".devnote", "nothing on this page was sent").await;
+    let recipient = b
+        .find(Locator::Css("table.outbox tbody tr td.recipient"))
+        .await
+        .expect("recipient")
+        .text()
+        .await
+        .expect("text");
+    click(&b, "a.outbox-link").await;
+    wait_text(&b, "main h1", "Verify your phone number").await;
+    click(&b, "main form button").await;
+    wait_text(&b, "main h1", "is verified").await;
+    screenshot(&b, "link-verified").await;
+
+    // The list shows it.
+    b.goto(&format!("{base}/contacts?q={}", &recipient[1..])).await.expect("open");
+    let row = wait_text(&b, "table.contacts tbody tr", &recipient).await;
+    assert!(row.contains("Verified") && !row.contains("Waiting"), "{row}");
+    b.close().await.expect("close browser");
+}

@@ -34,7 +34,7 @@ async fn newest_link(app: &TestApp, c: &Client) -> String {
         .to_string()
 }
 
-fn workspace(app: &TestApp) -> WorkspaceId {
+pub fn workspace(app: &TestApp) -> WorkspaceId {
     let mut conn = app.db.get().expect("conn");
     workspaces::table
         .select(workspaces::id)
@@ -43,7 +43,7 @@ fn workspace(app: &TestApp) -> WorkspaceId {
 }
 
 /// A contact stored directly, without the console's activation SMS.
-fn insert_contact(app: &TestApp, ws: &WorkspaceId, name: &str, phone: &str) -> ContactId {
+pub fn insert_contact(app: &TestApp, ws: &WorkspaceId, name: &str, phone: &str) -> ContactId {
     let mut conn = app.db.get().expect("conn");
     contacts::create(
         &mut conn,
