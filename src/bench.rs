@@ -18,6 +18,8 @@ use crate::startup::Application;
 use crate::store::contacts::{self, ContactInput};
 use crate::store::{Db, users};
 
+mod verify_batch;
+
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Contacts in the benchmarked workspace.
@@ -42,6 +44,13 @@ pub struct BenchArgs {
     /// Measure /healthz and the --path entries only.
     #[arg(long)]
     pub only: bool,
+    /// Instead of the page load test: Batch Verify every seeded contact against a loopback
+    /// SMS provider, and report the time to the last SMS, peak RSS and console latency.
+    #[arg(long)]
+    pub verify_batch: bool,
+    /// SMS sends in flight at once for --verify-batch.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
 }
 
 pub struct Figures {
@@ -192,6 +201,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64(),
         db.backend_name()
     );
+
+    if args.verify_batch {
+        return verify_batch::run(db, url, args.contacts, args.concurrency);
+    }
 
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
