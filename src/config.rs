@@ -258,7 +258,11 @@ impl Settings {
             Err(ConfigError::Invalid(format!(
                 "the chosen providers need: {} (HERALD_{})",
                 missing.join(", "),
-                missing.iter().map(|m| m.to_uppercase()).collect::<Vec<_>>().join(", HERALD_")
+                missing
+                    .iter()
+                    .map(|m| m.to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(", HERALD_")
             )))
         }
     }

@@ -1,8 +1,8 @@
 //! Herald: a self-hosted alert notification console.
 
+pub mod background;
 pub mod bench;
 pub mod cli;
-pub mod background;
 pub mod config;
 pub mod delivery;
 pub mod domain;

@@ -69,7 +69,10 @@ impl Application {
         // Runs left "running" by a process that is gone will never finish: say so.
         let interrupted = verification::mark_stale_interrupted(&mut *db.get()?)?;
         if interrupted > 0 {
-            tracing::warn!(interrupted, "Batch Verify runs of an earlier process marked interrupted");
+            tracing::warn!(
+                interrupted,
+                "Batch Verify runs of an earlier process marked interrupted"
+            );
         }
         let providers = Providers::from_settings(&settings, &db)?;
         tracing::info!(

@@ -71,7 +71,10 @@ mod tests {
 
     #[test]
     fn link_tokens_stay_out_of_logs() {
-        assert_eq!(redact_target("/v/abcdefABCDEF0123456789abcdefghij12"), "/v/<token>");
+        assert_eq!(
+            redact_target("/v/abcdefABCDEF0123456789abcdefghij12"),
+            "/v/<token>"
+        );
         assert_eq!(redact_target("/contacts?q=a"), "/contacts?q=a");
     }
 }

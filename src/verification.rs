@@ -72,7 +72,9 @@ pub fn retry_after(sends: &[NaiveDateTime], at: NaiveDateTime) -> Option<i64> {
         .map(|last| RESEND_GAP_SECS - (at - *last).num_seconds())
         .filter(|s| *s > 0);
     let hourly = (recent.len() >= MAX_SENDS_PER_HOUR)
-        .then(|| (recent[recent.len() - MAX_SENDS_PER_HOUR] + Duration::hours(1) - at).num_seconds())
+        .then(|| {
+            (recent[recent.len() - MAX_SENDS_PER_HOUR] + Duration::hours(1) - at).num_seconds()
+        })
         .filter(|s| *s > 0);
     match (gap, hourly) {
         (None, None) => None,
@@ -84,7 +86,10 @@ pub fn retry_after(sends: &[NaiveDateTime], at: NaiveDateTime) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkState {
     /// Good to use: the masked number or address it verifies.
-    Open { method: ContactMethod, masked: String },
+    Open {
+        method: ContactMethod,
+        masked: String,
+    },
     Used,
     Expired,
     /// The contact changed the number or address since.
@@ -296,7 +301,10 @@ impl Verifications {
     ) {
         let started = std::time::Instant::now();
         let chunk_size = BATCH_CHUNK.max(self.inner.concurrency * 4);
-        let chunks: Vec<Vec<Contact>> = targets.chunks(chunk_size).map(<[Contact]>::to_vec).collect();
+        let chunks: Vec<Vec<Contact>> = targets
+            .chunks(chunk_size)
+            .map(<[Contact]>::to_vec)
+            .collect();
         let last = chunks.len().saturating_sub(1);
         let mut sent_total = 0usize;
         for (i, chunk) in chunks.into_iter().enumerate() {

@@ -101,17 +101,23 @@ struct Answer {
 fn classify(code: &str) -> FailureKind {
     match code {
         // Per-number and per-account flow control, and API throttling.
-        "isv.BUSINESS_LIMIT_CONTROL" | "isv.DAY_LIMIT_CONTROL" | "Throttling"
-        | "Throttling.User" | "Throttling.Api" | "isv.OUT_OF_SERVICE_LIMIT" => {
-            FailureKind::RateLimited
-        }
+        "isv.BUSINESS_LIMIT_CONTROL"
+        | "isv.DAY_LIMIT_CONTROL"
+        | "Throttling"
+        | "Throttling.User"
+        | "Throttling.Api"
+        | "isv.OUT_OF_SERVICE_LIMIT" => FailureKind::RateLimited,
         // [U] the voice API's codes for a bad callee are not in our verified reference; these
         // are the documented SMS ones plus the voice names seen in vendor samples.
-        "isv.MOBILE_NUMBER_ILLEGAL" | "isv.MOBILE_COUNT_OVER_LIMIT" | "isv.BLACK_KEY_CONTROL_LIMIT"
-        | "isv.CALLED_NUMBER_ILLEGAL" | "isv.PHONE_NUMBER_ILLEGAL" => FailureKind::BadRecipient,
-        "InternalError" | "ServiceUnavailable" | "isp.SYSTEM_ERROR" | "isp.RAM_PERMISSION_DENY_TEMP" => {
-            FailureKind::Transient
-        }
+        "isv.MOBILE_NUMBER_ILLEGAL"
+        | "isv.MOBILE_COUNT_OVER_LIMIT"
+        | "isv.BLACK_KEY_CONTROL_LIMIT"
+        | "isv.CALLED_NUMBER_ILLEGAL"
+        | "isv.PHONE_NUMBER_ILLEGAL" => FailureKind::BadRecipient,
+        "InternalError"
+        | "ServiceUnavailable"
+        | "isp.SYSTEM_ERROR"
+        | "isp.RAM_PERMISSION_DENY_TEMP" => FailureKind::Transient,
         _ => FailureKind::Rejected,
     }
 }
@@ -146,7 +152,11 @@ impl Aliyun {
 
     /// Signs and POSTs the call; maps the JSON answer.
     async fn call_api(&self, endpoint: &str, mut params: Vec<(String, String)>) -> SendResult {
-        let sig = signature("POST", &params, self.config.access_key_secret.expose_secret());
+        let sig = signature(
+            "POST",
+            &params,
+            self.config.access_key_secret.expose_secret(),
+        );
         params.push(("Signature".into(), sig));
         let body = canonical_query(&params);
         let response = self
@@ -285,8 +295,14 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_what_herald_does_next() {
-        assert_eq!(classify("isv.BUSINESS_LIMIT_CONTROL"), FailureKind::RateLimited);
-        assert_eq!(classify("isv.MOBILE_NUMBER_ILLEGAL"), FailureKind::BadRecipient);
+        assert_eq!(
+            classify("isv.BUSINESS_LIMIT_CONTROL"),
+            FailureKind::RateLimited
+        );
+        assert_eq!(
+            classify("isv.MOBILE_NUMBER_ILLEGAL"),
+            FailureKind::BadRecipient
+        );
         assert_eq!(classify("SignatureDoesNotMatch"), FailureKind::Rejected);
         assert_eq!(classify("isv.AMOUNT_NOT_ENOUGH"), FailureKind::Rejected);
     }

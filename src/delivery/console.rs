@@ -30,7 +30,14 @@ impl Console {
         tracing::info!(channel, %recipient, subject = subject.as_deref().unwrap_or(""), %body, "console provider: not sent, kept in the Dev outbox");
         self.db
             .run(move |c| {
-                dev_outbox::add(c, ws.as_ref(), channel, &recipient, subject.as_deref(), &body)?;
+                dev_outbox::add(
+                    c,
+                    ws.as_ref(),
+                    channel,
+                    &recipient,
+                    subject.as_deref(),
+                    &body,
+                )?;
                 // Trimming now and then keeps the table bounded without a scan per message.
                 if rand::random::<u8>() == 0
                     && let Some(ws) = &ws

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use super::contact_index::{ContactIndex, Snapshot};
 use super::schema::{contacts, workspaces};
 use super::{ContactId, DbConn, StoreError, StoreResult, WorkspaceId, now};
-use crate::domain::{ContactMethod, ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
+use crate::domain::{
+    ContactMethod, ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber,
+};
 
 /// A contact as the console shows it. Only the columns pages use: the list loads 20 of these
 /// per view, and every column costs decoding (timestamps in SQLite are parsed text).
@@ -66,12 +68,18 @@ impl Contact {
 
     /// The number phone calls and SMS may go to: only a verified one.
     pub fn usable_phone(&self) -> Option<PhoneNumber> {
-        self.phone.clone().filter(|_| self.phone_verified_at.is_some()).map(PhoneNumber::from_trusted)
+        self.phone
+            .clone()
+            .filter(|_| self.phone_verified_at.is_some())
+            .map(PhoneNumber::from_trusted)
     }
 
     /// The address email may go to: only an activated one.
     pub fn usable_email(&self) -> Option<EmailAddress> {
-        self.email.clone().filter(|_| self.email_verified_at.is_some()).map(EmailAddress::from_trusted)
+        self.email
+            .clone()
+            .filter(|_| self.email_verified_at.is_some())
+            .map(EmailAddress::from_trusted)
     }
 
     pub fn target(&self, method: ContactMethod) -> Option<&str> {
@@ -241,7 +249,10 @@ pub fn list(
     })
 }
 
-fn matches<'a>(snapshot: &'a Snapshot, hits: Option<&'a [bool]>) -> impl Iterator<Item = &'a Contact> {
+fn matches<'a>(
+    snapshot: &'a Snapshot,
+    hits: Option<&'a [bool]>,
+) -> impl Iterator<Item = &'a Contact> {
     snapshot
         .contacts
         .iter()
@@ -264,7 +275,11 @@ pub fn all_matching(
 }
 
 /// The contacts of the workspace among `ids`; ids of other workspaces are ignored.
-pub fn get_many(conn: &mut DbConn, ws: &WorkspaceId, ids: &[ContactId]) -> StoreResult<Vec<Contact>> {
+pub fn get_many(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    ids: &[ContactId],
+) -> StoreResult<Vec<Contact>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         found.extend(

@@ -162,18 +162,22 @@ pub fn confirm(conn: &mut DbConn, link: &Link) -> StoreResult<Confirmed> {
             .filter(contacts::workspace_id.eq(&link.workspace_id))
             .filter(contacts::id.eq(&link.contact_id));
         let n = match link.method() {
-            ContactMethod::Phone => diesel::update(contact.filter(contacts::phone.eq(&link.target)))
-                .set((
-                    contacts::phone_verified_at.eq(at),
-                    contacts::phone_link_expires_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)?,
-            ContactMethod::Email => diesel::update(contact.filter(contacts::email.eq(&link.target)))
-                .set((
-                    contacts::email_verified_at.eq(at),
-                    contacts::email_link_expires_at.eq(None::<NaiveDateTime>),
-                ))
-                .execute(c)?,
+            ContactMethod::Phone => {
+                diesel::update(contact.filter(contacts::phone.eq(&link.target)))
+                    .set((
+                        contacts::phone_verified_at.eq(at),
+                        contacts::phone_link_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(c)?
+            }
+            ContactMethod::Email => {
+                diesel::update(contact.filter(contacts::email.eq(&link.target)))
+                    .set((
+                        contacts::email_verified_at.eq(at),
+                        contacts::email_link_expires_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(c)?
+            }
         };
         Ok(if n == 0 {
             Confirmed::Outdated

@@ -17,7 +17,9 @@ pub fn resolve(contact: Language, workspace_default: &str) -> Language {
 /// for typical public URLs.
 pub fn sms(language: Language, url: &str) -> String {
     match language {
-        Language::Chinese => format!("【Herald】请点击链接验证您的手机号，以接收告警通知（24小时内有效）：{url}"),
+        Language::Chinese => {
+            format!("【Herald】请点击链接验证您的手机号，以接收告警通知（24小时内有效）：{url}")
+        }
         _ => format!("Herald: verify this number to receive alerts (link valid 24 h): {url}"),
     }
 }

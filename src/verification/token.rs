@@ -82,8 +82,8 @@ mod tests {
         let mut tampered = s.clone().into_bytes();
         let last = tampered.len() - 1;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        let tampered = LinkToken::parse(std::str::from_utf8(&tampered).expect("ascii"))
-            .expect("same shape");
+        let tampered =
+            LinkToken::parse(std::str::from_utf8(&tampered).expect("ascii")).expect("same shape");
         assert!(!tampered.matches(&t.verifier_hash()));
     }
 

@@ -15,8 +15,8 @@ use crate::error::{AppError, see_other};
 use crate::store::contacts::{
     self, Changed, Conflict, Contact, ContactInput, MethodState, Page, SaveError,
 };
-use crate::verification::Verifications;
 use crate::store::{ContactId, Db, workspaces};
+use crate::verification::Verifications;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -60,7 +60,6 @@ impl IndexPage {
     pub fn last_shown(&self) -> i64 {
         (self.first_shown() - 1 + self.page.contacts.len() as i64).max(0)
     }
-
 }
 
 pub async fn index(

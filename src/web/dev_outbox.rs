@@ -111,7 +111,10 @@ mod tests {
     #[test]
     fn links_become_clickable_and_text_stays() {
         let ps = pieces("Herald: verify (valid 24 h): http://h/v/abc\nthanks");
-        assert_eq!(render(&ps), "Herald: verify (valid 24 h): [http://h/v/abc]\nthanks");
+        assert_eq!(
+            render(&ps),
+            "Herald: verify (valid 24 h): [http://h/v/abc]\nthanks"
+        );
         let ps = pieces("请点击：https://h/v/x");
         assert_eq!(render(&ps), "请点击：[https://h/v/x]");
         assert_eq!(render(&pieces("no links <b>")), "no links <b>");

@@ -23,9 +23,18 @@ pub struct LinkPage {
 
 pub enum View {
     /// Ready: the masked number/address and the button.
-    Open { method: ContactMethod, masked: String },
-    Done { method: ContactMethod, masked: String },
-    Problem { title: &'static str, text: String },
+    Open {
+        method: ContactMethod,
+        masked: String,
+    },
+    Done {
+        method: ContactMethod,
+        masked: String,
+    },
+    Problem {
+        title: &'static str,
+        text: String,
+    },
 }
 
 impl LinkPage {
@@ -182,7 +191,12 @@ pub async fn confirm(
         _ => Some(LinkState::Outdated),
     };
     match outcome {
-        None => page(&session, StatusCode::OK, &token, View::Done { method, masked }),
+        None => page(
+            &session,
+            StatusCode::OK,
+            &token,
+            View::Done { method, masked },
+        ),
         Some(other) => {
             let (status, view) = problem(&other);
             page(&session, status, &token, view)

@@ -23,7 +23,11 @@ fn back_to(back: &str) -> String {
         && !back.contains("//")
         && !back.contains('\\')
         && back.chars().all(|c| c.is_ascii_graphic());
-    if ok { back.to_string() } else { "/contacts".into() }
+    if ok {
+        back.to_string()
+    } else {
+        "/contacts".into()
+    }
 }
 
 #[derive(Deserialize)]
@@ -80,8 +84,8 @@ pub async fn send_one(
     CsrfForm(form): CsrfForm<SendForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = ContactId::parse(&path).ok_or(AppError::NotFound)?;
-    let method = ContactMethod::parse(&form.method)
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let method =
+        ContactMethod::parse(&form.method).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let result = verifications
         .send_link(&user.workspace_id, &id, method)
         .await;
@@ -117,7 +121,11 @@ pub async fn start_batch(
         db.run(move |c| contacts::all_matching(c, &index, &ws, &q))
             .await?
     } else {
-        let ids: Vec<ContactId> = form.ids.iter().filter_map(|s| ContactId::parse(s)).collect();
+        let ids: Vec<ContactId> = form
+            .ids
+            .iter()
+            .filter_map(|s| ContactId::parse(s))
+            .collect();
         if ids.is_empty() {
             session::flash(
                 &session,
@@ -164,7 +172,11 @@ impl From<&Batch> for Progress {
             failed: b.failed,
             done,
             state: b.state().to_string(),
-            percent: if b.total == 0 { 100 } else { done * 100 / b.total },
+            percent: if b.total == 0 {
+                100
+            } else {
+                done * 100 / b.total
+            },
         }
     }
 }
@@ -204,7 +216,12 @@ pub async fn show_batch(
     let lookup = id.clone();
     let (user, (batch, failures)) = visitor
         .read(&db, Need::Member, move |c, user| {
-            Ok(links::get_batch(c, &user.workspace_id, &lookup, SHOWN_FAILURES)?)
+            Ok(links::get_batch(
+                c,
+                &user.workspace_id,
+                &lookup,
+                SHOWN_FAILURES,
+            )?)
         })
         .await?;
     render(

@@ -264,7 +264,12 @@ async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
     // Contacts imported without links (as from a bulk import).
     let ws = crate::verification::workspace(&app);
     for i in 0..300 {
-        crate::verification::insert_contact(&app, &ws, &format!("Person {i:03}"), &format!("+86139{:08}", 10_000 + i));
+        crate::verification::insert_contact(
+            &app,
+            &ws,
+            &format!("Person {i:03}"),
+            &format!("+86139{:08}", 10_000 + i),
+        );
     }
     b.goto(&format!("{base}/contacts")).await.expect("open");
     let row = wait_text(&b, "table.contacts tbody tr", "Person 000").await;
@@ -297,7 +302,10 @@ async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
     assert!(path.starts_with("/contacts/batches/"), "{path}");
     wait_text(&b, "#batch-state", "Finished").await;
     let bar = b.find(Locator::Id("batch-bar")).await.expect("bar");
-    assert_eq!(bar.attr("value").await.expect("value").as_deref(), Some("300"));
+    assert_eq!(
+        bar.attr("value").await.expect("value").as_deref(),
+        Some("300")
+    );
     assert_eq!(bar.attr("max").await.expect("max").as_deref(), Some("300"));
     // The 20 just sent are refused as too soon, with the reason shown.
     wait_text(&b, "#batch-summary", "280 sent; 20 could not be sent").await;
@@ -321,8 +329,13 @@ async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
     screenshot(&b, "link-verified").await;
 
     // The list shows it.
-    b.goto(&format!("{base}/contacts?q={}", &recipient[1..])).await.expect("open");
+    b.goto(&format!("{base}/contacts?q={}", &recipient[1..]))
+        .await
+        .expect("open");
     let row = wait_text(&b, "table.contacts tbody tr", &recipient).await;
-    assert!(row.contains("Verified") && !row.contains("Waiting"), "{row}");
+    assert!(
+        row.contains("Verified") && !row.contains("Waiting"),
+        "{row}"
+    );
     b.close().await.expect("close browser");
 }

@@ -66,8 +66,15 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
         aliyun_answer(status, code, msg)
     };
     for p in [
-        "AccessKeyId", "Action", "Format", "SignatureMethod", "SignatureNonce",
-        "SignatureVersion", "Timestamp", "Version", "Signature",
+        "AccessKeyId",
+        "Action",
+        "Format",
+        "SignatureMethod",
+        "SignatureNonce",
+        "SignatureVersion",
+        "Timestamp",
+        "Version",
+        "Signature",
     ] {
         if !map.contains_key(p) {
             return refuse(&mut log, "MissingParameter", p, 400);
@@ -79,8 +86,11 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
     if map["SignatureMethod"] != "HMAC-SHA1" || map["SignatureVersion"] != "1.0" {
         return refuse(&mut log, "InvalidSignatureMethod", "v1 only", 400);
     }
-    let mut signed: Vec<(String, String)> =
-        fields.iter().filter(|(k, _)| k != "Signature").cloned().collect();
+    let mut signed: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .cloned()
+        .collect();
     signed.sort();
     let canonical = signed
         .iter()
@@ -88,12 +98,17 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
         .collect::<Vec<_>>()
         .join("&");
     let to_sign = format!("POST&%2F&{}", pct(&canonical));
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(format!("{ALIYUN_SECRET}&").as_bytes())
-        .expect("key");
+    let mut mac =
+        Hmac::<sha1::Sha1>::new_from_slice(format!("{ALIYUN_SECRET}&").as_bytes()).expect("key");
     mac.update(to_sign.as_bytes());
     let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     if map["Signature"] != expected {
-        return refuse(&mut log, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", 400);
+        return refuse(
+            &mut log,
+            "SignatureDoesNotMatch",
+            "Specified signature is not matched with our calculation.",
+            400,
+        );
     }
     let ts = chrono::NaiveDateTime::parse_from_str(&map["Timestamp"], "%Y-%m-%dT%H:%M:%SZ");
     let fresh = ts.is_ok_and(|t| (chrono::Utc::now().naive_utc() - t).num_minutes().abs() <= 15);
@@ -110,10 +125,17 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
                     return refuse(&mut log, "MissingParameter", p, 400);
                 }
             }
-            if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&map["TemplateParam"]).is_err() {
+            if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                &map["TemplateParam"],
+            )
+            .is_err()
+            {
                 return refuse(&mut log, "isv.INVALID_JSON_PARAM", "TemplateParam", 200);
             }
-            (map["PhoneNumbers"].clone(), ("BizId", "900619746936498440^0"))
+            (
+                map["PhoneNumbers"].clone(),
+                ("BizId", "900619746936498440^0"),
+            )
         }
         "SingleCallByTts" => {
             for p in ["CalledNumber", "TtsCode", "TtsParam"] {
@@ -121,14 +143,26 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
                     return refuse(&mut log, "MissingParameter", p, 400);
                 }
             }
-            (map["CalledNumber"].clone(), ("CallId", "116012354148^10281378"))
+            (
+                map["CalledNumber"].clone(),
+                ("CallId", "116012354148^10281378"),
+            )
         }
         other => return refuse(&mut log, "InvalidAction.NotFound", other, 400),
     };
     // Numbers that make the fake answer as Alibaba does in trouble.
     match number.as_str() {
-        "13900000000" => return refuse(&mut log, "isv.MOBILE_NUMBER_ILLEGAL", "invalid mobile number", 200),
-        "13900000001" => return refuse(&mut log, "isv.BUSINESS_LIMIT_CONTROL", "flow control", 200),
+        "13900000000" => {
+            return refuse(
+                &mut log,
+                "isv.MOBILE_NUMBER_ILLEGAL",
+                "invalid mobile number",
+                200,
+            );
+        }
+        "13900000001" => {
+            return refuse(&mut log, "isv.BUSINESS_LIMIT_CONTROL", "flow control", 200);
+        }
         "13900000002" => return refuse(&mut log, "ServiceUnavailable", "try later", 503),
         _ => {}
     }
@@ -175,27 +209,39 @@ async fn twilio(
     let map: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let to = map.get("To").cloned().unwrap_or_default();
     if !to.starts_with('+') {
-        return error(&mut log, 400, 21211, "The 'To' number is not a valid phone number.");
+        return error(
+            &mut log,
+            400,
+            21211,
+            "The 'To' number is not a valid phone number.",
+        );
     }
     match resource.as_str() {
         "Messages.json" => {
             if map.get("Body").is_none_or(|b| b.is_empty()) {
                 return error(&mut log, 400, 21602, "Message body is required.");
             }
-            if map.get("From").is_none() && map.get("MessagingServiceSid").is_none() {
+            if !map.contains_key("From") && !map.contains_key("MessagingServiceSid") {
                 return error(&mut log, 400, 21603, "A 'From' phone number is required.");
             }
         }
         "Calls.json" => {
             let twiml = map.get("Twiml").cloned().unwrap_or_default();
-            if !twiml.starts_with("<Response><Say") || map.get("From").is_none() {
+            if !twiml.starts_with("<Response><Say") || !map.contains_key("From") {
                 return error(&mut log, 400, 21205, "Twiml or From missing");
             }
         }
         _ => return error(&mut log, 404, 20404, "not found"),
     }
     match to.as_str() {
-        "+12025550100" => return error(&mut log, 400, 21211, "The 'To' number +12025550100 is not a valid phone number."),
+        "+12025550100" => {
+            return error(
+                &mut log,
+                400,
+                21211,
+                "The 'To' number +12025550100 is not a valid phone number.",
+            );
+        }
         "+12025550101" => return error(&mut log, 429, 20429, "Too Many Requests"),
         "+12025550102" => {
             log.refused.push("503".into());

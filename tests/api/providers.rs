@@ -38,36 +38,66 @@ async fn alibaba_sms_is_signed_and_answers_map_to_outcomes() {
     let fake = fakes::aliyun_server();
     let client = aliyun(&fake, fakes::ALIYUN_SECRET);
 
-    let ok = client.send_sms(&sms("+8613912345678")).await.expect("accepted");
+    let ok = client
+        .send_sms(&sms("+8613912345678"))
+        .await
+        .expect("accepted");
     assert_eq!(ok.id.as_deref(), Some("900619746936498440^0"));
     let got = fake.accepted();
     assert_eq!(got.len(), 1);
     let req = &got[0];
     assert_eq!(req["Action"], "SendSms");
-    assert_eq!(req["PhoneNumbers"], "13912345678", "mainland numbers go bare");
+    assert_eq!(
+        req["PhoneNumbers"], "13912345678",
+        "mainland numbers go bare"
+    );
     assert_eq!(req["TemplateCode"], "SMS_1");
     assert_eq!(req["SignName"], "Herald");
     let params: serde_json::Value = serde_json::from_str(&req["TemplateParam"]).expect("json");
     assert_eq!(params["url"], "http://x/v/abc");
 
     // Each request has a fresh nonce: a second send is accepted too.
-    client.send_sms(&sms("+8613912345679")).await.expect("second");
+    client
+        .send_sms(&sms("+8613912345679"))
+        .await
+        .expect("second");
 
-    let wrong = client.send_sms(&sms("+8613900000000")).await.expect_err("illegal");
+    let wrong = client
+        .send_sms(&sms("+8613900000000"))
+        .await
+        .expect_err("illegal");
     assert_eq!(wrong.kind, FailureKind::BadRecipient);
-    assert!(wrong.reason.contains("isv.MOBILE_NUMBER_ILLEGAL"), "{wrong}");
-    let limited = client.send_sms(&sms("+8613900000001")).await.expect_err("limited");
+    assert!(
+        wrong.reason.contains("isv.MOBILE_NUMBER_ILLEGAL"),
+        "{wrong}"
+    );
+    let limited = client
+        .send_sms(&sms("+8613900000001"))
+        .await
+        .expect_err("limited");
     assert_eq!(limited.kind, FailureKind::RateLimited);
-    let down = client.send_sms(&sms("+8613900000002")).await.expect_err("5xx");
+    let down = client
+        .send_sms(&sms("+8613900000002"))
+        .await
+        .expect_err("5xx");
     assert_eq!(down.kind, FailureKind::Transient);
 
     // A wrong secret fails the fake's own recomputation of the signature.
     let bad = aliyun(&fake, "not-the-secret");
-    let refused = bad.send_sms(&sms("+8613912345678")).await.expect_err("signature");
+    let refused = bad
+        .send_sms(&sms("+8613912345678"))
+        .await
+        .expect_err("signature");
     assert_eq!(refused.kind, FailureKind::Rejected);
-    assert!(refused.reason.contains("SignatureDoesNotMatch"), "{refused}");
+    assert!(
+        refused.reason.contains("SignatureDoesNotMatch"),
+        "{refused}"
+    );
     assert!(!refused.reason.contains("not-the-secret"));
-    assert!(fake.refused().contains(&"SignatureDoesNotMatch".to_string()));
+    assert!(
+        fake.refused()
+            .contains(&"SignatureDoesNotMatch".to_string())
+    );
 }
 
 #[tokio::test]
@@ -101,7 +131,10 @@ async fn a_provider_that_does_not_answer_is_a_transient_failure() {
     };
     let client = Aliyun::new(base_config(&fake), Duration::from_secs(1));
     let started = std::time::Instant::now();
-    let e = client.send_sms(&sms("+8613912345678")).await.expect_err("timeout");
+    let e = client
+        .send_sms(&sms("+8613912345678"))
+        .await
+        .expect_err("timeout");
     assert_eq!(e.kind, FailureKind::Transient);
     assert!(started.elapsed() < Duration::from_secs(5));
     drop(silent);
@@ -140,7 +173,10 @@ async fn twilio_messages_and_calls_use_basic_auth_and_forms() {
     let fake = fakes::twilio_server();
     let client = twilio(&fake, fakes::TWILIO_TOKEN);
 
-    let ok = client.send_sms(&sms("+12025550123")).await.expect("accepted");
+    let ok = client
+        .send_sms(&sms("+12025550123"))
+        .await
+        .expect("accepted");
     assert!(ok.id.as_deref().is_some_and(|s| s.starts_with("SM")));
     let call = VoiceCall {
         workspace_id: None,
@@ -159,12 +195,21 @@ async fn twilio_messages_and_calls_use_basic_auth_and_forms() {
         "<Response><Say language=\"zh-CN\" loop=\"2\">Disk &lt;full&gt; &amp; slow</Say></Response>"
     );
 
-    let e = client.send_sms(&sms("+12025550100")).await.expect_err("invalid To");
+    let e = client
+        .send_sms(&sms("+12025550100"))
+        .await
+        .expect_err("invalid To");
     assert_eq!(e.kind, FailureKind::BadRecipient);
     assert!(e.reason.starts_with("21211"), "{e}");
-    let e = client.send_sms(&sms("+12025550101")).await.expect_err("429");
+    let e = client
+        .send_sms(&sms("+12025550101"))
+        .await
+        .expect_err("429");
     assert_eq!(e.kind, FailureKind::RateLimited);
-    let e = client.send_sms(&sms("+12025550102")).await.expect_err("503");
+    let e = client
+        .send_sms(&sms("+12025550102"))
+        .await
+        .expect_err("503");
     assert_eq!(e.kind, FailureKind::Transient);
 
     let bad = twilio(&fake, "wrong-token");

@@ -82,7 +82,10 @@ impl SmtpServer {
                 for e in entries.flatten() {
                     let text = std::fs::read_to_string(e.path()).unwrap_or_default();
                     if text.contains(&format!("To: {to}")) {
-                        return text.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+                        return text
+                            .replace("=\r\n", "")
+                            .replace("=\n", "")
+                            .replace("=3D", "=");
                     }
                 }
             }

@@ -28,7 +28,11 @@ async fn outbox_links(c: &Client) -> Vec<String> {
 
 /// The path part (`/v/…`) of the newest link sent.
 async fn newest_link(app: &TestApp, c: &Client) -> String {
-    let link = outbox_links(c).await.into_iter().next().expect("a link was sent");
+    let link = outbox_links(c)
+        .await
+        .into_iter()
+        .next()
+        .expect("a link was sent");
     link.strip_prefix(&app.base)
         .unwrap_or_else(|| panic!("{link} does not start with the public URL {}", app.base))
         .to_string()
@@ -64,7 +68,10 @@ fn row<'a>(list: &'a str, name: &str) -> &'a str {
     let at = list
         .find(&format!("<td class=\"name\">{}</td>", html_escape(name)))
         .unwrap_or_else(|| panic!("{name} not listed:\n{list}"));
-    let end = list[at..].find("</tr>").map(|e| at + e).unwrap_or(list.len());
+    let end = list[at..]
+        .find("</tr>")
+        .map(|e| at + e)
+        .unwrap_or(list.len());
     &list[at..end]
 }
 
@@ -358,7 +365,11 @@ async fn batch_failures_through_alibaba_say_why() {
         .assert_contains("+86 139****0000");
     // A number whose SMS failed is not left "waiting" for a link that never arrived.
     let list = owner.get("/contacts").await;
-    assert!(row(&list.body, "Wrong").contains("Not verified"), "{}", list.body);
+    assert!(
+        row(&list.body, "Wrong").contains("Not verified"),
+        "{}",
+        list.body
+    );
     assert!(row(&list.body, "Good").contains("Waiting for activation"));
 
     // The link inside the real SMS request verifies the number.
@@ -367,7 +378,10 @@ async fn batch_failures_through_alibaba_say_why() {
     let params: serde_json::Value = serde_json::from_str(&sent[0]["TemplateParam"]).expect("json");
     let url = params["url"].as_str().expect("url");
     let path = url.strip_prefix(&app.base).expect("public url");
-    app.client().post_raw(path, &[]).await.assert_contains("is verified");
+    app.client()
+        .post_raw(path, &[])
+        .await
+        .assert_contains("is verified");
     assert!(row(&owner.get("/contacts").await.body, "Good").contains("Verified"));
     // Nothing went to the Dev outbox: Alibaba Cloud is the SMS provider now.
     assert!(outbox_links(&owner).await.is_empty());
@@ -387,11 +401,22 @@ async fn an_activation_email_arrives_by_smtp_and_activates() {
     })
     .await;
     let owner = app.owner().await;
-    owner.create_contact("Ana", "", "ana@example.com").await.assert_redirect("/contacts");
-    owner.get("/contacts").await.assert_contains("Activation email sent to a***@example.com");
+    owner
+        .create_contact("Ana", "", "ana@example.com")
+        .await
+        .assert_redirect("/contacts");
+    owner
+        .get("/contacts")
+        .await
+        .assert_contains("Activation email sent to a***@example.com");
     let mail = server.wait_for("ana@example.com").await;
-    assert!(mail.contains("Subject: Activate your email for Herald alerts"), "{mail}");
-    let start = mail.find(&format!("{}/v/", app.base)).expect("link in mail");
+    assert!(
+        mail.contains("Subject: Activate your email for Herald alerts"),
+        "{mail}"
+    );
+    let start = mail
+        .find(&format!("{}/v/", app.base))
+        .expect("link in mail");
     let link: String = mail[start..]
         .chars()
         .take_while(|c| !c.is_whitespace())
@@ -399,14 +424,23 @@ async fn an_activation_email_arrives_by_smtp_and_activates() {
     let path = link.strip_prefix(&app.base).expect("ours");
     let anon = app.client();
     anon.get(path).await.assert_contains("a***@example.com");
-    anon.post_raw(path, &[]).await.assert_contains("is activated");
+    anon.post_raw(path, &[])
+        .await
+        .assert_contains("is activated");
     let list = owner.get("/contacts").await;
-    assert!(row(&list.body, "Ana").contains("Activated"), "{}", list.body);
+    assert!(
+        row(&list.body, "Ana").contains("Activated"),
+        "{}",
+        list.body
+    );
     let mut conn = app.db.get().expect("conn");
     let ws = workspace(&app);
     let id = ContactId::parse(&owner.contact_id("Ana").await).expect("id");
     let c = contacts::get(&mut conn, &ws, &id).expect("contact");
-    assert_eq!(c.usable_email(), Some(EmailAddress::parse("ana@example.com").expect("e")));
+    assert_eq!(
+        c.usable_email(),
+        Some(EmailAddress::parse("ana@example.com").expect("e"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,5 +465,7 @@ async fn messages_are_in_the_contacts_language() {
         .assert_redirect("/contacts");
     owner.create_contact("Ana", "+8613900002222", "").await;
     let outbox = owner.get("/dev/outbox").await;
-    outbox.assert_contains("请点击链接验证您的手机号").assert_contains("Herald: verify this number");
+    outbox
+        .assert_contains("请点击链接验证您的手机号")
+        .assert_contains("Herald: verify this number");
 }
