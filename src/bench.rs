@@ -108,6 +108,20 @@ fn seed(db: &Db, n: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs Herald on its own thread, as a separate process would.
+fn serve_in_background(settings: Settings, db: Db, listener: TcpListener) {
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build_with(settings, db, listener) {
+                Ok(app) => {
+                    let _ = app.run_until_stopped().await;
+                }
+                Err(e) => eprintln!("server: {e:#}"),
+            }
+        })
+    });
+}
+
 /// Signs in over HTTP and returns the session cookie for wrk.
 async fn sign_in(base: &str) -> anyhow::Result<String> {
     let jar = Arc::new(reqwest::cookie::Jar::default());
@@ -215,17 +229,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bind: format!("127.0.0.1:{port}"),
         ..Settings::default()
     };
-    let server_db = db.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            match Application::build_with(settings, server_db, listener) {
-                Ok(app) => {
-                    let _ = app.run_until_stopped().await;
-                }
-                Err(e) => eprintln!("server: {e:#}"),
-            }
-        })
-    });
+    serve_in_background(settings, db.clone(), listener);
 
     let rt = tokio::runtime::Runtime::new()?;
     let cookie = rt.block_on(sign_in(&base))?;

@@ -96,6 +96,11 @@ pub enum LinkState {
     Outdated,
     /// Unknown, tampered with, or malformed: all look the same from outside.
     Invalid,
+    /// Just used: the number or address is now verified.
+    Done {
+        method: ContactMethod,
+        masked: String,
+    },
 }
 
 #[derive(Clone)]
@@ -424,14 +429,14 @@ impl Verifications {
             .await
     }
 
-    /// The Verify button: uses the link. Returns what the page then says.
-    pub async fn confirm(&self, token: &str) -> Result<(LinkState, Option<Confirmed>), StoreError> {
-        let state = self.open(token).await?;
-        let LinkState::Open { .. } = state else {
-            return Ok((state, None));
+    /// The Verify button: uses the link, and says how that went.
+    pub async fn confirm(&self, token: &str) -> Result<LinkState, StoreError> {
+        let (method, masked) = match self.open(token).await? {
+            LinkState::Open { method, masked } => (method, masked),
+            other => return Ok(other),
         };
         let Some(token) = LinkToken::parse(token) else {
-            return Ok((LinkState::Invalid, None));
+            return Ok(LinkState::Invalid);
         };
         let confirmed = self
             .inner
@@ -441,7 +446,13 @@ impl Verifications {
                 links::confirm(c, &link)
             })
             .await?;
-        Ok((state, Some(confirmed)))
+        // A concurrent press or a change of number can land between the look and the use.
+        Ok(match confirmed {
+            Confirmed::Verified => LinkState::Done { method, masked },
+            Confirmed::AlreadyUsed => LinkState::Used,
+            Confirmed::Expired => LinkState::Expired,
+            Confirmed::Outdated => LinkState::Outdated,
+        })
     }
 }
 

@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 
 use crate::config::{PhoneProvider, Settings};
 use crate::delivery::aliyun;
-use crate::startup::Application;
 use crate::store::Db;
 
 const KEY_ID: &str = "bench-key";
@@ -111,16 +110,7 @@ pub fn run(db: Db, url: String, contacts: u32, concurrency: usize) -> anyhow::Re
         send_concurrency: concurrency,
         ..Settings::default()
     };
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            match Application::build_with(settings, db, listener) {
-                Ok(app) => {
-                    let _ = app.run_until_stopped().await;
-                }
-                Err(e) => eprintln!("server: {e:#}"),
-            }
-        })
-    });
+    super::serve_in_background(settings, db, listener);
 
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {

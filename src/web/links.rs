@@ -10,7 +10,6 @@ use super::layout::{Layout, render};
 use super::public_limit::PublicLimiter;
 use crate::domain::ContactMethod;
 use crate::error::AppError;
-use crate::store::verification::Confirmed;
 use crate::verification::{LinkState, Verifications};
 
 #[derive(Template)]
@@ -140,6 +139,16 @@ fn limited(
     ))
 }
 
+/// The page for what the link's state is now.
+fn respond(session: &Session, token: &str, state: LinkState) -> Result<HttpResponse, AppError> {
+    let (status, view) = match state {
+        LinkState::Open { method, masked } => (StatusCode::OK, View::Open { method, masked }),
+        LinkState::Done { method, masked } => (StatusCode::OK, View::Done { method, masked }),
+        other => problem(&other),
+    };
+    page(session, status, token, view)
+}
+
 pub async fn show(
     req: HttpRequest,
     session: Session,
@@ -151,18 +160,7 @@ pub async fn show(
     if let Some(r) = limited(&req, &limiter, &session, &token) {
         return r;
     }
-    match verifications.open(&token).await? {
-        LinkState::Open { method, masked } => page(
-            &session,
-            StatusCode::OK,
-            &token,
-            View::Open { method, masked },
-        ),
-        other => {
-            let (status, view) = problem(&other);
-            page(&session, status, &token, view)
-        }
-    }
+    respond(&session, &token, verifications.open(&token).await?)
 }
 
 pub async fn confirm(
@@ -176,30 +174,5 @@ pub async fn confirm(
     if let Some(r) = limited(&req, &limiter, &session, &token) {
         return r;
     }
-    let (state, confirmed) = verifications.confirm(&token).await?;
-    let (method, masked) = match state {
-        LinkState::Open { method, masked } => (method, masked),
-        other => {
-            let (status, view) = problem(&other);
-            return page(&session, status, &token, view);
-        }
-    };
-    let outcome = match confirmed {
-        Some(Confirmed::Verified) => None,
-        Some(Confirmed::AlreadyUsed) => Some(LinkState::Used),
-        Some(Confirmed::Expired) => Some(LinkState::Expired),
-        _ => Some(LinkState::Outdated),
-    };
-    match outcome {
-        None => page(
-            &session,
-            StatusCode::OK,
-            &token,
-            View::Done { method, masked },
-        ),
-        Some(other) => {
-            let (status, view) = problem(&other);
-            page(&session, status, &token, view)
-        }
-    }
+    respond(&session, &token, verifications.confirm(&token).await?)
 }

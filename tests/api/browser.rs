@@ -152,6 +152,17 @@ async fn screenshot(b: &Client, name: &str) {
     }
 }
 
+/// The first-run setup form, from the page the console sent us to.
+async fn set_up(b: &Client) {
+    assert_path(b, "/setup").await;
+    fill(b, "workspace", "Ops").await;
+    fill(b, "email", "owner@example.com").await;
+    fill(b, "password", "correct horse battery").await;
+    fill(b, "confirm", "correct horse battery").await;
+    submit(b).await;
+    assert_path(b, "/contacts").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     let Some(app) = TestApp::spawn(Kind::Sqlite).await else {
@@ -164,13 +175,7 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
 
     // First run: the console sends us to setup.
     b.goto(&format!("{base}/")).await.expect("open");
-    assert_path(&b, "/setup").await;
-    fill(&b, "workspace", "Ops").await;
-    fill(&b, "email", "owner@example.com").await;
-    fill(&b, "password", "correct horse battery").await;
-    fill(&b, "confirm", "correct horse battery").await;
-    submit(&b).await;
-    assert_path(&b, "/contacts").await;
+    set_up(&b).await;
     wait_text(&b, ".flash", "Herald is set up").await;
 
     // Sign out and back in through the form.
@@ -253,13 +258,8 @@ async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
         return;
     };
     let base = &app.base;
-    b.goto(&format!("{base}/setup")).await.expect("open");
-    fill(&b, "workspace", "Ops").await;
-    fill(&b, "email", "owner@example.com").await;
-    fill(&b, "password", "correct horse battery").await;
-    fill(&b, "confirm", "correct horse battery").await;
-    submit(&b).await;
-    assert_path(&b, "/contacts").await;
+    b.goto(&format!("{base}/")).await.expect("open");
+    set_up(&b).await;
 
     // Contacts imported without links (as from a bulk import).
     let ws = crate::verification::workspace(&app);
