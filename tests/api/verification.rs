@@ -469,3 +469,44 @@ async fn messages_are_in_the_contacts_language() {
         .assert_contains("请点击链接验证您的手机号")
         .assert_contains("Herald: verify this number");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_left_running_by_a_stopped_process_shows_as_interrupted() {
+    use herald::store::schema::verify_batches;
+    let Some(app) = TestApp::spawn(Kind::Sqlite).await else {
+        return;
+    };
+    let owner = app.owner().await;
+    let ws = workspace(&app);
+    let id = uuid::Uuid::now_v7().to_string();
+    let long_ago = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(10);
+    {
+        let mut conn = app.db.get().expect("conn");
+        diesel::insert_into(verify_batches::table)
+            .values((
+                verify_batches::id.eq(&id),
+                verify_batches::workspace_id.eq(&ws),
+                verify_batches::created_by.eq("someone"),
+                verify_batches::total.eq(10),
+                verify_batches::sent.eq(4),
+                verify_batches::state.eq("running"),
+                verify_batches::created_at.eq(long_ago),
+                verify_batches::updated_at.eq(long_ago),
+            ))
+            .execute(&mut *conn)
+            .expect("insert batch");
+    }
+    // Even before a restart sweeps it, the page does not pretend it is still sending.
+    let page = owner.get(&format!("/contacts/batches/{id}")).await;
+    page.assert_contains("Interrupted")
+        .assert_contains("6 number(s) got no link");
+    // A new process marks it for good.
+    let _second = TestApp::spawn_on(Kind::Sqlite, app.test_db.clone()).await;
+    let mut conn = app.db.get().expect("conn");
+    let state: String = verify_batches::table
+        .find(&id)
+        .select(verify_batches::state)
+        .first(&mut *conn)
+        .expect("state");
+    assert_eq!(state, "interrupted");
+}
