@@ -8,6 +8,9 @@ pub mod role;
 
 pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
 pub use email::EmailAddress;
+
+/// Groups, chatbots, webhooks and policies are named by the same rules as contacts.
+pub type ObjectName = ContactName;
 pub use password::NewPassword;
 pub use phone::PhoneNumber;
 pub use role::Role;

@@ -13,10 +13,29 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// For error enums with a `Store(StoreError)` variant: lets `?` and `Db::run` lift database and
+/// pool errors into it.
+macro_rules! wraps_store_error {
+    ($($t:ident),+) => {$(
+        impl From<diesel::result::Error> for $t {
+            fn from(e: diesel::result::Error) -> Self {
+                $t::Store(e.into())
+            }
+        }
+        impl From<$crate::store::DbError> for $t {
+            fn from(e: $crate::store::DbError) -> Self {
+                $t::Store(e.into())
+            }
+        }
+    )+};
+}
+pub(crate) use wraps_store_error;
+
 pub mod connection;
 pub mod contact_index;
 pub mod contacts;
 pub mod dev_outbox;
+pub mod groups;
 pub mod ids;
 pub mod login_throttle;
 pub mod schema;
@@ -26,7 +45,7 @@ pub mod verification;
 pub mod workspaces;
 
 pub use connection::{Backend, Db, DbConn, DbError};
-pub use ids::{ContactId, UserId, WorkspaceId};
+pub use ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId};
 
 /// Store errors the callers can act on; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]

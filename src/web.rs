@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod csrf;
 pub mod dev_outbox;
 pub mod errors;
+pub mod groups;
 pub mod health;
 pub mod layout;
 pub mod links;
@@ -54,6 +55,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(contacts::confirm_delete),
         )
         .route("/contacts/{id}/delete", web::post().to(contacts::delete))
+        .route("/groups", web::get().to(groups::index))
+        .route("/groups", web::post().to(groups::create))
+        .route("/groups/new", web::get().to(groups::new))
+        .route("/groups/{id}/edit", web::get().to(groups::edit))
+        .route("/groups/{id}", web::post().to(groups::update))
+        .route("/groups/{id}/delete", web::get().to(groups::confirm_delete))
+        .route("/groups/{id}/delete", web::post().to(groups::delete))
         .route("/members", web::get().to(members::index))
         .route("/members", web::post().to(members::invite))
         .route("/members/{user}/role", web::post().to(members::set_role))

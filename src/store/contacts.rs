@@ -480,7 +480,15 @@ pub fn update(
     })
 }
 
+/// Deletes a contact; it leaves its groups (by cascade) and the policies that named it.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
+    use super::schema::policy_targets;
+    diesel::delete(
+        policy_targets::table
+            .filter(policy_targets::kind.eq("contact"))
+            .filter(policy_targets::target_id.eq(id.as_str())),
+    )
+    .execute(conn)?;
     let n = diesel::delete(
         contacts::table
             .filter(contacts::workspace_id.eq(ws))

@@ -51,3 +51,7 @@ macro_rules! id_type {
 id_type!(WorkspaceId);
 id_type!(UserId);
 id_type!(ContactId);
+id_type!(GroupId);
+id_type!(ChatbotId);
+id_type!(WebhookId);
+id_type!(PolicyId);

@@ -118,10 +118,95 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contact_groups (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_group_members (group_id, contact_id) {
+        group_id -> Text,
+        contact_id -> Text,
+    }
+}
+
+diesel::table! {
+    chatbots (id) {
+        id -> Text,
+        workspace_id -> Text,
+        platform -> Text,
+        name -> Text,
+        name_key -> Text,
+        webhook_url -> Text,
+        secret -> Nullable<Text>,
+        keyword -> Nullable<Text>,
+        daily_stats -> Bool,
+        daily_stats_times -> Text,
+        card_template -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        method -> Text,
+        url -> Text,
+        headers -> Text,
+        template -> Text,
+        resolve_template -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_policies (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        enabled -> Bool,
+        matchers -> Text,
+        methods -> Text,
+        mention -> Bool,
+        notify_resolved -> Bool,
+        group_by -> Text,
+        repeat_minutes -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    policy_targets (policy_id, kind, target_id) {
+        policy_id -> Text,
+        kind -> Text,
+        target_id -> Text,
+    }
+}
+
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(contacts -> workspaces (workspace_id));
 diesel::joinable!(verification_links -> contacts (contact_id));
+diesel::joinable!(contact_group_members -> contact_groups (group_id));
+diesel::joinable!(contact_group_members -> contacts (contact_id));
+diesel::joinable!(policy_targets -> notification_policies (policy_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
@@ -134,4 +219,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     dev_outbox,
     verify_batches,
     verify_batch_failures,
+    contact_groups,
+    contact_group_members,
+    chatbots,
+    webhooks,
+    notification_policies,
+    policy_targets,
 );

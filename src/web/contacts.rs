@@ -402,6 +402,9 @@ pub async fn update(
 pub struct DeletePage {
     pub layout: Layout,
     pub contact: Contact,
+    /// Groups and policies the contact will be removed from.
+    pub groups: Vec<String>,
+    pub policies: Vec<String>,
 }
 
 pub async fn confirm_delete(
@@ -412,12 +415,22 @@ pub async fn confirm_delete(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&path)?;
     let ws = user.workspace_id.clone();
-    let contact = db.run(move |c| contacts::get(c, &ws, &id)).await?;
+    let (contact, groups, policies) = db
+        .run(move |c| {
+            let contact = contacts::get(c, &ws, &id)?;
+            let groups = crate::store::groups::names_for_contact(c, &ws, &id)?;
+            let policies =
+                crate::store::groups::used_by_policies(c, &ws, "contact", id.as_str())?;
+            Ok::<_, crate::store::StoreError>((contact, groups, policies))
+        })
+        .await?;
     render(
         StatusCode::OK,
         &DeletePage {
             layout: Layout::new(&session, &user),
             contact,
+            groups,
+            policies,
         },
     )
 }

@@ -6,6 +6,7 @@ mod auth;
 mod browser;
 mod contacts;
 mod fakes;
+mod groups;
 mod members;
 mod ops;
 mod providers;

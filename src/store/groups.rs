@@ -1,0 +1,309 @@
+//! Contact groups and their members.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+
+use super::schema::{
+    contact_group_members, contact_groups, contacts, notification_policies, policy_targets,
+};
+use super::{ContactId, DbConn, GroupId, StoreError, StoreResult, UserId, WorkspaceId, now};
+use crate::domain::ObjectName;
+
+/// A member as the groups page shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Member {
+    pub id: ContactId,
+    pub name: String,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub created_by: Option<UserId>,
+    pub members: Vec<Member>,
+}
+
+impl Group {
+    /// Members whose number cannot take phone calls or SMS yet.
+    pub fn unverified(&self) -> Vec<&Member> {
+        self.members
+            .iter()
+            .filter(|m| m.phone.is_none() || !m.phone_verified)
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("Another group is already called “{0}”.")]
+    NameTaken(String),
+    #[error("Choose members from the workspace's contacts.")]
+    UnknownMember,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error("used by notification policies")]
+    InUse(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+super::wraps_store_error!(SaveError, DeleteError);
+
+fn members_of(conn: &mut DbConn, ids: &[GroupId]) -> StoreResult<BTreeMap<GroupId, Vec<Member>>> {
+    let mut by_group: BTreeMap<GroupId, Vec<Member>> = BTreeMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(GroupId, ContactId, String, Option<String>, Option<chrono::NaiveDateTime>, Option<String>)> =
+            contact_group_members::table
+                .inner_join(contacts::table)
+                .filter(contact_group_members::group_id.eq_any(chunk))
+                .order((contacts::name.asc(), contacts::id.asc()))
+                .select((
+                    contact_group_members::group_id,
+                    contacts::id,
+                    contacts::name,
+                    contacts::phone,
+                    contacts::phone_verified_at,
+                    contacts::email,
+                ))
+                .load(conn)?;
+        for (g, id, name, phone, verified, email) in rows {
+            by_group.entry(g).or_default().push(Member {
+                id,
+                name,
+                phone_verified: phone.is_some() && verified.is_some(),
+                phone,
+                email,
+            });
+        }
+    }
+    Ok(by_group)
+}
+
+/// The workspace's groups in name order, with their members.
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Group>> {
+    let rows: Vec<(GroupId, String, Option<UserId>)> = contact_groups::table
+        .filter(contact_groups::workspace_id.eq(ws))
+        .order((contact_groups::name_key.asc(), contact_groups::id.asc()))
+        .select((contact_groups::id, contact_groups::name, contact_groups::created_by))
+        .load(conn)?;
+    let ids: Vec<GroupId> = rows.iter().map(|r| r.0.clone()).collect();
+    let mut members = members_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, created_by)| Group {
+            members: members.remove(&id).unwrap_or_default(),
+            id,
+            name,
+            created_by,
+        })
+        .collect())
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Group> {
+    let (id, name, created_by): (GroupId, String, Option<UserId>) = contact_groups::table
+        .filter(contact_groups::workspace_id.eq(ws))
+        .filter(contact_groups::id.eq(id))
+        .select((contact_groups::id, contact_groups::name, contact_groups::created_by))
+        .first(conn)?;
+    let members = members_of(conn, std::slice::from_ref(&id))?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(Group {
+        id,
+        name,
+        created_by,
+        members,
+    })
+}
+
+/// The groups of the workspace among `ids` (others are ignored).
+pub fn get_many(conn: &mut DbConn, ws: &WorkspaceId, ids: &[GroupId]) -> StoreResult<Vec<Group>> {
+    let found: Vec<GroupId> = contact_groups::table
+        .filter(contact_groups::workspace_id.eq(ws))
+        .filter(contact_groups::id.eq_any(ids))
+        .select(contact_groups::id)
+        .load(conn)?;
+    found.iter().map(|id| get(conn, ws, id)).collect()
+}
+
+fn check_members(conn: &mut DbConn, ws: &WorkspaceId, members: &[ContactId]) -> Result<(), SaveError> {
+    let mut wanted: Vec<&ContactId> = members.iter().collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut known = 0usize;
+    for chunk in wanted.chunks(500) {
+        known += contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(contacts::id.eq_any(chunk.iter().copied()))
+            .count()
+            .get_result::<i64>(conn)? as usize;
+    }
+    if known == wanted.len() {
+        Ok(())
+    } else {
+        Err(SaveError::UnknownMember)
+    }
+}
+
+fn name_taken(conn: &mut DbConn, ws: &WorkspaceId, name: &ObjectName, except: Option<&GroupId>) -> StoreResult<bool> {
+    let mut q = contact_groups::table
+        .filter(contact_groups::workspace_id.eq(ws))
+        .filter(contact_groups::name_key.eq(name.as_str().to_lowercase()))
+        .select(contact_groups::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(contact_groups::id.ne(id.clone()));
+    }
+    Ok(q.first::<GroupId>(conn).optional()?.is_some())
+}
+
+fn set_members(conn: &mut DbConn, id: &GroupId, members: &[ContactId]) -> QueryResult<()> {
+    diesel::delete(contact_group_members::table.filter(contact_group_members::group_id.eq(id)))
+        .execute(conn)?;
+    let mut unique: Vec<&ContactId> = members.iter().collect();
+    unique.sort();
+    unique.dedup();
+    for chunk in unique.chunks(200) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|c| {
+                (
+                    contact_group_members::group_id.eq(id),
+                    contact_group_members::contact_id.eq(*c),
+                )
+            })
+            .collect();
+        super::on_backend!(conn, |c| diesel::insert_into(contact_group_members::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A unique violation from a concurrent save of the same name reads as the same message.
+fn name_conflict(e: SaveError, name: &ObjectName) -> SaveError {
+    match e {
+        SaveError::Store(StoreError::Db(db)) if super::is_unique_violation(&db) => {
+            SaveError::NameTaken(name.as_str().to_string())
+        }
+        other => other,
+    }
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    name: &ObjectName,
+    members: &[ContactId],
+) -> Result<GroupId, SaveError> {
+    let id = GroupId::new();
+    conn.transaction(|c| {
+        if name_taken(c, ws, name, None)? {
+            return Err(SaveError::NameTaken(name.as_str().to_string()));
+        }
+        check_members(c, ws, members)?;
+        let at = now();
+        diesel::insert_into(contact_groups::table)
+            .values((
+                contact_groups::id.eq(&id),
+                contact_groups::workspace_id.eq(ws),
+                contact_groups::name.eq(name.as_str()),
+                contact_groups::name_key.eq(name.as_str().to_lowercase()),
+                contact_groups::created_by.eq(Some(user)),
+                contact_groups::created_at.eq(at),
+                contact_groups::updated_at.eq(at),
+            ))
+            .execute(c)?;
+        set_members(c, &id, members)?;
+        Ok(())
+    })
+    .map_err(|e| name_conflict(e, name))?;
+    Ok(id)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    id: &GroupId,
+    name: &ObjectName,
+    members: &[ContactId],
+) -> Result<(), SaveError> {
+    conn.transaction(|c| {
+        if name_taken(c, ws, name, Some(id))? {
+            return Err(SaveError::NameTaken(name.as_str().to_string()));
+        }
+        check_members(c, ws, members)?;
+        let n = diesel::update(
+            contact_groups::table
+                .filter(contact_groups::workspace_id.eq(ws))
+                .filter(contact_groups::id.eq(id)),
+        )
+        .set((
+            contact_groups::name.eq(name.as_str()),
+            contact_groups::name_key.eq(name.as_str().to_lowercase()),
+            contact_groups::updated_at.eq(now()),
+        ))
+        .execute(c)?;
+        if n == 0 {
+            return Err(SaveError::Store(StoreError::NotFound));
+        }
+        set_members(c, id, members)?;
+        Ok(())
+    })
+    .map_err(|e| name_conflict(e, name))
+}
+
+/// Names of the policies that notify `kind`/`target`, in name order.
+pub fn used_by_policies(conn: &mut DbConn, ws: &WorkspaceId, kind: &str, target: &str) -> StoreResult<Vec<String>> {
+    Ok(policy_targets::table
+        .inner_join(notification_policies::table)
+        .filter(notification_policies::workspace_id.eq(ws))
+        .filter(policy_targets::kind.eq(kind))
+        .filter(policy_targets::target_id.eq(target))
+        .order(notification_policies::name_key.asc())
+        .select(notification_policies::name)
+        .load(conn)?)
+}
+
+/// Deletes a group no policy uses; the check and the delete are one transaction, so a policy
+/// saved meanwhile cannot end up pointing at nothing.
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
+    conn.transaction(|c| {
+        let users = used_by_policies(c, ws, "group", id.as_str())?;
+        if !users.is_empty() {
+            return Err(DeleteError::InUse(users));
+        }
+        let n = diesel::delete(
+            contact_groups::table
+                .filter(contact_groups::workspace_id.eq(ws))
+                .filter(contact_groups::id.eq(id)),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(DeleteError::Store(StoreError::NotFound));
+        }
+        Ok(())
+    })
+}
+
+/// Names of the groups `contact` belongs to, for the contact delete page.
+pub fn names_for_contact(conn: &mut DbConn, ws: &WorkspaceId, contact: &ContactId) -> StoreResult<Vec<String>> {
+    Ok(contact_group_members::table
+        .inner_join(contact_groups::table)
+        .filter(contact_groups::workspace_id.eq(ws))
+        .filter(contact_group_members::contact_id.eq(contact))
+        .order(contact_groups::name_key.asc())
+        .select(contact_groups::name)
+        .load(conn)?)
+}
