@@ -65,6 +65,12 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     /// The From of every email, e.g. `Herald <alerts@example.com>`.
     pub email_from: String,
+
+    /// Let chatbot, webhook and provider URLs reach loopback, private (10/8, 172.16/12,
+    /// 192.168/16, fc00::/7) and carrier-grade NAT addresses (`HERALD_ALLOW_PRIVATE_TARGETS`).
+    /// Off by default so a URL typed in the console cannot reach internal services; link-local
+    /// and cloud-metadata addresses are refused either way.
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -122,6 +128,7 @@ impl Default for Settings {
             twilio_base_url: "https://api.twilio.com".into(),
             smtp_url: None,
             email_from: "Herald <herald@localhost>".into(),
+            allow_private_targets: false,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod providers;
 pub mod smtp;
 pub mod twilio;
+pub mod webhook;
 
 use futures_util::future::BoxFuture;
 

@@ -5,6 +5,7 @@ pub mod email;
 pub mod password;
 pub mod phone;
 pub mod role;
+pub mod webhook;
 
 pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
 pub use email::EmailAddress;

@@ -89,6 +89,9 @@ impl Application {
             settings.send_concurrency,
         ));
         let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
+        let target_policy = actix_web::web::Data::new(crate::outbound::TargetPolicy {
+            allow_private: settings.allow_private_targets,
+        });
         let mut server = HttpServer::new(move || {
             let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
                 .cookie_name("herald_session".into())
@@ -102,6 +105,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(verifications.clone())
                 .app_data(limiter.clone())
+                .app_data(target_policy.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())

@@ -42,6 +42,7 @@ pub mod schema;
 pub mod secrets;
 pub mod users;
 pub mod verification;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use connection::{Backend, Db, DbConn, DbError};

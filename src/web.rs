@@ -16,6 +16,7 @@ pub mod public_limit;
 pub mod session;
 pub mod setup;
 pub mod verify;
+pub mod webhooks;
 pub mod workspaces;
 
 use actix_web::{HttpResponse, web};
@@ -62,6 +63,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/groups/{id}", web::post().to(groups::update))
         .route("/groups/{id}/delete", web::get().to(groups::confirm_delete))
         .route("/groups/{id}/delete", web::post().to(groups::delete))
+        .route("/webhooks", web::get().to(webhooks::index))
+        .route("/webhooks", web::post().to(webhooks::create))
+        .route("/webhooks/new", web::get().to(webhooks::new))
+        .route("/webhooks/preview", web::post().to(webhooks::preview))
+        .route("/webhooks/{id}/edit", web::get().to(webhooks::edit))
+        .route("/webhooks/{id}/test", web::post().to(webhooks::send_test))
+        .route("/webhooks/{id}", web::post().to(webhooks::update))
+        .route(
+            "/webhooks/{id}/delete",
+            web::get().to(webhooks::confirm_delete),
+        )
+        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete))
         .route("/members", web::get().to(members::index))
         .route("/members", web::post().to(members::invite))
         .route("/members/{user}/role", web::post().to(members::set_role))

@@ -1,8 +1,6 @@
 //! Alibaba Cloud SMS (`SendSms`) and voice (`SingleCallByTts`), RPC API with signature v1
 //! (HMAC-SHA1 over the sorted, percent-encoded parameters; `../shared/reference` §7.1–7.2).
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::future::BoxFuture;
@@ -10,12 +8,13 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::http::{client, excerpt, read_answer, transport_failure};
+use super::http::{checked_url, excerpt, read_answer, transport_failure};
 use super::{
     Accepted, FailureKind, SendFailure, SendResult, Sms, SmsPurpose, SmsSender, VoiceCall,
     VoiceCaller,
 };
 use crate::domain::PhoneNumber;
+use crate::outbound::TargetPolicy;
 
 #[derive(Clone)]
 pub struct AliyunConfig {
@@ -35,6 +34,7 @@ pub struct AliyunConfig {
 pub struct Aliyun {
     config: AliyunConfig,
     http: reqwest::Client,
+    policy: TargetPolicy,
 }
 
 /// RFC 3986 percent-encoding as Alibaba's signature wants it: only `A-Z a-z 0-9 - _ . ~` stay.
@@ -123,10 +123,12 @@ fn classify(code: &str) -> FailureKind {
 }
 
 impl Aliyun {
-    pub fn new(config: AliyunConfig, timeout: Duration) -> Self {
+    /// `http` is the shared outbound client; `policy` the same rules it resolves names with.
+    pub fn new(config: AliyunConfig, http: reqwest::Client, policy: TargetPolicy) -> Self {
         Aliyun {
             config,
-            http: client(timeout),
+            http,
+            policy,
         }
     }
 
@@ -159,6 +161,7 @@ impl Aliyun {
         );
         params.push(("Signature".into(), sig));
         let body = canonical_query(&params);
+        let endpoint = checked_url(endpoint, self.policy)?;
         let response = self
             .http
             .post(endpoint)

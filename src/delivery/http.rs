@@ -1,60 +1,41 @@
-//! The HTTP client every provider uses: bounded in time, never follows redirects (a provider
-//! API that redirects is misconfigured, and following could leak credentials to another host),
-//! and reads at most a small answer.
-
-use std::time::Duration;
+//! How providers use the one outbound client (`crate::outbound`): its failures as
+//! [`SendFailure`]s.
 
 use super::{FailureKind, SendFailure};
+use crate::outbound::{self, OutboundError, TargetPolicy};
 
 /// Provider answers are small JSON documents; anything bigger is not an answer we understand.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5).min(timeout))
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
-        .build()
-        // Building only fails when the TLS backend cannot initialise, which is a broken build.
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// A request that got no answer: worth retrying, unless the target itself is refused.
+pub fn transport_failure(e: &reqwest::Error) -> SendFailure {
+    let kind = if outbound::refusal(e).is_some() {
+        FailureKind::Rejected
+    } else {
+        FailureKind::Transient
+    };
+    // Never the error's own Display: it includes the URL, which may carry credentials.
+    SendFailure::new(kind, outbound::describe_error(e))
 }
 
-/// A request that got no answer: worth retrying.
-pub fn transport_failure(e: &reqwest::Error) -> SendFailure {
-    let what = if e.is_timeout() {
-        "no answer in time"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    // The error's Display includes the URL, which for some providers carries credentials.
-    SendFailure::new(FailureKind::Transient, what)
+/// Checks a provider endpoint against the outbound rules before calling it.
+pub fn checked_url(endpoint: &str, policy: TargetPolicy) -> Result<url::Url, SendFailure> {
+    outbound::check_url(endpoint, policy)
+        .map_err(|e| SendFailure::new(FailureKind::Rejected, e.to_string()))
 }
 
 /// Reads the answer's status and body, up to [`MAX_ANSWER_BYTES`].
 pub async fn read_answer(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
 ) -> Result<(reqwest::StatusCode, String), SendFailure> {
-    let status = response.status();
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(SendFailure::new(
-                        FailureKind::Transient,
-                        format!("HTTP {status}: answer larger than {MAX_ANSWER_BYTES} bytes"),
-                    ));
-                }
-                body.extend_from_slice(&chunk);
+    outbound::read_capped(response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| match e {
+            OutboundError::TooLarge { .. } => {
+                SendFailure::new(FailureKind::Transient, e.to_string())
             }
-            Ok(None) => break,
-            Err(e) => return Err(transport_failure(&e)),
-        }
-    }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+            other => SendFailure::new(FailureKind::Transient, other.to_string()),
+        })
 }
 
 /// At most `n` characters of a provider's text, for messages shown to people.

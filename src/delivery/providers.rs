@@ -9,6 +9,7 @@ use super::smtp::Smtp;
 use super::twilio::{Twilio, TwilioConfig};
 use super::{EmailSender, SmsSender, VoiceCaller};
 use crate::config::{EmailProvider, PhoneProvider, Settings};
+use crate::outbound::{self, TargetPolicy};
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -21,6 +22,10 @@ pub struct Providers {
 impl Providers {
     pub fn from_settings(settings: &Settings, db: &Db) -> anyhow::Result<Providers> {
         let timeout = Duration::from_secs(settings.provider_timeout_secs);
+        let policy = TargetPolicy {
+            allow_private: settings.allow_private_targets,
+        };
+        let http = outbound::client(policy, timeout);
         let console = Arc::new(Console::new(db.clone()));
         let aliyun = || {
             Arc::new(Aliyun::new(
@@ -39,7 +44,8 @@ impl Providers {
                     tts_code: settings.aliyun_tts_code.clone(),
                     called_show_number: settings.aliyun_called_show_number.clone(),
                 },
-                timeout,
+                http.clone(),
+                policy,
             ))
         };
         let twilio = || {
@@ -51,7 +57,8 @@ impl Providers {
                     messaging_service_sid: settings.twilio_messaging_service_sid.clone(),
                     base_url: settings.twilio_base_url.clone(),
                 },
-                timeout,
+                http.clone(),
+                policy,
             ))
         };
         let sms: Arc<dyn SmsSender> = match settings.sms_provider {

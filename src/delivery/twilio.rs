@@ -1,17 +1,16 @@
 //! Twilio Programmable Messaging (`Messages.json`) and Voice (`Calls.json` with inline TwiML
 //! `<Say>`): form-encoded POSTs with HTTP Basic auth (`../shared/reference` §7.3).
 
-use std::time::Duration;
-
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::http::{client, excerpt, read_answer, transport_failure};
+use super::http::{checked_url, excerpt, read_answer, transport_failure};
 use super::{
     Accepted, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall, VoiceCaller,
 };
 use crate::domain::Language;
+use crate::outbound::TargetPolicy;
 
 #[derive(Clone)]
 pub struct TwilioConfig {
@@ -28,6 +27,7 @@ pub struct TwilioConfig {
 pub struct Twilio {
     config: TwilioConfig,
     http: reqwest::Client,
+    policy: TargetPolicy,
 }
 
 #[derive(Deserialize)]
@@ -84,10 +84,12 @@ pub fn twiml(text: &str, language: Language) -> String {
 }
 
 impl Twilio {
-    pub fn new(config: TwilioConfig, timeout: Duration) -> Self {
+    /// `http` is the shared outbound client; `policy` the same rules it resolves names with.
+    pub fn new(config: TwilioConfig, http: reqwest::Client, policy: TargetPolicy) -> Self {
         Twilio {
             config,
-            http: client(timeout),
+            http,
+            policy,
         }
     }
 
@@ -97,6 +99,7 @@ impl Twilio {
             self.config.base_url.trim_end_matches('/'),
             self.config.account_sid
         );
+        let url = checked_url(&url, self.policy)?;
         let response = self
             .http
             .post(url)

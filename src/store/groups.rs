@@ -48,7 +48,6 @@ pub enum SaveError {
     Store(#[from] StoreError),
 }
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
     #[error("used by notification policies")]
@@ -62,20 +61,26 @@ super::wraps_store_error!(SaveError, DeleteError);
 fn members_of(conn: &mut DbConn, ids: &[GroupId]) -> StoreResult<BTreeMap<GroupId, Vec<Member>>> {
     let mut by_group: BTreeMap<GroupId, Vec<Member>> = BTreeMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(GroupId, ContactId, String, Option<String>, Option<chrono::NaiveDateTime>, Option<String>)> =
-            contact_group_members::table
-                .inner_join(contacts::table)
-                .filter(contact_group_members::group_id.eq_any(chunk))
-                .order((contacts::name.asc(), contacts::id.asc()))
-                .select((
-                    contact_group_members::group_id,
-                    contacts::id,
-                    contacts::name,
-                    contacts::phone,
-                    contacts::phone_verified_at,
-                    contacts::email,
-                ))
-                .load(conn)?;
+        let rows: Vec<(
+            GroupId,
+            ContactId,
+            String,
+            Option<String>,
+            Option<chrono::NaiveDateTime>,
+            Option<String>,
+        )> = contact_group_members::table
+            .inner_join(contacts::table)
+            .filter(contact_group_members::group_id.eq_any(chunk))
+            .order((contacts::name.asc(), contacts::id.asc()))
+            .select((
+                contact_group_members::group_id,
+                contacts::id,
+                contacts::name,
+                contacts::phone,
+                contacts::phone_verified_at,
+                contacts::email,
+            ))
+            .load(conn)?;
         for (g, id, name, phone, verified, email) in rows {
             by_group.entry(g).or_default().push(Member {
                 id,
@@ -94,7 +99,11 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Group>> {
     let rows: Vec<(GroupId, String, Option<UserId>)> = contact_groups::table
         .filter(contact_groups::workspace_id.eq(ws))
         .order((contact_groups::name_key.asc(), contact_groups::id.asc()))
-        .select((contact_groups::id, contact_groups::name, contact_groups::created_by))
+        .select((
+            contact_groups::id,
+            contact_groups::name,
+            contact_groups::created_by,
+        ))
         .load(conn)?;
     let ids: Vec<GroupId> = rows.iter().map(|r| r.0.clone()).collect();
     let mut members = members_of(conn, &ids)?;
@@ -113,7 +122,11 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Gro
     let (id, name, created_by): (GroupId, String, Option<UserId>) = contact_groups::table
         .filter(contact_groups::workspace_id.eq(ws))
         .filter(contact_groups::id.eq(id))
-        .select((contact_groups::id, contact_groups::name, contact_groups::created_by))
+        .select((
+            contact_groups::id,
+            contact_groups::name,
+            contact_groups::created_by,
+        ))
         .first(conn)?;
     let members = members_of(conn, std::slice::from_ref(&id))?
         .remove(&id)
@@ -136,7 +149,11 @@ pub fn get_many(conn: &mut DbConn, ws: &WorkspaceId, ids: &[GroupId]) -> StoreRe
     found.iter().map(|id| get(conn, ws, id)).collect()
 }
 
-fn check_members(conn: &mut DbConn, ws: &WorkspaceId, members: &[ContactId]) -> Result<(), SaveError> {
+fn check_members(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    members: &[ContactId],
+) -> Result<(), SaveError> {
     let mut wanted: Vec<&ContactId> = members.iter().collect();
     wanted.sort();
     wanted.dedup();
@@ -155,7 +172,12 @@ fn check_members(conn: &mut DbConn, ws: &WorkspaceId, members: &[ContactId]) -> 
     }
 }
 
-fn name_taken(conn: &mut DbConn, ws: &WorkspaceId, name: &ObjectName, except: Option<&GroupId>) -> StoreResult<bool> {
+fn name_taken(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    name: &ObjectName,
+    except: Option<&GroupId>,
+) -> StoreResult<bool> {
     let mut q = contact_groups::table
         .filter(contact_groups::workspace_id.eq(ws))
         .filter(contact_groups::name_key.eq(name.as_str().to_lowercase()))
@@ -265,7 +287,12 @@ pub fn update(
 }
 
 /// Names of the policies that notify `kind`/`target`, in name order.
-pub fn used_by_policies(conn: &mut DbConn, ws: &WorkspaceId, kind: &str, target: &str) -> StoreResult<Vec<String>> {
+pub fn used_by_policies(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    kind: &str,
+    target: &str,
+) -> StoreResult<Vec<String>> {
     Ok(policy_targets::table
         .inner_join(notification_policies::table)
         .filter(notification_policies::workspace_id.eq(ws))
@@ -298,7 +325,11 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), D
 }
 
 /// Names of the groups `contact` belongs to, for the contact delete page.
-pub fn names_for_contact(conn: &mut DbConn, ws: &WorkspaceId, contact: &ContactId) -> StoreResult<Vec<String>> {
+pub fn names_for_contact(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    contact: &ContactId,
+) -> StoreResult<Vec<String>> {
     Ok(contact_group_members::table
         .inner_join(contact_groups::table)
         .filter(contact_groups::workspace_id.eq(ws))

@@ -419,8 +419,7 @@ pub async fn confirm_delete(
         .run(move |c| {
             let contact = contacts::get(c, &ws, &id)?;
             let groups = crate::store::groups::names_for_contact(c, &ws, &id)?;
-            let policies =
-                crate::store::groups::used_by_policies(c, &ws, "contact", id.as_str())?;
+            let policies = crate::store::groups::used_by_policies(c, &ws, "contact", id.as_str())?;
             Ok::<_, crate::store::StoreError>((contact, groups, policies))
         })
         .await?;

@@ -30,7 +30,9 @@ pub async fn index(
     visitor: Visitor,
 ) -> Result<HttpResponse, AppError> {
     let (user, groups) = visitor
-        .read(&db, Need::Member, |c, user| Ok(groups::list(c, &user.workspace_id)?))
+        .read(&db, Need::Member, |c, user| {
+            Ok(groups::list(c, &user.workspace_id)?)
+        })
         .await?;
     render(
         StatusCode::OK,
@@ -176,17 +178,22 @@ async fn save(
     let name = ObjectName::parse(&form.name)
         .map_err(|e| errors.add("name", e))
         .ok();
-    let members: Option<Vec<ContactId>> = form
-        .members
-        .iter()
-        .map(|m| ContactId::parse(m))
-        .collect();
+    let members: Option<Vec<ContactId>> =
+        form.members.iter().map(|m| ContactId::parse(m)).collect();
     if members.is_none() {
         errors.add("members", SaveError::UnknownMember.to_string());
     }
     let (Some(name), Some(members)) = (name, members) else {
-        return form_page(db, session, user, id, form, errors, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return form_page(
+            db,
+            session,
+            user,
+            id,
+            form,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let (ws, who, target, saved_name) = (
         user.workspace_id.clone(),
@@ -213,11 +220,29 @@ async fn save(
         Err(SaveError::Store(e)) => Err(e.into()),
         Err(e @ SaveError::NameTaken(_)) => {
             errors.add("name", e.to_string());
-            form_page(db, session, user, id, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                db,
+                session,
+                user,
+                id,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e @ SaveError::UnknownMember) => {
             errors.add("members", e.to_string());
-            form_page(db, session, user, id, form, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                db,
+                session,
+                user,
+                id,
+                form,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }

@@ -300,4 +300,38 @@ pub fn use_aliyun(s: &mut herald::config::Settings, fake: &Fake) {
     s.aliyun_sms_template_verify = "SMS_100000001".into();
     s.aliyun_sms_template_alert = "SMS_100000002".into();
     s.aliyun_tts_code = "TTS_100000003".into();
+    // The stand-in listens on loopback.
+    s.allow_private_targets = true;
+}
+
+async fn hook(req: HttpRequest, body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpResponse {
+    let mut seen = HashMap::new();
+    seen.insert("method".to_string(), req.method().to_string());
+    seen.insert("path".to_string(), req.path().to_string());
+    seen.insert("query".to_string(), req.query_string().to_string());
+    for (name, value) in req.headers() {
+        seen.insert(
+            format!("header:{}", name.as_str().to_lowercase()),
+            value.to_str().unwrap_or_default().to_string(),
+        );
+    }
+    seen.insert(
+        "body".to_string(),
+        String::from_utf8_lossy(&body).into_owned(),
+    );
+    log.lock().expect("log").accepted.push(seen);
+    if req.path() == "/slow" {
+        tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    }
+    if req.path() == "/broken" {
+        return HttpResponse::InternalServerError().body("database is on fire");
+    }
+    HttpResponse::Ok().body("received by the test hook")
+}
+
+/// A webhook receiver recording every request; `/slow` answers after 6 s, `/broken` with 500.
+pub fn webhook_server() -> Fake {
+    serve(|cfg| {
+        cfg.default_service(web::to(hook));
+    })
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod browser;
+mod chat_platforms;
 mod contacts;
 mod fakes;
 mod groups;
@@ -12,4 +13,5 @@ mod ops;
 mod providers;
 mod smtp_server;
 mod verification;
+mod webhooks;
 mod workspaces;

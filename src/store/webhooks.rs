@@ -1,0 +1,164 @@
+//! Webhook integrations.
+
+use diesel::prelude::*;
+
+use super::schema::{policy_targets, webhooks};
+use super::{DbConn, StoreError, StoreResult, UserId, WebhookId, WorkspaceId, now};
+use crate::domain::webhook::{Method, WebhookInput};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub name: String,
+    pub method: String,
+    pub url: String,
+    pub headers: String,
+    pub template: String,
+    pub resolve_template: String,
+}
+
+impl Webhook {
+    pub fn method(&self) -> Method {
+        Method::parse(&self.method).unwrap_or(Method::Post)
+    }
+
+    /// Headers (POST) or query parameters (GET).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        serde_json::from_str(&self.headers).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("Another webhook is already called “{0}”.")]
+    NameTaken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+super::wraps_store_error!(SaveError);
+
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Webhook>> {
+    Ok(webhooks::table
+        .filter(webhooks::workspace_id.eq(ws))
+        .order((webhooks::name_key.asc(), webhooks::id.asc()))
+        .select(Webhook::as_select())
+        .load(conn)?)
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Webhook> {
+    Ok(webhooks::table
+        .filter(webhooks::workspace_id.eq(ws))
+        .filter(webhooks::id.eq(id))
+        .select(Webhook::as_select())
+        .first(conn)?)
+}
+
+fn name_taken(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    name: &str,
+    except: Option<&WebhookId>,
+) -> StoreResult<bool> {
+    let mut q = webhooks::table
+        .filter(webhooks::workspace_id.eq(ws))
+        .filter(webhooks::name_key.eq(name.to_lowercase()))
+        .select(webhooks::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(webhooks::id.ne(id.clone()));
+    }
+    Ok(q.first::<WebhookId>(conn).optional()?.is_some())
+}
+
+/// Creates (`id` None) or updates a webhook.
+pub fn save(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    id: Option<&WebhookId>,
+    input: &WebhookInput,
+) -> Result<WebhookId, SaveError> {
+    let name = input.name.as_str();
+    let headers = serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into());
+    let result = conn.transaction(|c| {
+        if name_taken(c, ws, name, id)? {
+            return Err(SaveError::NameTaken(name.to_string()));
+        }
+        let at = now();
+        match id {
+            Some(id) => {
+                let n = diesel::update(
+                    webhooks::table
+                        .filter(webhooks::workspace_id.eq(ws))
+                        .filter(webhooks::id.eq(id)),
+                )
+                .set((
+                    webhooks::name.eq(name),
+                    webhooks::name_key.eq(name.to_lowercase()),
+                    webhooks::method.eq(input.method.code()),
+                    webhooks::url.eq(&input.url),
+                    webhooks::headers.eq(&headers),
+                    webhooks::template.eq(&input.template),
+                    webhooks::resolve_template.eq(&input.resolve_template),
+                    webhooks::updated_at.eq(at),
+                ))
+                .execute(c)?;
+                if n == 0 {
+                    return Err(SaveError::Store(StoreError::NotFound));
+                }
+                Ok(id.clone())
+            }
+            None => {
+                let id = WebhookId::new();
+                diesel::insert_into(webhooks::table)
+                    .values((
+                        webhooks::id.eq(&id),
+                        webhooks::workspace_id.eq(ws),
+                        webhooks::name.eq(name),
+                        webhooks::name_key.eq(name.to_lowercase()),
+                        webhooks::method.eq(input.method.code()),
+                        webhooks::url.eq(&input.url),
+                        webhooks::headers.eq(&headers),
+                        webhooks::template.eq(&input.template),
+                        webhooks::resolve_template.eq(&input.resolve_template),
+                        webhooks::created_by.eq(Some(user)),
+                        webhooks::created_at.eq(at),
+                        webhooks::updated_at.eq(at),
+                    ))
+                    .execute(c)?;
+                Ok(id)
+            }
+        }
+    });
+    match result {
+        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
+            Err(SaveError::NameTaken(name.to_string()))
+        }
+        other => other,
+    }
+}
+
+/// Deletes the webhook and takes it out of the policies that used it; returns their names.
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
+    conn.transaction(|c| {
+        let policies = super::groups::used_by_policies(c, ws, "webhook", id.as_str())?;
+        let n = diesel::delete(
+            webhooks::table
+                .filter(webhooks::workspace_id.eq(ws))
+                .filter(webhooks::id.eq(id)),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        diesel::delete(
+            policy_targets::table
+                .filter(policy_targets::kind.eq("webhook"))
+                .filter(policy_targets::target_id.eq(id.as_str())),
+        )
+        .execute(c)?;
+        Ok(policies)
+    })
+}
