@@ -4,6 +4,7 @@ pub mod contact;
 pub mod email;
 pub mod password;
 pub mod phone;
+pub mod policy;
 pub mod role;
 pub mod webhook;
 

@@ -175,7 +175,7 @@ pub fn check_url(url: &str, policy: TargetPolicy) -> Result<url::Url, OutboundEr
     }
     let ip = match parsed.host() {
         None => return Err(OutboundError::BadUrl("The URL has no host.".into())),
-        Some(url::Host::Domain(d)) if d.is_empty() => {
+        Some(url::Host::Domain("")) => {
             return Err(OutboundError::BadUrl("The URL has no host.".into()));
         }
         Some(url::Host::Domain(_)) => None,

@@ -31,6 +31,7 @@ macro_rules! wraps_store_error {
 }
 pub(crate) use wraps_store_error;
 
+pub mod chatbots;
 pub mod connection;
 pub mod contact_index;
 pub mod contacts;
@@ -38,6 +39,7 @@ pub mod dev_outbox;
 pub mod groups;
 pub mod ids;
 pub mod login_throttle;
+pub mod policies;
 pub mod schema;
 pub mod secrets;
 pub mod users;

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod chatbots;
 pub mod contact_defaults;
 pub mod contacts;
 pub mod csrf;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod layout;
 pub mod links;
 pub mod members;
+pub mod policies;
 pub mod public_limit;
 pub mod session;
 pub mod setup;
@@ -75,6 +77,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(webhooks::confirm_delete),
         )
         .route("/webhooks/{id}/delete", web::post().to(webhooks::delete))
+        .route("/policies", web::get().to(policies::index))
+        .route("/policies", web::post().to(policies::create))
+        .route("/policies/new", web::get().to(policies::new))
+        .route("/policies/simulate", web::get().to(policies::simulate_page))
+        .route("/policies/{id}/edit", web::get().to(policies::edit))
+        .route("/policies/{id}", web::post().to(policies::update))
+        .route("/policies/{id}/delete", web::post().to(policies::delete))
+        .route("/chatbots", web::get().to(chatbots::index))
+        .route("/chatbots", web::post().to(chatbots::create))
+        .route("/chatbots/new", web::get().to(chatbots::new))
+        .route("/chatbots/preview", web::post().to(chatbots::preview))
+        .route("/chatbots/{id}/edit", web::get().to(chatbots::edit))
+        .route("/chatbots/{id}/test", web::post().to(chatbots::send_test))
+        .route("/chatbots/{id}", web::post().to(chatbots::update))
+        .route("/chatbots/{id}/delete", web::post().to(chatbots::delete))
         .route("/members", web::get().to(members::index))
         .route("/members", web::post().to(members::invite))
         .route("/members/{user}/role", web::post().to(members::set_role))

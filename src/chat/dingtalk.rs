@@ -120,7 +120,12 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
                 refused(format!(
                     "DingTalk refused the signature {said}: check the signature key (SEC…) and the server clock."
                 ))
-            } else if m.contains("ip") || errmsg.contains("白名单") {
+            } else if m.starts_with("ip")
+                || m.contains(" ip")
+                || m.contains("whitelist")
+                || m.contains("allowlist")
+                || errmsg.contains("白名单")
+            {
                 refused(format!(
                     "DingTalk refused this server's IP address {said}: add Herald's public IP to the robot's IP allowlist."
                 ))

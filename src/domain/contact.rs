@@ -72,6 +72,7 @@ macro_rules! choice {
         }
     };
 }
+pub(crate) use choice;
 
 choice! {
     /// The language alerts are written in for a contact; Auto follows the workspace default.

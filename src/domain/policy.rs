@@ -1,0 +1,227 @@
+//! Notification policy rules: label matchers as in Alertmanager (`=`, `!=`, `=~`, `!~`; regexes
+//! are anchored), the methods contacts are told by, grouping and repeat.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum MatchOp {
+    #[serde(rename = "=")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "=~")]
+    Re,
+    #[serde(rename = "!~")]
+    NotRe,
+}
+
+impl MatchOp {
+    pub const ALL: &'static [MatchOp] = &[MatchOp::Eq, MatchOp::Ne, MatchOp::Re, MatchOp::NotRe];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            MatchOp::Eq => "=",
+            MatchOp::Ne => "!=",
+            MatchOp::Re => "=~",
+            MatchOp::NotRe => "!~",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<MatchOp, String> {
+        MatchOp::ALL
+            .iter()
+            .copied()
+            .find(|op| op.code() == s)
+            .ok_or_else(|| format!("Unknown operator “{s}”: use =, !=, =~ or !~."))
+    }
+}
+
+/// One rule; as stored (JSON) and as checked.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Matcher {
+    pub label: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+/// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn valid_label_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+const REGEX_SIZE_LIMIT: usize = 1 << 16;
+
+fn compile(value: &str) -> Result<Regex, String> {
+    regex::RegexBuilder::new(&format!("^(?:{value})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            // The regex crate's message is multi-line with a caret diagram; the last line says why.
+            let why = text
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .trim()
+                .trim_start_matches("error: ");
+            format!("“{value}” is not a valid regular expression: {why}")
+        })
+}
+
+impl Matcher {
+    pub fn new(label: &str, op: &str, value: &str) -> Result<Matcher, String> {
+        let label = label.trim();
+        if !valid_label_name(label) {
+            return Err(format!(
+                "“{label}” is not a label name (letters, digits and _, not starting with a digit)."
+            ));
+        }
+        let op = MatchOp::parse(op.trim())?;
+        if value.chars().count() > 1024 {
+            return Err("A matcher value can be at most 1024 characters.".into());
+        }
+        if matches!(op, MatchOp::Re | MatchOp::NotRe) {
+            compile(value)?;
+        }
+        Ok(Matcher {
+            label: label.to_string(),
+            op,
+            value: value.to_string(),
+        })
+    }
+
+    /// A missing label counts as the empty string, as in Alertmanager.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        let v = labels.get(&self.label).map(String::as_str).unwrap_or("");
+        match self.op {
+            MatchOp::Eq => v == self.value,
+            MatchOp::Ne => v != self.value,
+            MatchOp::Re => compile(&self.value).is_ok_and(|r| r.is_match(v)),
+            MatchOp::NotRe => compile(&self.value).is_ok_and(|r| !r.is_match(v)),
+        }
+    }
+}
+
+/// All must hold; none matches everything.
+pub fn all_match(matchers: &[Matcher], labels: &BTreeMap<String, String>) -> bool {
+    matchers.iter().all(|m| m.matches(labels))
+}
+
+crate::domain::contact::choice! {
+    /// How a policy tells its contacts.
+    NotifyMethod { Phone = "phone", "Phone call"; Sms = "sms", "SMS"; Email = "email", "Email"; }
+    error "Choose phone call, SMS or email."
+}
+
+impl NotifyMethod {
+    /// Phone calls and SMS need a verified number.
+    pub fn needs_verified_phone(self) -> bool {
+        matches!(self, NotifyMethod::Phone | NotifyMethod::Sms)
+    }
+}
+
+/// Labels from the "who would be notified" box: `name=value` lines, or a JSON object of
+/// labels, or an Alertmanager payload (its `commonLabels`, else the first alert's labels).
+pub fn parse_sample_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let t = text.trim();
+    if t.starts_with('{') {
+        let v: serde_json::Value =
+            serde_json::from_str(t).map_err(|e| format!("Not valid JSON: {e}"))?;
+        let labels = if v.get("alerts").is_some() || v.get("commonLabels").is_some() {
+            v.get("commonLabels")
+                .filter(|l| l.as_object().is_some_and(|o| !o.is_empty()))
+                .or_else(|| v["alerts"].get(0).and_then(|a| a.get("labels")))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            v.get("labels").cloned().unwrap_or(v)
+        };
+        let obj = labels
+            .as_object()
+            .ok_or("Give labels as a JSON object of strings.")?;
+        return obj
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Ok((k.clone(), other.to_string())),
+            })
+            .collect();
+    }
+    let mut labels = BTreeMap::new();
+    for (i, line) in t.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| format!("Line {}: write name=value.", i + 1))?;
+        let k = k.trim();
+        if !valid_label_name(k) {
+            return Err(format!("Line {}: “{k}” is not a label name.", i + 1));
+        }
+        labels.insert(k.to_string(), v.trim().trim_matches('"').to_string());
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn operators_match_like_alertmanager() {
+        let l = labels(&[("severity", "critical"), ("team", "db")]);
+        assert!(
+            Matcher::new("severity", "=", "critical")
+                .expect("m")
+                .matches(&l)
+        );
+        assert!(
+            !Matcher::new("severity", "!=", "critical")
+                .expect("m")
+                .matches(&l)
+        );
+        assert!(Matcher::new("team", "=~", "db|web").expect("m").matches(&l));
+        // Anchored: "d" does not match "db".
+        assert!(!Matcher::new("team", "=~", "d").expect("m").matches(&l));
+        assert!(Matcher::new("team", "!~", "web.*").expect("m").matches(&l));
+        // A missing label is "".
+        assert!(Matcher::new("cluster", "=", "").expect("m").matches(&l));
+        assert!(all_match(&[], &l));
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_a_reason() {
+        let e = Matcher::new("team", "=~", "db(").expect_err("bad regex");
+        assert!(e.contains("not a valid regular expression"), "{e}");
+        assert!(Matcher::new("1abc", "=", "x").is_err());
+        assert!(Matcher::new("team", "==", "x").is_err());
+    }
+
+    #[test]
+    fn sample_labels_in_three_shapes() {
+        let a = parse_sample_labels("alertname=HighCPU\nseverity = critical\n").expect("lines");
+        assert_eq!(a.get("severity").map(String::as_str), Some("critical"));
+        let b = parse_sample_labels(r#"{"alertname":"X","team":"db"}"#).expect("json");
+        assert_eq!(b.len(), 2);
+        let c =
+            parse_sample_labels(r#"{"alerts":[{"labels":{"alertname":"Y"}}],"commonLabels":{}}"#)
+                .expect("payload");
+        assert_eq!(c.get("alertname").map(String::as_str), Some("Y"));
+        assert!(parse_sample_labels("no equals sign").is_err());
+    }
+}

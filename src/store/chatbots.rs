@@ -1,0 +1,174 @@
+//! Chatbots (DingTalk, Lark, WeCom, Slack group robots).
+
+use diesel::prelude::*;
+
+use super::schema::{chatbots, policy_targets};
+use super::{ChatbotId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = chatbots)]
+pub struct Chatbot {
+    pub id: ChatbotId,
+    pub platform: String,
+    pub name: String,
+    pub webhook_url: String,
+    pub secret: Option<String>,
+    pub keyword: Option<String>,
+    pub daily_stats: bool,
+    pub daily_stats_times: String,
+    pub card_template: String,
+}
+
+/// A chatbot as the form saves it. `secret: None` keeps the stored one (the form never shows
+/// it); `clear_secret` removes it.
+#[derive(Debug, Clone)]
+pub struct ChatbotInput {
+    pub platform: String,
+    pub name: String,
+    pub webhook_url: String,
+    pub secret: Option<String>,
+    pub clear_secret: bool,
+    pub keyword: Option<String>,
+    pub daily_stats: bool,
+    pub daily_stats_times: String,
+    pub card_template: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("Another chatbot is already called “{0}”.")]
+    NameTaken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+super::wraps_store_error!(SaveError);
+
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Chatbot>> {
+    Ok(chatbots::table
+        .filter(chatbots::workspace_id.eq(ws))
+        .order((chatbots::name_key.asc(), chatbots::id.asc()))
+        .select(Chatbot::as_select())
+        .load(conn)?)
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Chatbot> {
+    Ok(chatbots::table
+        .filter(chatbots::workspace_id.eq(ws))
+        .filter(chatbots::id.eq(id))
+        .select(Chatbot::as_select())
+        .first(conn)?)
+}
+
+fn name_taken(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    name: &str,
+    except: Option<&ChatbotId>,
+) -> StoreResult<bool> {
+    let mut q = chatbots::table
+        .filter(chatbots::workspace_id.eq(ws))
+        .filter(chatbots::name_key.eq(name.to_lowercase()))
+        .select(chatbots::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(chatbots::id.ne(id.clone()));
+    }
+    Ok(q.first::<ChatbotId>(conn).optional()?.is_some())
+}
+
+pub fn save(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    id: Option<&ChatbotId>,
+    input: &ChatbotInput,
+) -> Result<ChatbotId, SaveError> {
+    let name = input.name.as_str();
+    let result = conn.transaction(|c| {
+        if name_taken(c, ws, name, id)? {
+            return Err(SaveError::NameTaken(name.to_string()));
+        }
+        let at = now();
+        match id {
+            Some(id) => {
+                let current = get(c, ws, id)?;
+                let secret = if input.clear_secret {
+                    None
+                } else {
+                    input.secret.clone().or(current.secret)
+                };
+                diesel::update(
+                    chatbots::table
+                        .filter(chatbots::workspace_id.eq(ws))
+                        .filter(chatbots::id.eq(id)),
+                )
+                .set((
+                    chatbots::platform.eq(&input.platform),
+                    chatbots::name.eq(name),
+                    chatbots::name_key.eq(name.to_lowercase()),
+                    chatbots::webhook_url.eq(&input.webhook_url),
+                    chatbots::secret.eq(secret),
+                    chatbots::keyword.eq(&input.keyword),
+                    chatbots::daily_stats.eq(input.daily_stats),
+                    chatbots::daily_stats_times.eq(&input.daily_stats_times),
+                    chatbots::card_template.eq(&input.card_template),
+                    chatbots::updated_at.eq(at),
+                ))
+                .execute(c)?;
+                Ok(id.clone())
+            }
+            None => {
+                let id = ChatbotId::new();
+                diesel::insert_into(chatbots::table)
+                    .values((
+                        chatbots::id.eq(&id),
+                        chatbots::workspace_id.eq(ws),
+                        chatbots::platform.eq(&input.platform),
+                        chatbots::name.eq(name),
+                        chatbots::name_key.eq(name.to_lowercase()),
+                        chatbots::webhook_url.eq(&input.webhook_url),
+                        chatbots::secret.eq(&input.secret),
+                        chatbots::keyword.eq(&input.keyword),
+                        chatbots::daily_stats.eq(input.daily_stats),
+                        chatbots::daily_stats_times.eq(&input.daily_stats_times),
+                        chatbots::card_template.eq(&input.card_template),
+                        chatbots::created_by.eq(Some(user)),
+                        chatbots::created_at.eq(at),
+                        chatbots::updated_at.eq(at),
+                    ))
+                    .execute(c)?;
+                Ok(id)
+            }
+        }
+    });
+    match result {
+        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
+            Err(SaveError::NameTaken(name.to_string()))
+        }
+        other => other,
+    }
+}
+
+/// Deletes the chatbot and takes it out of the policies that used it; returns their names.
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
+    conn.transaction(|c| {
+        let policies = super::groups::used_by_policies(c, ws, "chatbot", id.as_str())?;
+        let n = diesel::delete(
+            chatbots::table
+                .filter(chatbots::workspace_id.eq(ws))
+                .filter(chatbots::id.eq(id)),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        diesel::delete(
+            policy_targets::table
+                .filter(policy_targets::kind.eq("chatbot"))
+                .filter(policy_targets::target_id.eq(id.as_str())),
+        )
+        .execute(c)?;
+        Ok(policies)
+    })
+}

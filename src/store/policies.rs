@@ -1,0 +1,246 @@
+//! Notification policies and what they notify.
+
+use diesel::prelude::*;
+
+use super::schema::{notification_policies, policy_targets};
+use super::{DbConn, PolicyId, StoreError, StoreResult, UserId, WorkspaceId, now};
+use crate::domain::policy::{Matcher, NotifyMethod};
+
+/// Kinds of notification objects a policy names (schedules come later).
+pub const KINDS: &[&str] = &["contact", "group", "chatbot", "webhook"];
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notification_policies)]
+pub struct PolicyRow {
+    pub id: PolicyId,
+    pub name: String,
+    pub enabled: bool,
+    pub matchers: String,
+    pub methods: String,
+    pub mention: bool,
+    pub notify_resolved: bool,
+    pub group_by: String,
+    pub repeat_minutes: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub row: PolicyRow,
+    /// (kind, id) pairs.
+    pub targets: Vec<(String, String)>,
+}
+
+impl Policy {
+    pub fn matchers(&self) -> Vec<Matcher> {
+        serde_json::from_str(&self.row.matchers).unwrap_or_default()
+    }
+
+    pub fn methods(&self) -> Vec<NotifyMethod> {
+        self.row
+            .methods
+            .split(',')
+            .filter_map(|m| NotifyMethod::parse(m).ok())
+            .collect()
+    }
+
+    pub fn group_by(&self) -> Vec<String> {
+        self.row
+            .group_by
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn ids(&self, kind: &str) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+}
+
+/// A policy as validated from the form.
+#[derive(Debug, Clone)]
+pub struct PolicyInput {
+    pub name: String,
+    pub enabled: bool,
+    pub matchers: Vec<Matcher>,
+    pub methods: Vec<NotifyMethod>,
+    pub mention: bool,
+    pub notify_resolved: bool,
+    pub group_by: Vec<String>,
+    pub repeat_minutes: i32,
+    pub targets: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("Another policy is already called “{0}”.")]
+    NameTaken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+super::wraps_store_error!(SaveError);
+
+fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Policy>> {
+    let ids: Vec<&PolicyId> = rows.iter().map(|r| &r.id).collect();
+    let mut all: Vec<(PolicyId, String, String)> = Vec::new();
+    for chunk in ids.chunks(500) {
+        all.extend(
+            policy_targets::table
+                .filter(policy_targets::policy_id.eq_any(chunk.iter().copied()))
+                .select((
+                    policy_targets::policy_id,
+                    policy_targets::kind,
+                    policy_targets::target_id,
+                ))
+                .load::<(PolicyId, String, String)>(conn)?,
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let targets = all
+                .iter()
+                .filter(|(p, _, _)| *p == row.id)
+                .map(|(_, k, t)| (k.clone(), t.clone()))
+                .collect();
+            Policy { row, targets }
+        })
+        .collect())
+}
+
+pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Policy>> {
+    let rows = notification_policies::table
+        .filter(notification_policies::workspace_id.eq(ws))
+        .order((
+            notification_policies::name_key.asc(),
+            notification_policies::id.asc(),
+        ))
+        .select(PolicyRow::as_select())
+        .load(conn)?;
+    with_targets(conn, rows)
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<Policy> {
+    let row = notification_policies::table
+        .filter(notification_policies::workspace_id.eq(ws))
+        .filter(notification_policies::id.eq(id))
+        .select(PolicyRow::as_select())
+        .first(conn)?;
+    Ok(with_targets(conn, vec![row])?.remove(0))
+}
+
+pub fn save(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    user: &UserId,
+    id: Option<&PolicyId>,
+    input: &PolicyInput,
+) -> Result<PolicyId, SaveError> {
+    let name = input.name.as_str();
+    let matchers = serde_json::to_string(&input.matchers).unwrap_or_else(|_| "[]".into());
+    let methods = input
+        .methods
+        .iter()
+        .map(|m| m.code())
+        .collect::<Vec<_>>()
+        .join(",");
+    let group_by = input.group_by.join(",");
+    let result = conn.transaction(|c| {
+        let taken = notification_policies::table
+            .filter(notification_policies::workspace_id.eq(ws))
+            .filter(notification_policies::name_key.eq(name.to_lowercase()))
+            .select(notification_policies::id)
+            .first::<PolicyId>(c)
+            .optional()?;
+        if taken.is_some_and(|t| Some(&t) != id) {
+            return Err(SaveError::NameTaken(name.to_string()));
+        }
+        let at = now();
+        let id = match id {
+            Some(id) => {
+                let n = diesel::update(
+                    notification_policies::table
+                        .filter(notification_policies::workspace_id.eq(ws))
+                        .filter(notification_policies::id.eq(id)),
+                )
+                .set((
+                    notification_policies::name.eq(name),
+                    notification_policies::name_key.eq(name.to_lowercase()),
+                    notification_policies::enabled.eq(input.enabled),
+                    notification_policies::matchers.eq(&matchers),
+                    notification_policies::methods.eq(&methods),
+                    notification_policies::mention.eq(input.mention),
+                    notification_policies::notify_resolved.eq(input.notify_resolved),
+                    notification_policies::group_by.eq(&group_by),
+                    notification_policies::repeat_minutes.eq(input.repeat_minutes),
+                    notification_policies::updated_at.eq(at),
+                ))
+                .execute(c)?;
+                if n == 0 {
+                    return Err(SaveError::Store(StoreError::NotFound));
+                }
+                id.clone()
+            }
+            None => {
+                let id = PolicyId::new();
+                diesel::insert_into(notification_policies::table)
+                    .values((
+                        notification_policies::id.eq(&id),
+                        notification_policies::workspace_id.eq(ws),
+                        notification_policies::name.eq(name),
+                        notification_policies::name_key.eq(name.to_lowercase()),
+                        notification_policies::enabled.eq(input.enabled),
+                        notification_policies::matchers.eq(&matchers),
+                        notification_policies::methods.eq(&methods),
+                        notification_policies::mention.eq(input.mention),
+                        notification_policies::notify_resolved.eq(input.notify_resolved),
+                        notification_policies::group_by.eq(&group_by),
+                        notification_policies::repeat_minutes.eq(input.repeat_minutes),
+                        notification_policies::created_by.eq(Some(user)),
+                        notification_policies::created_at.eq(at),
+                        notification_policies::updated_at.eq(at),
+                    ))
+                    .execute(c)?;
+                id
+            }
+        };
+        diesel::delete(policy_targets::table.filter(policy_targets::policy_id.eq(&id)))
+            .execute(c)?;
+        let mut targets = input.targets.clone();
+        targets.sort();
+        targets.dedup();
+        for (kind, target) in &targets {
+            diesel::insert_into(policy_targets::table)
+                .values((
+                    policy_targets::policy_id.eq(&id),
+                    policy_targets::kind.eq(*kind),
+                    policy_targets::target_id.eq(target),
+                ))
+                .execute(c)?;
+        }
+        Ok(id)
+    });
+    match result {
+        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
+            Err(SaveError::NameTaken(name.to_string()))
+        }
+        other => other,
+    }
+}
+
+pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<String> {
+    let p = get(conn, ws, id)?;
+    diesel::delete(
+        notification_policies::table
+            .filter(notification_policies::workspace_id.eq(ws))
+            .filter(notification_policies::id.eq(id)),
+    )
+    .execute(conn)?;
+    Ok(p.row.name)
+}
