@@ -16,24 +16,24 @@ use herald::chat::{self, Bot, ChatAnswer, ChatMessage, Platform};
 use herald::delivery::FailureKind;
 use herald::outbound::{self, TargetPolicy};
 
-const DING_TOKEN: &str = "ding-token";
-const DING_SECRET: &str = "SEC0123456789abcdef";
-const LARK_HOOK: &str = "0f3c6a0e-1111-2222-3333-444455556666";
-const LARK_SECRET: &str = "lark-secret";
-const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
-const SLACK_PATH: &str = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
+pub(crate) const DING_TOKEN: &str = "ding-token";
+pub(crate) const DING_SECRET: &str = "SEC0123456789abcdef";
+pub(crate) const LARK_HOOK: &str = "0f3c6a0e-1111-2222-3333-444455556666";
+pub(crate) const LARK_SECRET: &str = "lark-secret";
+pub(crate) const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
+pub(crate) const SLACK_PATH: &str = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
 /// Every stand-in's robot is set up with this security keyword.
-const KEYWORD: &str = "Alert";
+pub(crate) const KEYWORD: &str = "Alert";
 
 type Log = Arc<Mutex<Vec<Value>>>;
 
-struct Fake {
-    base: String,
+pub(crate) struct Fake {
+    pub(crate) base: String,
     log: Log,
 }
 
 impl Fake {
-    fn accepted(&self) -> Vec<Value> {
+    pub(crate) fn accepted(&self) -> Vec<Value> {
         self.log.lock().expect("log").clone()
     }
 }
@@ -173,7 +173,7 @@ async fn dingtalk(
     ding(0, "ok")
 }
 
-fn dingtalk_server() -> Fake {
+pub(crate) fn dingtalk_server() -> Fake {
     serve(|cfg| {
         cfg.route("/robot/send", web::post().to(dingtalk));
     })
@@ -355,7 +355,7 @@ async fn lark_hook(
     }))
 }
 
-fn lark_server() -> Fake {
+pub(crate) fn lark_server() -> Fake {
     serve(|cfg| {
         cfg.route("/open-apis/bot/v2/hook/{hook}", web::post().to(lark_hook));
     })
@@ -478,7 +478,7 @@ async fn wecom_send(
     wecom(0, "ok")
 }
 
-fn wecom_server() -> Fake {
+pub(crate) fn wecom_server() -> Fake {
     serve(|cfg| {
         cfg.route("/cgi-bin/webhook/send", web::post().to(wecom_send));
     })
@@ -578,7 +578,7 @@ async fn slack_hook(
     HttpResponse::Ok().content_type("text/html").body("ok")
 }
 
-fn slack_server() -> Fake {
+pub(crate) fn slack_server() -> Fake {
     serve(|cfg| {
         cfg.route("/services/{rest:.*}", web::post().to(slack_hook));
     })
