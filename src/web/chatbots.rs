@@ -384,11 +384,18 @@ pub struct PreviewQuery {
 
 /// Renders the card template against the sample alert; saves nothing.
 pub async fn preview(
+    db: web::Data<Db>,
     session: Session,
     Editor(user): Editor,
     q: web::Query<PreviewQuery>,
     CsrfForm(mut form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
+    // Editing: the bot must be this workspace's, and the page still says a key is stored.
+    let id = ChatbotId::parse(&q.id);
+    let stored_secret = match &id {
+        Some(id) => masked_secret(&stored(&db, &user, id).await?.secret),
+        None => None,
+    };
     let result = template::Template::parse(&form.card_template)
         .map_err(|e| format!("Template error at {e}"))
         .and_then(|t| {
@@ -405,10 +412,10 @@ pub async fn preview(
     form_page(
         &session,
         &user,
-        ChatbotId::parse(&q.id),
+        id,
         form,
         FieldErrors::default(),
-        None,
+        stored_secret,
         Some(result),
         StatusCode::OK,
     )

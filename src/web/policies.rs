@@ -324,6 +324,13 @@ impl PolicyForm {
 
 /// Members of the chosen groups that cannot take calls or SMS, per group: a warning.
 fn group_warnings(form: &PolicyForm, objects: &Objects) -> Vec<String> {
+    let phones = form
+        .methods
+        .iter()
+        .any(|m| NotifyMethod::parse(m).is_ok_and(NotifyMethod::needs_verified_phone));
+    if !phones {
+        return Vec::new();
+    }
     objects
         .groups
         .iter()

@@ -339,3 +339,77 @@ async fn batch_verify_then_verify_from_the_dev_outbox_in_chromium() {
     );
     b.close().await.expect("close browser");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_webhook_with_send_test_and_a_policy_using_both_in_chromium() {
+    let hook = crate::fakes::webhook_server();
+    let Some(db) = crate::helpers::TestDb::create(Kind::Sqlite) else {
+        return;
+    };
+    let app = TestApp::spawn_with(Kind::Sqlite, std::sync::Arc::new(db), |s| {
+        s.allow_private_targets = true
+    })
+    .await;
+    let Some((_driver, b)) = start().await else {
+        return;
+    };
+    let base = &app.base;
+    b.goto(&format!("{base}/")).await.expect("open");
+    set_up(&b).await;
+    let ws = crate::verification::workspace(&app);
+    crate::verification::insert_contact(&app, &ws, "Ana Li", "+8613900001111");
+
+    // A group with Ana in it.
+    b.goto(&format!("{base}/groups/new")).await.expect("open");
+    fill(&b, "name", "DBAs").await;
+    click(&b, "input[name=members]").await;
+    submit(&b).await;
+    assert_path(&b, "/groups").await;
+    wait_text(&b, ".flash", "Group “DBAs” created.").await;
+    click(&b, "table.groups details summary").await;
+    wait_text(&b, "table.groups ul.members", "Ana Li").await;
+
+    // A webhook: preview its template, save it, Send test.
+    b.goto(&format!("{base}/webhooks/new")).await.expect("open");
+    fill(&b, "name", "Ops hook").await;
+    fill(&b, "url", &format!("{}/alerts", hook.url)).await;
+    fill(&b, "template", "Alert {{ .commonLabels.alertname }}: $content").await;
+    click(&b, "#preview").await;
+    wait_text(&b, ".preview pre", "Alert ").await;
+    submit(&b).await;
+    assert_path(&b, "/webhooks").await;
+    wait_text(&b, ".flash", "Webhook “Ops hook” created.").await;
+    click(&b, "table.webhooks form button").await;
+    wait_text(&b, "#test-result", "answered HTTP 200").await;
+    wait_text(&b, "#test-body", "received by the test hook").await;
+    screenshot(&b, "webhook-send-test").await;
+    assert_eq!(hook.accepted().len(), 1);
+
+    // A policy using both.
+    b.goto(&format!("{base}/policies/new")).await.expect("open");
+    fill(&b, "name", "Database down").await;
+    fill(&b, "ml0", "team").await;
+    fill(&b, "mv0", "db").await;
+    click(&b, "input[name=groups]").await;
+    click(&b, "input[name=webhooks]").await;
+    click(&b, "#method-email").await;
+    b.find(Locator::Css("main form button.primary"))
+        .await
+        .expect("create")
+        .click()
+        .await
+        .expect("click");
+    assert_path(&b, "/policies").await;
+    let row = wait_text(&b, "table.policies tbody tr", "Database down").await;
+    // Email only: no warning about unverified numbers.
+    let flashes = b.find_all(Locator::Css(".flash")).await.expect("flashes").len();
+    assert_eq!(flashes, 1);
+    assert!(row.contains("DBAs (group)") && row.contains("Ops hook (webhook)"), "{row}");
+    screenshot(&b, "policies").await;
+
+    // Who would be notified, for team=db.
+    b.goto(&format!("{base}/policies/simulate?labels=team%3Ddb")).await.expect("open");
+    wait_text(&b, "#sim-summary", "1 enabled policy matches").await;
+    wait_text(&b, "section.sim-match", "Ana Li").await;
+    b.close().await.expect("close browser");
+}

@@ -198,6 +198,36 @@ both_backends! {
             .await;
         assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
         preview.assert_lacks(typed).assert_contains("PodCrashLooping");
+    // Previewing an existing bot still says a key is stored and offers to remove it.
+    preview
+        .assert_contains("Stored: SEC•••••••• (set).")
+        .assert_contains("leave blank to keep the stored key")
+        .assert_contains("Remove the stored key");
+    // A ticked "Remove the stored key" stays ticked when the form comes back.
+    let bad = save(
+        &owner,
+        &format!("/chatbots/{id}"),
+        BotForm {
+            clear_secret: true,
+            ..BotForm::new("dingtalk", "Ops DingTalk", "nope")
+        },
+    )
+    .await;
+    refused(&bad, "Paste the whole webhook URL");
+    bad.assert_contains("name=\"clear_secret\" value=\"on\" checked");
+    let preview = owner
+        .post_form(
+            &format!("/chatbots/preview?id={id}"),
+            &BotForm {
+                clear_secret: true,
+                ..BotForm::new("dingtalk", "Ops DingTalk", DING_URL)
+            }
+            .fields(),
+        )
+        .await;
+    preview.assert_contains("name=\"clear_secret\" value=\"on\" checked");
+    // Neither removed the key.
+    owner.get("/chatbots").await.assert_contains("SEC•••••••• (set)");
 
         // "Remove the stored key" clears it.
         save(&owner, &format!("/chatbots/{id}"), BotForm { clear_secret: true, keyword: "Alert", ..BotForm::new("dingtalk", "Ops DingTalk", DING_URL) })
@@ -336,7 +366,14 @@ both_backends! {
             let p = owner.post_form(&path, &BotForm::new("dingtalk", "Hijacked", DING_URL).fields()).await;
             assert_eq!(p.status, StatusCode::NOT_FOUND, "{path}: {}", p.body);
         }
-        // A malformed id is not found either.
+        let p = owner
+        .post_form(
+            &format!("/chatbots/preview?id={id}"),
+            &BotForm::new("dingtalk", "Hijacked", DING_URL).fields(),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND, "{}", p.body);
+    // A malformed id is not found either.
         assert_eq!(owner.get("/chatbots/not-an-id/edit").await.status, StatusCode::NOT_FOUND);
         assert_eq!(chatbot_count(&app), 1);
         let name: String = {

@@ -37,7 +37,7 @@ both_backends! {
         owner.create_contact("Ana", "+8613900001111", "").await.assert_redirect("/contacts");
         let id = owner.contact_id("Ana").await;
         let _ = crate::members::invite(&owner, "v@example.com", "viewer").await;
-        for page in ["/contacts", "/contacts/new", &format!("/contacts/{id}/edit"), "/contacts/defaults", "/groups", "/groups/new", "/dev/outbox", "/members", "/workspaces", "/account/password"] {
+        for page in ["/contacts", "/contacts/new", &format!("/contacts/{id}/edit"), "/contacts/defaults", "/groups", "/groups/new", "/webhooks", "/webhooks/new", "/chatbots", "/chatbots/new", "/policies", "/policies/new", "/policies/simulate", "/dev/outbox", "/members", "/workspaces", "/account/password"] {
             let p = owner.get(page).await;
             assert_eq!(p.status, StatusCode::OK, "{page}");
             assert_labelled(&p.body, page);
