@@ -58,30 +58,34 @@ pub enum DeleteError {
 
 super::wraps_store_error!(SaveError, DeleteError);
 
+/// A member's columns as loaded: id, name, phone, phone verified at, email.
+type MemberRow = (
+    ContactId,
+    String,
+    Option<String>,
+    Option<chrono::NaiveDateTime>,
+    Option<String>,
+);
+
 fn members_of(conn: &mut DbConn, ids: &[GroupId]) -> StoreResult<BTreeMap<GroupId, Vec<Member>>> {
     let mut by_group: BTreeMap<GroupId, Vec<Member>> = BTreeMap::new();
     for chunk in ids.chunks(500) {
-        let rows: Vec<(
-            GroupId,
-            ContactId,
-            String,
-            Option<String>,
-            Option<chrono::NaiveDateTime>,
-            Option<String>,
-        )> = contact_group_members::table
+        let rows: Vec<(GroupId, MemberRow)> = contact_group_members::table
             .inner_join(contacts::table)
             .filter(contact_group_members::group_id.eq_any(chunk))
             .order((contacts::name.asc(), contacts::id.asc()))
             .select((
                 contact_group_members::group_id,
-                contacts::id,
-                contacts::name,
-                contacts::phone,
-                contacts::phone_verified_at,
-                contacts::email,
+                (
+                    contacts::id,
+                    contacts::name,
+                    contacts::phone,
+                    contacts::phone_verified_at,
+                    contacts::email,
+                ),
             ))
             .load(conn)?;
-        for (g, id, name, phone, verified, email) in rows {
+        for (g, (id, name, phone, verified, email)) in rows {
             by_group.entry(g).or_default().push(Member {
                 id,
                 name,
@@ -337,4 +341,51 @@ pub fn names_for_contact(
         .order(contact_groups::name_key.asc())
         .select(contact_groups::name)
         .load(conn)?)
+}
+
+/// Ids of the groups `contact` belongs to.
+pub fn ids_for_contact(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    contact: &ContactId,
+) -> StoreResult<Vec<String>> {
+    Ok(contact_group_members::table
+        .inner_join(contact_groups::table)
+        .filter(contact_groups::workspace_id.eq(ws))
+        .filter(contact_group_members::contact_id.eq(contact))
+        .select(contact_groups::id)
+        .load::<String>(conn)?)
+}
+
+/// Puts `contact` in exactly `groups` (those of the workspace; others are ignored).
+pub fn set_for_contact(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    contact: &ContactId,
+    groups: &[GroupId],
+) -> StoreResult<()> {
+    conn.transaction(|c| {
+        let ours: Vec<GroupId> = contact_groups::table
+            .filter(contact_groups::workspace_id.eq(ws))
+            .select(contact_groups::id)
+            .load(c)?;
+        diesel::delete(
+            contact_group_members::table
+                .filter(contact_group_members::contact_id.eq(contact))
+                .filter(contact_group_members::group_id.eq_any(&ours)),
+        )
+        .execute(c)?;
+        let mut chosen: Vec<&GroupId> = groups.iter().filter(|g| ours.contains(g)).collect();
+        chosen.sort();
+        chosen.dedup();
+        for g in chosen {
+            diesel::insert_into(contact_group_members::table)
+                .values((
+                    contact_group_members::group_id.eq(g),
+                    contact_group_members::contact_id.eq(contact),
+                ))
+                .execute(c)?;
+        }
+        Ok(())
+    })
 }

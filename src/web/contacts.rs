@@ -15,7 +15,7 @@ use crate::error::{AppError, see_other};
 use crate::store::contacts::{
     self, Changed, Conflict, Contact, ContactInput, MethodState, Page, SaveError,
 };
-use crate::store::{ContactId, Db, workspaces};
+use crate::store::{ContactId, Db, GroupId, groups, workspaces};
 use crate::verification::Verifications;
 
 #[derive(Deserialize)]
@@ -99,11 +99,14 @@ pub struct ContactForm {
     pub im_user_id: String,
     pub language: String,
     pub fallback: String,
+    /// Ids of the contact groups the contact is in.
+    pub groups: Vec<String>,
 }
 
 impl ContactForm {
-    fn from_contact(c: &Contact) -> Self {
+    fn from_contact(c: &Contact, groups: Vec<String>) -> Self {
         ContactForm {
+            groups,
             name: c.name.clone(),
             phone: c.phone.clone().unwrap_or_default(),
             email: c.email.clone().unwrap_or_default(),
@@ -174,9 +177,15 @@ pub struct FormPage {
     pub default_fallback: String,
     /// The contact as stored, when editing: its verification states are shown by the fields.
     pub stored: Option<Contact>,
+    /// The workspace's groups to pick from: (id, name).
+    pub all_groups: Vec<(GroupId, String)>,
 }
 
 impl FormPage {
+    pub fn in_group(&self, id: &GroupId) -> bool {
+        self.form.groups.iter().any(|g| g == id.as_str())
+    }
+
     /// The stored state of `method` while the field still holds the stored value.
     pub fn state(&self, method: &str) -> Option<MethodState> {
         let c = self.stored.as_ref()?;
@@ -214,14 +223,18 @@ async fn form_page(
 ) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id.clone();
     let lookup = contact_id.clone();
-    let (workspace, stored) = db
+    let (workspace, stored, all_groups) = db
         .run(move |c| {
             let workspace = workspaces::get(c, &ws)?;
             let stored = match &lookup {
                 Some(id) => Some(contacts::get(c, &ws, id)?),
                 None => None,
             };
-            Ok::<_, crate::store::StoreError>((workspace, stored))
+            let all_groups = groups::list(c, &ws)?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect();
+            Ok::<_, crate::store::StoreError>((workspace, stored, all_groups))
         })
         .await?;
     let page = FormPage {
@@ -231,6 +244,7 @@ async fn form_page(
         errors,
         default_fallback: workspace.default_fallback().label().to_string(),
         stored,
+        all_groups,
     };
     render(status, &page)
 }
@@ -310,16 +324,26 @@ async fn save(
     };
     let ws = user.workspace_id.clone();
     let (target, saved) = (id.clone(), input.clone());
+    let chosen_groups: Vec<GroupId> = form
+        .groups
+        .iter()
+        .filter_map(|g| GroupId::parse(g))
+        .collect();
     let result = db
-        .run(move |c| match &target {
-            Some(id) => contacts::update(c, &ws, id, &saved).map(|changed| (id.clone(), changed)),
-            None => contacts::create(c, &ws, &saved).map(|id| {
-                let changed = Changed {
-                    phone: saved.phone.is_some(),
-                    email: saved.email.is_some(),
-                };
-                (id, changed)
-            }),
+        .run(move |c| {
+            let (id, changed) = match &target {
+                Some(id) => (id.clone(), contacts::update(c, &ws, id, &saved)?),
+                None => {
+                    let id = contacts::create(c, &ws, &saved)?;
+                    let changed = Changed {
+                        phone: saved.phone.is_some(),
+                        email: saved.email.is_some(),
+                    };
+                    (id, changed)
+                }
+            };
+            groups::set_for_contact(c, &ws, &id, &chosen_groups)?;
+            Ok::<_, SaveError>((id, changed))
         })
         .await;
     match result {
@@ -368,13 +392,19 @@ pub async fn edit(
     let id = parse_id(&path)?;
     let ws = user.workspace_id.clone();
     let lookup = id.clone();
-    let contact = db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
+    let (contact, in_groups) = db
+        .run(move |c| {
+            let contact = contacts::get(c, &ws, &lookup)?;
+            let in_groups = groups::ids_for_contact(c, &ws, &lookup)?;
+            Ok::<_, crate::store::StoreError>((contact, in_groups))
+        })
+        .await?;
     form_page(
         &db,
         &session,
         &user,
         Some(id),
-        ContactForm::from_contact(&contact),
+        ContactForm::from_contact(&contact, in_groups),
         FieldErrors::default(),
         StatusCode::OK,
     )

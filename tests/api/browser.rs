@@ -373,7 +373,12 @@ async fn group_webhook_with_send_test_and_a_policy_using_both_in_chromium() {
     b.goto(&format!("{base}/webhooks/new")).await.expect("open");
     fill(&b, "name", "Ops hook").await;
     fill(&b, "url", &format!("{}/alerts", hook.url)).await;
-    fill(&b, "template", "Alert {{ .commonLabels.alertname }}: $content").await;
+    fill(
+        &b,
+        "template",
+        "Alert {{ .commonLabels.alertname }}: $content",
+    )
+    .await;
     click(&b, "#preview").await;
     wait_text(&b, ".preview pre", "Alert ").await;
     submit(&b).await;
@@ -402,13 +407,22 @@ async fn group_webhook_with_send_test_and_a_policy_using_both_in_chromium() {
     assert_path(&b, "/policies").await;
     let row = wait_text(&b, "table.policies tbody tr", "Database down").await;
     // Email only: no warning about unverified numbers.
-    let flashes = b.find_all(Locator::Css(".flash")).await.expect("flashes").len();
+    let flashes = b
+        .find_all(Locator::Css(".flash"))
+        .await
+        .expect("flashes")
+        .len();
     assert_eq!(flashes, 1);
-    assert!(row.contains("DBAs (group)") && row.contains("Ops hook (webhook)"), "{row}");
+    assert!(
+        row.contains("DBAs (group)") && row.contains("Ops hook (webhook)"),
+        "{row}"
+    );
     screenshot(&b, "policies").await;
 
     // Who would be notified, for team=db.
-    b.goto(&format!("{base}/policies/simulate?labels=team%3Ddb")).await.expect("open");
+    b.goto(&format!("{base}/policies/simulate?labels=team%3Ddb"))
+        .await
+        .expect("open");
     wait_text(&b, "#sim-summary", "1 enabled policy matches").await;
     wait_text(&b, "section.sim-match", "Ana Li").await;
     b.close().await.expect("close browser");

@@ -95,6 +95,25 @@ both_backends! {
         let list = owner.get("/groups").await;
         list.assert_contains("Primary on-call").assert_contains("1 member").assert_lacks("bo@example.com");
 
+        // The contact form picks groups too.
+        let group = group_id(&owner, "Primary on-call").await;
+        let form = owner.get(&format!("/contacts/{bo}/edit")).await;
+        form.assert_contains("Contact group(s)").assert_contains(&format!("value=\"{group}\""));
+        let fields = |groups: &[&str]| {
+            let mut f = vec![("name", "Bo"), ("phone", ""), ("email", "bo@example.com"), ("im_user_id", ""), ("language", "auto"), ("fallback", "default")];
+            f.extend(groups.iter().map(|g| ("groups", *g)));
+            f.into_iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>()
+        };
+        let with: Vec<(String, String)> = fields(&[&group]);
+        let with: Vec<(&str, &str)> = with.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        owner.post_form(&format!("/contacts/{bo}"), &with).await.assert_redirect("/contacts");
+        owner.get("/groups").await.assert_contains("2 members").assert_contains("bo@example.com");
+        owner.get(&format!("/contacts/{bo}/edit")).await.assert_contains(&format!("value=\"{group}\" checked"));
+        let without: Vec<(String, String)> = fields(&[]);
+        let without: Vec<(&str, &str)> = without.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        owner.post_form(&format!("/contacts/{bo}"), &without).await.assert_redirect("/contacts");
+        owner.get("/groups").await.assert_contains("1 member").assert_lacks("bo@example.com");
+
         // Deleting a contact removes it from its groups, and the confirm page says so.
         owner.get(&format!("/contacts/{ana}/delete")).await.assert_contains("removed from the contact group “Primary on-call”");
         owner.post_form(&format!("/contacts/{ana}/delete"), &[]).await.assert_redirect("/contacts");

@@ -28,11 +28,26 @@ struct P<'a> {
 
 impl<'a> P<'a> {
     fn new(name: &'a str) -> Self {
-        P { name, rules: vec![], contacts: vec![], groups: vec![], methods: vec![], repeat: "240", group_by: "" }
+        P {
+            name,
+            rules: vec![],
+            contacts: vec![],
+            groups: vec![],
+            methods: vec![],
+            repeat: "240",
+            group_by: "",
+        }
     }
 
     async fn post(&self, c: &Client, path: &str) -> Page {
-        let mut f: Vec<(&str, &str)> = vec![("name", self.name), ("enabled", "on"), ("mention", "on"), ("notify_resolved", "on"), ("repeat_minutes", self.repeat), ("group_by", self.group_by)];
+        let mut f: Vec<(&str, &str)> = vec![
+            ("name", self.name),
+            ("enabled", "on"),
+            ("mention", "on"),
+            ("notify_resolved", "on"),
+            ("repeat_minutes", self.repeat),
+            ("group_by", self.group_by),
+        ];
         for (l, o, v) in &self.rules {
             f.push(("matcher_label", l));
             f.push(("matcher_op", o));
@@ -52,7 +67,10 @@ fn refused(p: &Page, needle: &str) {
 
 async fn policy_id(c: &Client, name: &str) -> String {
     let page = c.get("/policies").await;
-    let at = page.body.find(&format!("<td class=\"name\">{name}</td>")).unwrap_or_else(|| panic!("{name} not listed:\n{}", page.body));
+    let at = page
+        .body
+        .find(&format!("<td class=\"name\">{name}</td>"))
+        .unwrap_or_else(|| panic!("{name} not listed:\n{}", page.body));
     let rest = &page.body[at..];
     let start = rest.find("/policies/").expect("link") + "/policies/".len();
     rest[start..start + 36].to_string()
