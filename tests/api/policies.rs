@@ -199,7 +199,7 @@ both_backends! {
             .assert_contains("Email not sent: no email address")
             .assert_contains("Email not sent: a***@example.com is not activated");
         // Alertmanager payloads work too, and nothing was sent.
-        let payload = include_str!("../../../shared/reference/samples/alertmanager-webhook-v4-firing.json");
+        let payload = include_str!("../fixtures/alertmanager-webhook-v4-firing.json");
         let q: String = url::form_urlencoded::byte_serialize(payload.as_bytes()).collect();
         assert_eq!(owner.get(&format!("/policies/simulate?labels={q}")).await.status, StatusCode::OK);
         let bad = owner.get("/policies/simulate?labels=oops").await;
