@@ -39,6 +39,7 @@ pub mod dev_outbox;
 pub mod groups;
 pub mod ids;
 pub mod login_throttle;
+pub mod named;
 pub mod policies;
 pub mod schema;
 pub mod secrets;

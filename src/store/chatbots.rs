@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::named::{SaveError, unique_name};
 use super::schema::{chatbots, policy_targets};
 use super::{ChatbotId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
 
@@ -33,16 +34,6 @@ pub struct ChatbotInput {
     pub daily_stats_times: String,
     pub card_template: String,
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    #[error("Another chatbot is already called “{0}”.")]
-    NameTaken(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-super::wraps_store_error!(SaveError);
 
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Chatbot>> {
     Ok(chatbots::table
@@ -87,7 +78,7 @@ pub fn save(
     let name = input.name.as_str();
     let result = conn.transaction(|c| {
         if name_taken(c, ws, name, id)? {
-            return Err(SaveError::NameTaken(name.to_string()));
+            return Err(SaveError::taken("chatbot", name));
         }
         let at = now();
         match id {
@@ -142,12 +133,7 @@ pub fn save(
             }
         }
     });
-    match result {
-        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
-            Err(SaveError::NameTaken(name.to_string()))
-        }
-        other => other,
-    }
+    unique_name("chatbot", name, result)
 }
 
 /// Deletes the chatbot and takes it out of the policies that used it; returns their names.

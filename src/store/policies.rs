@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::named::{SaveError, unique_name};
 use super::schema::{notification_policies, policy_targets};
 use super::{DbConn, PolicyId, StoreError, StoreResult, UserId, WorkspaceId, now};
 use crate::domain::policy::{Matcher, NotifyMethod};
@@ -76,16 +77,6 @@ pub struct PolicyInput {
     pub targets: Vec<(&'static str, String)>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    #[error("Another policy is already called “{0}”.")]
-    NameTaken(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-super::wraps_store_error!(SaveError);
-
 fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Policy>> {
     let ids: Vec<&PolicyId> = rows.iter().map(|r| &r.id).collect();
     let mut all: Vec<(PolicyId, String, String)> = Vec::new();
@@ -159,7 +150,7 @@ pub fn save(
             .first::<PolicyId>(c)
             .optional()?;
         if taken.is_some_and(|t| Some(&t) != id) {
-            return Err(SaveError::NameTaken(name.to_string()));
+            return Err(SaveError::taken("policy", name));
         }
         let at = now();
         let id = match id {
@@ -226,12 +217,7 @@ pub fn save(
         }
         Ok(id)
     });
-    match result {
-        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
-            Err(SaveError::NameTaken(name.to_string()))
-        }
-        other => other,
-    }
+    unique_name("policy", name, result)
 }
 
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<String> {

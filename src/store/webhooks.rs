@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::named::{SaveError, unique_name};
 use super::schema::{policy_targets, webhooks};
 use super::{DbConn, StoreError, StoreResult, UserId, WebhookId, WorkspaceId, now};
 use crate::domain::webhook::{Method, WebhookInput};
@@ -28,16 +29,6 @@ impl Webhook {
         serde_json::from_str(&self.headers).unwrap_or_default()
     }
 }
-
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    #[error("Another webhook is already called “{0}”.")]
-    NameTaken(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-super::wraps_store_error!(SaveError);
 
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Webhook>> {
     Ok(webhooks::table
@@ -84,7 +75,7 @@ pub fn save(
     let headers = serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into());
     let result = conn.transaction(|c| {
         if name_taken(c, ws, name, id)? {
-            return Err(SaveError::NameTaken(name.to_string()));
+            return Err(SaveError::taken("webhook", name));
         }
         let at = now();
         match id {
@@ -132,12 +123,7 @@ pub fn save(
             }
         }
     });
-    match result {
-        Err(SaveError::Store(StoreError::Db(e))) if super::is_unique_violation(&e) => {
-            Err(SaveError::NameTaken(name.to_string()))
-        }
-        other => other,
-    }
+    unique_name("webhook", name, result)
 }
 
 /// Deletes the webhook and takes it out of the policies that used it; returns their names.

@@ -11,13 +11,14 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Editor, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, render};
+use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::chat::{self, Bot, ChatAnswer, Platform};
 use crate::domain::ObjectName;
 use crate::error::{AppError, see_other};
 use crate::outbound::{self, TargetPolicy};
-use crate::store::chatbots::{self, Chatbot, ChatbotInput, SaveError};
+use crate::store::chatbots::{self, Chatbot, ChatbotInput};
+use crate::store::named::SaveError;
 use crate::store::{ChatbotId, Db};
 use crate::template::{self, Escape, RenderOptions};
 
@@ -357,7 +358,7 @@ async fn save(
             );
             Ok(see_other("/chatbots"))
         }
-        Err(e @ SaveError::NameTaken(_)) => {
+        Err(e @ SaveError::NameTaken { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("name", e.to_string());
             form.secret.clear();
@@ -476,18 +477,7 @@ pub async fn delete(
     let bot = stored(&db, &user, &id).await?;
     let ws = user.workspace_id.clone();
     let policies = db.run(move |c| chatbots::delete(c, &ws, &id)).await?;
-    let also = if policies.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " It was removed from the policies {}.",
-            policies
-                .iter()
-                .map(|p| format!("“{p}”"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
+    let also = removed_from_policies(&policies);
     session::flash(
         &session,
         Level::Success,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Editor, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, render};
+use super::layout::{FieldErrors, Layout, quoted, render};
 use super::session::{self, Level};
 use crate::domain::ObjectName;
 use crate::error::{AppError, see_other};
@@ -318,11 +318,7 @@ pub async fn delete(
                 format!(
                     "Group “{}” is used by the notification policies {}: remove it from them first.",
                     group.name,
-                    policies
-                        .iter()
-                        .map(|p| format!("“{p}”"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    quoted(&policies)
                 ),
             );
         }

@@ -81,6 +81,24 @@ impl FieldErrors {
     }
 }
 
+/// `“a”, “b”`: names as the console quotes them in sentences.
+pub fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("“{n}”"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The end of a "deleted" message for an object that policies named.
+pub fn removed_from_policies(policies: &[String]) -> String {
+    if policies.is_empty() {
+        String::new()
+    } else {
+        format!(" It was removed from the policies {}.", quoted(policies))
+    }
+}
+
 /// Renders a page with a status; every console page goes through here.
 pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, AppError> {
     let html = page

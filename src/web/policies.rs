@@ -19,7 +19,8 @@ use crate::error::{AppError, see_other};
 use crate::store::chatbots::{self, Chatbot};
 use crate::store::contacts::{self, Contact};
 use crate::store::groups::{self, Group};
-use crate::store::policies::{self, Policy, PolicyInput, SaveError};
+use crate::store::named::SaveError;
+use crate::store::policies::{self, Policy, PolicyInput};
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{ContactId, Db, DbConn, PolicyId, StoreError, WorkspaceId};
 
@@ -541,7 +542,7 @@ async fn save(
             }
             Ok(see_other("/policies"))
         }
-        Err(e @ SaveError::NameTaken(_)) => {
+        Err(e @ SaveError::NameTaken { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("name", e.to_string());
             form_page(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Editor, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, render};
+use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::delivery::webhook::{self, Call};
 use crate::domain::ObjectName;
@@ -19,7 +19,8 @@ use crate::domain::webhook::{
 };
 use crate::error::{AppError, see_other};
 use crate::outbound::{self, TargetPolicy};
-use crate::store::webhooks::{self, SaveError, Webhook};
+use crate::store::named::SaveError;
+use crate::store::webhooks::{self, Webhook};
 use crate::store::{Db, WebhookId};
 use crate::template;
 
@@ -314,7 +315,7 @@ async fn save(
             );
             Ok(see_other("/webhooks"))
         }
-        Err(e @ SaveError::NameTaken(_)) => {
+        Err(e @ SaveError::NameTaken { .. }) => {
             let mut errors = FieldErrors::default();
             errors.add("name", e.to_string());
             form_page(
@@ -484,18 +485,7 @@ pub async fn delete(
             Ok::<_, crate::store::StoreError>((w.name, policies))
         })
         .await?;
-    let also = if policies.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " It was removed from the policies {}.",
-            policies
-                .iter()
-                .map(|p| format!("“{p}”"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
+    let also = removed_from_policies(&policies);
     session::flash(
         &session,
         Level::Success,
