@@ -396,19 +396,9 @@ fn mobiles(msg: &ChatMessage) -> Vec<&str> {
     v
 }
 
-/// Sends `msg` through `bot` with `client` (from [`outbound::client`]) and reads the answer.
-///
-/// Never fails: every problem becomes a [`ChatAnswer`] with an explanation. Host names are
-/// checked by the client's resolver; [`validate_webhook_url`] lets IP-literal hosts through only
-/// when they are loopback, and this function refuses link-local and metadata literals. To apply
-/// the policy to loopback literals too, use [`send_checked`].
-pub async fn send(client: &reqwest::Client, bot: &Bot, msg: &ChatMessage) -> ChatAnswer {
-    send_checked(client, TargetPolicy::ALLOW_PRIVATE, bot, msg).await
-}
-
-/// [`send`], refusing IP-literal hosts that `policy` refuses (host names are left to the
-/// client's resolver, which should use the same policy).
-pub async fn send_checked(
+/// Sends `msg` through `bot`, refusing IP-literal hosts that `policy` refuses (host names are
+/// refused by the client's resolver, built with the same policy), and reads the answer.
+pub async fn send(
     client: &reqwest::Client,
     policy: TargetPolicy,
     bot: &Bot,

@@ -11,6 +11,7 @@ pub mod token;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::Connection;
 use futures_util::StreamExt;
 
 use crate::background::Background;
@@ -46,6 +47,12 @@ pub enum SendError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<diesel::result::Error> for SendError {
+    fn from(e: diesel::result::Error) -> Self {
+        SendError::Store(e.into())
+    }
 }
 
 impl From<crate::store::DbError> for SendError {
@@ -170,42 +177,50 @@ impl Verifications {
             .inner
             .db
             .run(move |c| {
-                let contact = contacts::get(c, &ws2, &id)?;
-                let target = contact
-                    .target(method)
-                    .ok_or(SendError::NoTarget(method))?
-                    .to_string();
-                if contact.method_state(method) == MethodState::Verified {
-                    return Err(SendError::AlreadyVerified(mask(method, &target)));
-                }
-                let at = now();
-                let sends: Vec<NaiveDateTime> = links::recent_sends(
-                    c,
-                    &ws2,
-                    std::slice::from_ref(&target),
-                    at - Duration::hours(1),
-                )?
-                .into_iter()
-                .map(|(_, t)| t)
-                .collect();
-                if let Some(secs) = retry_after(&sends, at) {
-                    return Err(SendError::RateLimited {
-                        target: mask(method, &target),
-                        retry_after_secs: secs,
-                    });
-                }
-                let workspace = workspaces::get(c, &ws2)?;
-                let link = NewLink {
-                    contact_id: id,
-                    method,
-                    target,
-                    token: LinkToken::generate(),
-                };
-                links::insert_links(c, &ws2, std::slice::from_ref(&link))?;
-                Ok(Prepared {
-                    language: messages::resolve(contact.language(), &workspace.default_language),
-                    contact,
-                    link,
+                c.transaction(|c| {
+                    // SQLite: take the write lock before the first read (see lock_targets).
+                    links::lock_targets(c, &[])?;
+                    let contact = contacts::get(c, &ws2, &id)?;
+                    let target = contact
+                        .target(method)
+                        .ok_or(SendError::NoTarget(method))?
+                        .to_string();
+                    if contact.method_state(method) == MethodState::Verified {
+                        return Err(SendError::AlreadyVerified(mask(method, &target)));
+                    }
+                    links::lock_targets(c, std::slice::from_ref(&target))?;
+                    let at = now();
+                    let sends: Vec<NaiveDateTime> = links::recent_sends(
+                        c,
+                        std::slice::from_ref(&target),
+                        at - Duration::hours(1),
+                    )?
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect();
+                    if let Some(secs) = retry_after(&sends, at) {
+                        return Err(SendError::RateLimited {
+                            target: mask(method, &target),
+                            retry_after_secs: secs,
+                        });
+                    }
+                    let workspace = workspaces::get(c, &ws2)?;
+                    let link = NewLink {
+                        contact_id: id,
+                        method,
+                        target,
+                        token: LinkToken::generate(),
+                    };
+                    links::insert_links(c, &ws2, std::slice::from_ref(&link))?;
+                    links::record_sends(c, &ws2, std::slice::from_ref(&link.target))?;
+                    Ok(Prepared {
+                        language: messages::resolve(
+                            contact.language(),
+                            &workspace.default_language,
+                        ),
+                        contact,
+                        link,
+                    })
                 })
             })
             .await?;
@@ -346,7 +361,7 @@ impl Verifications {
         let prepared = self
             .inner
             .db
-            .run(move |c| prepare_chunk(c, &ws2, chunk, &default_language))
+            .run(move |c| c.transaction(|c| prepare_chunk(c, &ws2, chunk, &default_language)))
             .await;
         let (ready, mut failures) = match prepared {
             Ok(p) => p,
@@ -463,10 +478,11 @@ fn prepare_chunk(
     chunk: Vec<Contact>,
     default_language: &str,
 ) -> Result<(Vec<Prepared>, Vec<BatchFailure>), StoreError> {
-    let at = now();
     let phones: Vec<String> = chunk.iter().filter_map(|c| c.phone.clone()).collect();
+    links::lock_targets(c, &phones)?;
+    let at = now();
     let mut sends: std::collections::HashMap<String, Vec<NaiveDateTime>> = Default::default();
-    for (target, t) in links::recent_sends(c, ws, &phones, at - Duration::hours(1))? {
+    for (target, t) in links::recent_sends(c, &phones, at - Duration::hours(1))? {
         sends.entry(target).or_default().push(t);
     }
     let mut ready = Vec::with_capacity(chunk.len());
@@ -500,6 +516,8 @@ fn prepare_chunk(
     }
     let new_links: Vec<NewLink> = ready.iter().map(|p| p.link.clone()).collect();
     links::insert_links(c, ws, &new_links)?;
+    let targets: Vec<String> = new_links.iter().map(|l| l.target.clone()).collect();
+    links::record_sends(c, ws, &targets)?;
     Ok((ready, failures))
 }
 

@@ -435,21 +435,33 @@ pub fn update(
     id: &ContactId,
     input: &ContactInput,
 ) -> Result<Changed, SaveError> {
-    let current = get(conn, ws, id)?;
     let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
-    // A changed number or address starts over: its old verification and links no longer count.
-    let (phone_verified, phone_link) = if phone == current.phone {
-        (current.phone_verified_at, current.phone_link_expires_at)
-    } else {
-        (None, None)
-    };
     let email = input.email.as_ref().map(|e| e.as_str().to_string());
-    let (email_verified, email_link) = if email == current.email {
-        (current.email_verified_at, current.email_link_expires_at)
-    } else {
-        (None, None)
-    };
-    let n = save_checked(conn, ws, Some(id), input, |c| {
+    let changed = std::cell::Cell::new(Changed::default());
+    // The current row is read in the same transaction as the write, so a Verify pressed
+    // meanwhile is neither lost nor carried over to a number changed meanwhile.
+    save_checked(conn, ws, Some(id), input, |c| {
+        let current = get(c, ws, id).map_err(|e| match e {
+            StoreError::Db(e) => e,
+            _ => diesel::result::Error::NotFound,
+        })?;
+        // A changed number or address starts over: its verification and unused links go.
+        let (phone_verified, phone_link) = if phone == current.phone {
+            (current.phone_verified_at, current.phone_link_expires_at)
+        } else {
+            super::verification::discard_unused(c, id, ContactMethod::Phone)?;
+            (None, None)
+        };
+        let (email_verified, email_link) = if email == current.email {
+            (current.email_verified_at, current.email_link_expires_at)
+        } else {
+            super::verification::discard_unused(c, id, ContactMethod::Email)?;
+            (None, None)
+        };
+        changed.set(Changed {
+            phone: phone.is_some() && phone != current.phone,
+            email: email.is_some() && email != current.email,
+        });
         diesel::update(
             contacts::table
                 .filter(contacts::workspace_id.eq(ws))
@@ -471,13 +483,7 @@ pub fn update(
         ))
         .execute(c)
     })?;
-    if n == 0 {
-        return Err(SaveError::Store(StoreError::NotFound));
-    }
-    Ok(Changed {
-        phone: phone.is_some() && phone != current.phone,
-        email: email.is_some() && email != current.email,
-    })
+    Ok(changed.get())
 }
 
 /// Deletes a contact; it leaves its groups (by cascade) and the policies that named it.

@@ -83,6 +83,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    verification_sends (target, created_at) {
+        target -> Text,
+        workspace_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     dev_outbox (id) {
         id -> Text,
         workspace_id -> Nullable<Text>,
@@ -216,6 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     contacts,
     verification_links,
+    verification_sends,
     dev_outbox,
     verify_batches,
     verify_batch_failures,

@@ -3,7 +3,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{contacts, verification_links, verify_batch_failures, verify_batches};
+use super::schema::{
+    contacts, verification_links, verification_sends, verify_batch_failures, verify_batches,
+};
 use super::{ContactId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
 use crate::domain::ContactMethod;
 use crate::verification::token::LinkToken;
@@ -20,25 +22,95 @@ pub struct NewLink {
     pub token: LinkToken,
 }
 
-/// When links were sent to each of `targets` since `since`.
+/// Sends are remembered this long (the limits look back one hour).
+const SENDS_KEPT_HOURS: i64 = 24;
+
+/// Makes concurrent senders to the same addresses take turns until the transaction ends, so a
+/// limit check and the send it allows cannot interleave with another's (a double click, or a
+/// batch and a resend). PostgreSQL: one advisory lock per address. SQLite: the first statement
+/// is a write, which takes the database's write lock (writers queue on busy_timeout); call it
+/// before the transaction's first read, or the read's snapshot may be stale by the time the
+/// write needs the lock (SQLITE_BUSY_SNAPSHOT). `targets` may be empty there.
+pub fn lock_targets(conn: &mut DbConn, targets: &[String]) -> StoreResult<()> {
+    use diesel::sql_types::Text;
+    match conn {
+        DbConn::Pg(c) => {
+            let mut sorted: Vec<&String> = targets.iter().collect();
+            sorted.sort();
+            sorted.dedup();
+            for t in sorted {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind::<Text, _>(t)
+                    .execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            diesel::delete(verification_sends::table.filter(
+                verification_sends::created_at.lt(now() - Duration::hours(SENDS_KEPT_HOURS)),
+            ))
+            .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// When messages were sent to each of `targets` since `since`, in any workspace.
 pub fn recent_sends(
     conn: &mut DbConn,
-    ws: &WorkspaceId,
     targets: &[String],
     since: NaiveDateTime,
 ) -> StoreResult<Vec<(String, NaiveDateTime)>> {
     let mut found = Vec::new();
     for chunk in targets.chunks(500) {
         found.extend(
-            verification_links::table
-                .filter(verification_links::workspace_id.eq(ws))
-                .filter(verification_links::target.eq_any(chunk))
-                .filter(verification_links::created_at.gt(since))
-                .select((verification_links::target, verification_links::created_at))
+            verification_sends::table
+                .filter(verification_sends::target.eq_any(chunk))
+                .filter(verification_sends::created_at.gt(since))
+                .select((verification_sends::target, verification_sends::created_at))
                 .load::<(String, NaiveDateTime)>(conn)?,
         );
     }
     Ok(found)
+}
+
+/// Remembers a send to each of `targets`; failed sends count too (a failing number is not
+/// retried in a tight loop).
+pub fn record_sends(conn: &mut DbConn, ws: &WorkspaceId, targets: &[String]) -> StoreResult<()> {
+    let at = now();
+    for chunk in targets.chunks(200) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|t| {
+                (
+                    verification_sends::target.eq(t),
+                    verification_sends::workspace_id.eq(ws),
+                    verification_sends::created_at.eq(at),
+                )
+            })
+            .collect();
+        super::on_backend!(conn, |c| diesel::insert_into(verification_sends::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Unused links of a contact method whose number or address changed are tied to no address, so
+/// they can never verify anything again (even if the old value comes back); opening one says it
+/// is out of date.
+pub fn discard_unused(
+    conn: &mut DbConn,
+    contact: &ContactId,
+    method: ContactMethod,
+) -> QueryResult<usize> {
+    diesel::update(
+        verification_links::table
+            .filter(verification_links::contact_id.eq(contact))
+            .filter(verification_links::method.eq(method.code()))
+            .filter(verification_links::used_at.is_null()),
+    )
+    .set(verification_links::target.eq(""))
+    .execute(conn)
 }
 
 /// Stores the links (their verifier hashes) and marks each method as waiting for activation

@@ -206,7 +206,7 @@ fn kind(answer: &ChatAnswer) -> Option<FailureKind> {
 async fn dingtalk_signed_message_with_keyword_and_mentions_is_accepted() {
     let fake = dingtalk_server();
     let bot = ding_bot(&fake, DING_TOKEN, DING_SECRET, Some(KEYWORD));
-    let answer = chat::send(&client(), &bot, &alert()).await;
+    let answer = chat::send(&client(), TargetPolicy::ALLOW_PRIVATE, &bot, &alert()).await;
     assert_eq!(answer.outcome, Ok(()), "{answer:?}");
     assert_eq!((answer.status, answer.code), (200, Some(0)));
     assert_eq!(answer.explanation, "Message accepted.");
@@ -216,7 +216,13 @@ async fn dingtalk_signed_message_with_keyword_and_mentions_is_accepted() {
     assert_eq!(got[0]["at"]["atMobiles"], json!(["13800138000"]));
 
     // The Send test message passes the same checks.
-    let answer = chat::send(&client(), &bot, &chat::test_message()).await;
+    let answer = chat::send(
+        &client(),
+        TargetPolicy::ALLOW_PRIVATE,
+        &bot,
+        &chat::test_message(),
+    )
+    .await;
     assert!(answer.is_ok(), "{answer:?}");
 }
 
@@ -226,7 +232,7 @@ async fn dingtalk_refusals_are_explained() {
     let c = client();
 
     let wrong_key = ding_bot(&fake, DING_TOKEN, "SECwrong", Some(KEYWORD));
-    let a = chat::send(&c, &wrong_key, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &wrong_key, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::Rejected), Some(310000))
@@ -235,12 +241,12 @@ async fn dingtalk_refusals_are_explained() {
     assert!(a.body.contains("sign not match"));
 
     let no_keyword = ding_bot(&fake, DING_TOKEN, DING_SECRET, None);
-    let a = chat::send(&c, &no_keyword, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &no_keyword, &alert()).await;
     assert_eq!(kind(&a), Some(FailureKind::Rejected));
     assert!(a.explanation.contains("keyword"), "{}", a.explanation);
 
     let bad_token = ding_bot(&fake, "nope", DING_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &bad_token, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &bad_token, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::BadRecipient), Some(300001))
@@ -248,7 +254,7 @@ async fn dingtalk_refusals_are_explained() {
     assert!(a.explanation.contains("token"), "{}", a.explanation);
 
     let throttled = ding_bot(&fake, "throttled", DING_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &throttled, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &throttled, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::RateLimited), Some(130101))
@@ -256,18 +262,18 @@ async fn dingtalk_refusals_are_explained() {
     assert!(a.explanation.contains("20 messages a minute"));
 
     let down = ding_bot(&fake, "down", DING_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &down, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &down, &alert()).await;
     assert_eq!((kind(&a), a.status), (Some(FailureKind::Transient), 503));
     assert!(a.explanation.contains("503"));
 
     let html = ding_bot(&fake, "html", DING_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &html, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &html, &alert()).await;
     assert_eq!(kind(&a), Some(FailureKind::Rejected));
     assert!(a.explanation.contains("not JSON"), "{}", a.explanation);
 
     let slow = ding_bot(&fake, "slow", DING_SECRET, Some(KEYWORD));
     let impatient = outbound::client(TargetPolicy::ALLOW_PRIVATE, Duration::from_secs(1));
-    let a = chat::send(&impatient, &slow, &alert()).await;
+    let a = chat::send(&impatient, TargetPolicy::ALLOW_PRIVATE, &slow, &alert()).await;
     assert_eq!((kind(&a), a.status), (Some(FailureKind::Transient), 0));
     assert!(
         a.explanation.contains("no answer in time"),
@@ -376,7 +382,7 @@ async fn lark_signed_post_is_accepted_and_refusals_are_explained() {
     let c = client();
 
     let good = lark_bot(&fake, LARK_HOOK, LARK_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &good, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &good, &alert()).await;
     assert_eq!(a.outcome, Ok(()), "{a:?}");
     assert_eq!(a.code, Some(0));
     let got = fake.accepted();
@@ -391,7 +397,7 @@ async fn lark_signed_post_is_accepted_and_refusals_are_explained() {
     );
 
     let wrong_key = lark_bot(&fake, LARK_HOOK, "wrong", Some(KEYWORD));
-    let a = chat::send(&c, &wrong_key, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &wrong_key, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::Rejected), Some(19021))
@@ -399,7 +405,7 @@ async fn lark_signed_post_is_accepted_and_refusals_are_explained() {
     assert!(a.explanation.contains("signature key"), "{}", a.explanation);
 
     let no_keyword = lark_bot(&fake, LARK_HOOK, LARK_SECRET, None);
-    let a = chat::send(&c, &no_keyword, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &no_keyword, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::Rejected), Some(19024))
@@ -407,14 +413,14 @@ async fn lark_signed_post_is_accepted_and_refusals_are_explained() {
     assert!(a.explanation.contains("keyword"), "{}", a.explanation);
 
     let limited = lark_bot(&fake, "limited", LARK_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &limited, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &limited, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::RateLimited), Some(11232))
     );
 
     let unknown = lark_bot(&fake, "deadbeef", LARK_SECRET, Some(KEYWORD));
-    let a = chat::send(&c, &unknown, &alert()).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &unknown, &alert()).await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::BadRecipient), Some(19001))
@@ -426,7 +432,7 @@ async fn lark_signed_post_is_accepted_and_refusals_are_explained() {
         text: "磁盘告警 ".repeat(10_000),
         ..alert()
     };
-    let a = chat::send(&c, &good, &huge).await;
+    let a = chat::send(&c, TargetPolicy::ALLOW_PRIVATE, &good, &huge).await;
     assert!(a.is_ok(), "{a:?}");
     assert_eq!(fake.accepted().len(), 2);
 }
@@ -503,14 +509,26 @@ async fn wecom_markdown_and_text_are_accepted_and_errors_classified() {
         mention_user_ids: vec!["zhangsan".into()],
         ..alert()
     };
-    let a = chat::send(&c, &wecom_bot(&fake, WECOM_KEY), &user_only).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &wecom_bot(&fake, WECOM_KEY),
+        &user_only,
+    )
+    .await;
     assert!(a.is_ok(), "{a:?}");
     let everyone = ChatMessage {
         mention_all: true,
         text: "告警".repeat(2000),
         ..alert()
     };
-    let a = chat::send(&c, &wecom_bot(&fake, WECOM_KEY), &everyone).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &wecom_bot(&fake, WECOM_KEY),
+        &everyone,
+    )
+    .await;
     assert!(a.is_ok(), "{a:?}");
     let got = fake.accepted();
     assert_eq!(got.len(), 2);
@@ -527,14 +545,26 @@ async fn wecom_markdown_and_text_are_accepted_and_errors_classified() {
         json!(["13800138000", "@all"])
     );
 
-    let a = chat::send(&c, &wecom_bot(&fake, "wrong"), &alert()).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &wecom_bot(&fake, "wrong"),
+        &alert(),
+    )
+    .await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::BadRecipient), Some(93000))
     );
     assert!(a.explanation.contains("webhook key"), "{}", a.explanation);
 
-    let a = chat::send(&c, &wecom_bot(&fake, "busy"), &alert()).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &wecom_bot(&fake, "busy"),
+        &alert(),
+    )
+    .await;
     assert_eq!(
         (kind(&a), a.code),
         (Some(FailureKind::RateLimited), Some(45009))
@@ -602,7 +632,13 @@ async fn slack_text_is_accepted_and_errors_classified() {
         mention_user_ids: vec!["U0123ABCD".into()],
         ..alert()
     };
-    let a = chat::send(&c, &slack_bot(&fake, SLACK_PATH), &msg).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &slack_bot(&fake, SLACK_PATH),
+        &msg,
+    )
+    .await;
     assert_eq!(a.outcome, Ok(()), "{a:?}");
     assert_eq!((a.status, a.code, a.body.as_str()), (200, None, "ok"));
     let got = fake.accepted();
@@ -611,19 +647,43 @@ async fn slack_text_is_accepted_and_errors_classified() {
         "*CPU high on n1*\nload &lt;!everyone&gt; &amp; more\n<@U0123ABCD>"
     );
 
-    let a = chat::send(&c, &slack_bot(&fake, "T1/B1/gone"), &msg).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &slack_bot(&fake, "T1/B1/gone"),
+        &msg,
+    )
+    .await;
     assert_eq!((kind(&a), a.status), (Some(FailureKind::BadRecipient), 404));
     assert!(a.explanation.contains("no_service"), "{}", a.explanation);
 
-    let a = chat::send(&c, &slack_bot(&fake, "T1/B1/slow"), &msg).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &slack_bot(&fake, "T1/B1/slow"),
+        &msg,
+    )
+    .await;
     assert_eq!((kind(&a), a.status), (Some(FailureKind::RateLimited), 429));
     assert!(a.explanation.contains("7 s"), "{}", a.explanation);
 
-    let a = chat::send(&c, &slack_bot(&fake, "T1/B1/archived"), &msg).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &slack_bot(&fake, "T1/B1/archived"),
+        &msg,
+    )
+    .await;
     assert_eq!(kind(&a), Some(FailureKind::BadRecipient));
     assert!(a.explanation.contains("archived"));
 
-    let a = chat::send(&c, &slack_bot(&fake, "T1/B1/prohibited"), &msg).await;
+    let a = chat::send(
+        &c,
+        TargetPolicy::ALLOW_PRIVATE,
+        &slack_bot(&fake, "T1/B1/prohibited"),
+        &msg,
+    )
+    .await;
     assert_eq!(kind(&a), Some(FailureKind::Rejected));
     assert!(a.explanation.contains("action_prohibited"));
 }
@@ -642,7 +702,7 @@ async fn loopback_targets_need_the_policy() {
 
     // `localhost` resolves to loopback, which the strict client's resolver drops.
     let strict = outbound::client(TargetPolicy::PUBLIC, Duration::from_secs(5));
-    let a = chat::send(&strict, &by_name, &msg).await;
+    let a = chat::send(&strict, TargetPolicy::ALLOW_PRIVATE, &by_name, &msg).await;
     assert_eq!(kind(&a), Some(FailureKind::Rejected), "{a:?}");
     assert!(
         a.explanation.contains("refused to call"),
@@ -653,7 +713,7 @@ async fn loopback_targets_need_the_policy() {
 
     // An IP literal never reaches a resolver: send_checked applies the policy to it.
     let by_ip = slack_bot(&fake, SLACK_PATH);
-    let a = chat::send_checked(&strict, TargetPolicy::PUBLIC, &by_ip, &msg).await;
+    let a = chat::send(&strict, TargetPolicy::PUBLIC, &by_ip, &msg).await;
     assert_eq!(kind(&a), Some(FailureKind::Rejected));
     assert!(
         a.explanation.contains("allow_private_targets"),
@@ -663,9 +723,9 @@ async fn loopback_targets_need_the_policy() {
     assert!(fake.accepted().is_empty());
 
     // Allowed, both work.
-    let a = chat::send(&client(), &by_name, &msg).await;
+    let a = chat::send(&client(), TargetPolicy::ALLOW_PRIVATE, &by_name, &msg).await;
     assert!(a.is_ok(), "{a:?}");
-    let a = chat::send_checked(&client(), TargetPolicy::ALLOW_PRIVATE, &by_ip, &msg).await;
+    let a = chat::send(&client(), TargetPolicy::ALLOW_PRIVATE, &by_ip, &msg).await;
     assert!(a.is_ok(), "{a:?}");
     assert_eq!(fake.accepted().len(), 2);
 
@@ -683,7 +743,7 @@ async fn bad_settings_are_refused_before_sending() {
         secret: None,
         keyword: None,
     };
-    let a = chat::send(&client(), &bot, &alert()).await;
+    let a = chat::send(&client(), TargetPolicy::ALLOW_PRIVATE, &bot, &alert()).await;
     assert_eq!((kind(&a), a.status), (Some(FailureKind::Rejected), 0));
     assert!(
         a.explanation.contains("whole webhook URL"),

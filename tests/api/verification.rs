@@ -245,6 +245,57 @@ both_backends! {
         assert_eq!(outbox_links(&owner).await.len(), 5);
     }
 
+    async fn send_limits_survive_deleting_the_contact_or_another_workspace(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await;
+        let id = owner.contact_id("Ana").await;
+        owner.post_form(&format!("/contacts/{id}/delete"), &[]).await.assert_redirect("/contacts");
+        // Re-created at once: the activation SMS is held back by the number's limit.
+        owner.create_contact("Ana again", "+8613900001111", "").await.assert_redirect("/contacts");
+        owner.get("/contacts").await.assert_contains("try again in");
+        // Another workspace shares the number's limits.
+        owner.post_form("/workspaces", &[("name", "Other")]).await;
+        owner.create_contact("Ana elsewhere", "+8613900001111", "").await.assert_redirect("/contacts");
+        owner.get("/contacts").await.assert_contains("try again in");
+        assert!(outbox_links(&owner).await.is_empty());
+    }
+
+    async fn concurrent_resends_send_one_link(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await;
+        let id = owner.contact_id("Ana").await;
+        shift_back_portably(&app, 61).expect("age sends");
+        let path = format!("/contacts/{id}/verify");
+        let token = owner.csrf().await;
+        let fields = [("method", "phone"), ("back", "/contacts"), ("csrf_token", token.as_str())];
+        let (a, b) = tokio::join!(owner.post_raw(&path, &fields), owner.post_raw(&path, &fields));
+        a.assert_redirect("/contacts");
+        b.assert_redirect("/contacts");
+        // (Each answer carries one flash in the session cookie; the last cookie wins, so the
+        // outbox, not the flashes, tells how many went out.)
+        assert_eq!(outbox_links(&owner).await.len(), 2, "the activation SMS and one resend");
+    }
+
+    async fn a_number_changed_back_does_not_revive_old_links(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await;
+        let first = newest_link(&app, &owner).await;
+        let id = owner.contact_id("Ana").await;
+        let save = |phone: &'static str| {
+            let path = format!("/contacts/{id}");
+            let owner = &owner;
+            async move {
+                owner.post_form(&path, &[("name", "Ana"), ("phone", phone), ("email", ""), ("im_user_id", ""), ("language", "auto"), ("fallback", "default")]).await
+            }
+        };
+        save("+8613900002222").await.assert_redirect("/contacts");
+        save("+8613900001111").await.assert_redirect("/contacts");
+        let r = app.client().post_raw(&first, &[]).await;
+        assert_eq!(r.status, StatusCode::GONE);
+        r.assert_contains("out of date");
+        assert!(!row(&owner.get("/contacts").await.body, "Ana").contains(">Verified<"));
+    }
+
     async fn public_link_pages_are_rate_limited_per_address(app: TestApp) {
         let anon = app.client();
         for i in 0..30 {
@@ -321,16 +372,21 @@ both_backends! {
     }
 }
 
-/// Moves every link's send time back by `secs` (portable across both backends).
+/// Moves every remembered send back by `secs` (portable across both backends).
 fn shift_back_portably(app: &TestApp, secs: i64) -> Result<(), diesel::result::Error> {
+    use herald::store::schema::verification_sends;
     let mut conn = app.db.get().expect("conn");
-    let rows: Vec<(String, chrono::NaiveDateTime)> = verification_links::table
-        .select((verification_links::id, verification_links::created_at))
+    let rows: Vec<(String, chrono::NaiveDateTime)> = verification_sends::table
+        .select((verification_sends::target, verification_sends::created_at))
         .load(&mut *conn)?;
-    for (id, at) in rows {
-        diesel::update(verification_links::table.find(id))
-            .set(verification_links::created_at.eq(at - chrono::Duration::seconds(secs)))
-            .execute(&mut *conn)?;
+    for (target, at) in rows {
+        diesel::update(
+            verification_sends::table
+                .filter(verification_sends::target.eq(&target))
+                .filter(verification_sends::created_at.eq(at)),
+        )
+        .set(verification_sends::created_at.eq(at - chrono::Duration::seconds(secs)))
+        .execute(&mut *conn)?;
     }
     Ok(())
 }
