@@ -52,10 +52,11 @@ pub fn parse_times(s: &str) -> Result<Vec<String>, String> {
     Ok(times)
 }
 
-/// `SEC…` style hint that a key is stored, without revealing it.
+/// A hint that a key is stored, without revealing any of it: DingTalk keys all start with the
+/// public prefix `SEC`, which is shown; nothing else is.
 pub fn masked_secret(secret: &Option<String>) -> Option<String> {
     secret.as_ref().map(|s| {
-        let head: String = s.chars().take(3).collect();
+        let head = if s.starts_with("SEC") { "SEC" } else { "" };
         format!("{head}•••••••• (set)")
     })
 }
@@ -508,5 +509,7 @@ mod tests {
         let m = masked_secret(&Some("SECabcdef123456".into())).expect("set");
         assert!(m.starts_with("SEC") && !m.contains("abcdef"));
         assert_eq!(masked_secret(&None), None);
+        let lark = masked_secret(&Some("q9Xz7randomLarkSecret".into())).expect("set");
+        assert!(!lark.contains("q9X"), "{lark}");
     }
 }

@@ -139,8 +139,19 @@ fn limited(
     ))
 }
 
-/// The page for what the link's state is now.
-fn respond(session: &Session, token: &str, state: LinkState) -> Result<HttpResponse, AppError> {
+/// The page for what the link's state is now; an unknown token counts against the address.
+fn respond(
+    req: &HttpRequest,
+    limiter: &PublicLimiter,
+    session: &Session,
+    token: &str,
+    state: LinkState,
+) -> Result<HttpResponse, AppError> {
+    if state == LinkState::Invalid
+        && let Some(addr) = req.peer_addr()
+    {
+        limiter.failed(addr.ip());
+    }
     let (status, view) = match state {
         LinkState::Open { method, masked } => (StatusCode::OK, View::Open { method, masked }),
         LinkState::Done { method, masked } => (StatusCode::OK, View::Done { method, masked }),
@@ -160,7 +171,8 @@ pub async fn show(
     if let Some(r) = limited(&req, &limiter, &session, &token) {
         return r;
     }
-    respond(&session, &token, verifications.open(&token).await?)
+    let state = verifications.open(&token).await?;
+    respond(&req, &limiter, &session, &token, state)
 }
 
 pub async fn confirm(
@@ -174,5 +186,6 @@ pub async fn confirm(
     if let Some(r) = limited(&req, &limiter, &session, &token) {
         return r;
     }
-    respond(&session, &token, verifications.confirm(&token).await?)
+    let state = verifications.confirm(&token).await?;
+    respond(&req, &limiter, &session, &token, state)
 }

@@ -697,7 +697,7 @@ fn simulate(
                 .ids("webhook")
                 .iter()
                 .filter_map(|id| objects.webhooks.iter().find(|w| w.id.as_str() == id))
-                .map(|w| format!("{} ({} {})", w.name, w.method, w.url))
+                .map(|w| format!("{} ({})", w.name, w.method))
                 .collect();
             Outcome {
                 policy: p.row.name.clone(),

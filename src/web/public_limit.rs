@@ -1,5 +1,7 @@
-//! Per-address limits on the public link pages: nobody may try tokens or hammer the Verify
-//! button faster than a person clicking links would.
+//! Per-address limits on the public link pages: an address that keeps presenting tokens that
+//! do not exist is stopped. Only such failures count, so many recipients behind one office NAT
+//! or proxy, or a link scanner opening real links, never lock each other out (real links are
+//! single use and need no limit of their own).
 //!
 //! Kept in memory per process: several instances each allow the limit, which still bounds a
 //! guesser far below anything that matters against 144-bit verifiers.
@@ -27,13 +29,12 @@ impl PublicLimiter {
         }
     }
 
-    /// Counts one request from `ip`; Err holds the seconds until it may try again.
-    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn window_of<'a>(
+        &self,
+        windows: &'a mut HashMap<IpAddr, (Instant, u32)>,
+        ip: IpAddr,
+        now: Instant,
+    ) -> &'a mut (Instant, u32) {
         if windows.len() >= SWEEP_AT {
             let window = self.window;
             windows.retain(|_, (start, _)| now.duration_since(*start) < window);
@@ -42,17 +43,38 @@ impl PublicLimiter {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
+        entry
+    }
+
+    /// Err holds the seconds until `ip` may try again.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = self.window_of(&mut windows, ip, now);
         if entry.1 >= self.max {
             let left = self.window.saturating_sub(now.duration_since(entry.0));
             return Err(left.as_secs().max(1));
         }
-        entry.1 += 1;
         Ok(())
+    }
+
+    /// Counts a request from `ip` that presented a token that does not exist.
+    pub fn failed(&self, ip: IpAddr) {
+        let now = Instant::now();
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = self.window_of(&mut windows, ip, now);
+        entry.1 = entry.1.saturating_add(1);
     }
 }
 
 impl Default for PublicLimiter {
-    /// 30 requests per 10 minutes: a person opens and presses a handful of links.
+    /// 30 unknown tokens per 10 minutes: far more than mistyped links, far too few to guess.
     fn default() -> Self {
         PublicLimiter::new(30, Duration::from_secs(600))
     }
@@ -68,7 +90,9 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().expect("ip");
         let b: IpAddr = "192.0.2.2".parse().expect("ip");
         assert!(l.check(a).is_ok());
+        l.failed(a);
         assert!(l.check(a).is_ok());
+        l.failed(a);
         assert!(l.check(a).is_err());
         assert!(l.check(b).is_ok());
     }

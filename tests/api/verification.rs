@@ -307,6 +307,18 @@ both_backends! {
         assert_eq!(anon.post_raw("/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &[]).await.status, StatusCode::TOO_MANY_REQUESTS);
     }
 
+    async fn opening_real_links_never_locks_anyone_out(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await;
+        let path = newest_link(&app, &owner).await;
+        // A link scanner (or a whole office behind one address) opening real links often.
+        let anon = app.client();
+        for _ in 0..40 {
+            assert_eq!(anon.get(&path).await.status, StatusCode::OK);
+        }
+        assert_eq!(anon.post_raw(&path, &[]).await.status, StatusCode::OK);
+    }
+
     async fn batch_verify_sends_in_the_background_and_reports_progress(app: TestApp) {
         let owner = app.owner().await;
         let ws = workspace(&app);

@@ -103,7 +103,10 @@ both_backends! {
         let id = webhook_id(&owner, "Ops hook").await;
         let one_time = crate::members::invite(&owner, "v@example.com", "viewer").await;
         let viewer = crate::members::first_login(&app, "v@example.com", &one_time).await;
-        viewer.get("/webhooks").await.assert_contains("Ops hook").assert_lacks("Send test").assert_lacks("Create Webhook");
+        owner.post_form(&format!("/webhooks/{id}"), &form("Ops hook", "POST", "https://h.example.com/hook?token=s3cr3t", &[PLAIN], "")).await.assert_redirect("/webhooks");
+        owner.get("/webhooks").await.assert_contains("token=s3cr3t");
+        // URLs often carry tokens: viewers see only the host.
+        viewer.get("/webhooks").await.assert_contains("Ops hook").assert_contains("https://h.example.com/…").assert_lacks("s3cr3t").assert_lacks("Send test").assert_lacks("Create Webhook");
         assert_eq!(viewer.post_form(&format!("/webhooks/{id}/test"), &[]).await.status, StatusCode::FORBIDDEN);
         assert_eq!(viewer.post_form(&format!("/webhooks/{id}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
         owner.post_form("/workspaces", &[("name", "Other")]).await;
