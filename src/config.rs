@@ -50,6 +50,11 @@ pub struct Settings {
     pub aliyun_sms_template_alert: String,
     /// Approved text-to-speech template for calls; it must contain the variable `${text}`.
     pub aliyun_tts_code: String,
+    /// Chinese versions of the three templates above, used for contacts whose language is
+    /// Chinese; empty: the templates above are used for everyone.
+    pub aliyun_sms_template_verify_zh: String,
+    pub aliyun_sms_template_alert_zh: String,
+    pub aliyun_tts_code_zh: String,
     /// Caller number for voice calls; empty uses Alibaba's shared number pool.
     pub aliyun_called_show_number: String,
 
@@ -120,6 +125,9 @@ impl Default for Settings {
             aliyun_sms_template_verify: String::new(),
             aliyun_sms_template_alert: String::new(),
             aliyun_tts_code: String::new(),
+            aliyun_sms_template_verify_zh: String::new(),
+            aliyun_sms_template_alert_zh: String::new(),
+            aliyun_tts_code_zh: String::new(),
             aliyun_called_show_number: String::new(),
             twilio_account_sid: String::new(),
             twilio_auth_token: None,
@@ -202,9 +210,11 @@ impl Settings {
                 "session_hours must be at least 1".into(),
             ));
         }
-        if self.provider_timeout_secs == 0 || self.provider_timeout_secs > 120 {
+        // A Batch Verify chunk may wait two timeouts; more than 30 s would make a live batch
+        // look interrupted (store::verification::STALE_AFTER_SECS).
+        if self.provider_timeout_secs == 0 || self.provider_timeout_secs > 30 {
             return Err(ConfigError::Invalid(
-                "provider_timeout_secs must be between 1 and 120".into(),
+                "provider_timeout_secs must be between 1 and 30".into(),
             ));
         }
         if self.send_concurrency == 0 || self.send_concurrency > 1024 {

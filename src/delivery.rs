@@ -35,8 +35,10 @@ pub struct Sms {
     pub workspace_id: Option<WorkspaceId>,
     pub to: PhoneNumber,
     pub purpose: SmsPurpose,
-    /// The whole message, in the recipient's language.
+    /// The whole message, in `language`.
     pub text: String,
+    /// English or Chinese (never Auto): template-based providers pick the template by it.
+    pub language: Language,
     /// The template variables for template-based providers.
     pub params: Vec<(&'static str, String)>,
 }

@@ -26,8 +26,12 @@ use token::LinkToken;
 pub const RESEND_GAP_SECS: i64 = 60;
 pub const MAX_SENDS_PER_HOUR: usize = 5;
 
-/// Contacts a Batch Verify prepares (links stored) before sending them.
-const BATCH_CHUNK: usize = 256;
+/// Contacts a Batch Verify prepares (links stored) before sending them, at least; a chunk is
+/// two waves of concurrent sends, and progress is recorded after each chunk. Two waves of
+/// provider timeouts (at most 2 × 30 s) stay inside the 120 s after which a silent batch is
+/// taken for interrupted.
+const BATCH_CHUNK_MIN: usize = 32;
+const WAVES_PER_CHUNK: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
@@ -246,6 +250,7 @@ impl Verifications {
                     to: PhoneNumber::from_trusted(p.link.target.clone()),
                     purpose: SmsPurpose::Verify,
                     text: messages::sms(p.language, &url),
+                    language: p.language,
                     params: vec![("url", url)],
                 };
                 self.inner.providers.sms.send_sms(&sms).await.map(|_| ())
@@ -320,7 +325,7 @@ impl Verifications {
         default_language: String,
     ) {
         let started = std::time::Instant::now();
-        let chunk_size = BATCH_CHUNK.max(self.inner.concurrency * 4);
+        let chunk_size = BATCH_CHUNK_MIN.max(self.inner.concurrency * WAVES_PER_CHUNK);
         let chunks: Vec<Vec<Contact>> = targets
             .chunks(chunk_size)
             .map(<[Contact]>::to_vec)

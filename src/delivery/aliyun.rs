@@ -13,7 +13,7 @@ use super::{
     Accepted, FailureKind, SendFailure, SendResult, Sms, SmsPurpose, SmsSender, VoiceCall,
     VoiceCaller,
 };
-use crate::domain::PhoneNumber;
+use crate::domain::{Language, PhoneNumber};
 use crate::outbound::TargetPolicy;
 
 #[derive(Clone)]
@@ -27,6 +27,11 @@ pub struct AliyunConfig {
     pub sms_template_verify: String,
     pub sms_template_alert: String,
     pub tts_code: String,
+    /// Chinese versions; empty: the templates above serve every language. Alibaba Cloud sends
+    /// only approved templates, so the language is chosen by template, not by text.
+    pub sms_template_verify_zh: String,
+    pub sms_template_alert_zh: String,
+    pub tts_code_zh: String,
     /// Empty: Alibaba's shared number pool calls out.
     pub called_show_number: String,
 }
@@ -80,6 +85,15 @@ fn provider_number(p: &PhoneNumber) -> String {
     match digits.strip_prefix("86") {
         Some(national) => national.to_string(),
         None => digits.to_string(),
+    }
+}
+
+/// The Chinese template when the message is Chinese and one is configured.
+fn in_language<'a>(default: &'a String, chinese: &'a String, language: Language) -> &'a String {
+    if language == Language::Chinese && !chinese.is_empty() {
+        chinese
+    } else {
+        default
     }
 }
 
@@ -206,10 +220,17 @@ impl SmsSender for Aliyun {
 
     fn send_sms<'a>(&'a self, sms: &'a Sms) -> BoxFuture<'a, SendResult> {
         Box::pin(async move {
-            let template = match sms.purpose {
-                SmsPurpose::Verify => &self.config.sms_template_verify,
-                SmsPurpose::Alert => &self.config.sms_template_alert,
+            let (template, template_zh) = match sms.purpose {
+                SmsPurpose::Verify => (
+                    &self.config.sms_template_verify,
+                    &self.config.sms_template_verify_zh,
+                ),
+                SmsPurpose::Alert => (
+                    &self.config.sms_template_alert,
+                    &self.config.sms_template_alert_zh,
+                ),
             };
+            let template = in_language(template, template_zh, sms.language);
             // TemplateParam is a JSON object of strings, matched to the template's ${…} names.
             let template_param: serde_json::Map<String, serde_json::Value> = sms
                 .params
@@ -241,7 +262,15 @@ impl VoiceCaller for Aliyun {
             let mut params = self.common_params("SingleCallByTts");
             params.extend([
                 ("CalledNumber".into(), provider_number(&call.to)),
-                ("TtsCode".into(), self.config.tts_code.clone()),
+                (
+                    "TtsCode".into(),
+                    in_language(
+                        &self.config.tts_code,
+                        &self.config.tts_code_zh,
+                        call.language,
+                    )
+                    .clone(),
+                ),
                 (
                     "TtsParam".into(),
                     serde_json::json!({ "text": call.text }).to_string(),

@@ -300,6 +300,7 @@ pub fn use_aliyun(s: &mut herald::config::Settings, fake: &Fake) {
     s.aliyun_sms_template_verify = "SMS_100000001".into();
     s.aliyun_sms_template_alert = "SMS_100000002".into();
     s.aliyun_tts_code = "TTS_100000003".into();
+    s.aliyun_sms_template_verify_zh = "SMS_100000004".into();
     // The stand-in listens on loopback.
     s.allow_private_targets = true;
 }

@@ -36,6 +36,7 @@ fn sms(to: &str) -> Sms {
         to: PhoneNumber::parse(to).expect("number"),
         purpose: SmsPurpose::Verify,
         text: "Herald: verify this number: http://x/v/abc".into(),
+        language: Language::English,
         params: vec![("url", "http://x/v/abc".into())],
     }
 }
@@ -63,11 +64,12 @@ async fn alibaba_sms_is_signed_and_answers_map_to_outcomes() {
     let params: serde_json::Value = serde_json::from_str(&req["TemplateParam"]).expect("json");
     assert_eq!(params["url"], "http://x/v/abc");
 
-    // Each request has a fresh nonce: a second send is accepted too.
-    client
-        .send_sms(&sms("+8613912345679"))
-        .await
-        .expect("second");
+    // Each request has a fresh nonce: a second send is accepted too. A Chinese message uses
+    // the Chinese template.
+    let mut chinese = sms("+8613912345679");
+    chinese.language = Language::Chinese;
+    client.send_sms(&chinese).await.expect("second");
+    assert_eq!(fake.accepted()[1]["TemplateCode"], "SMS_1_ZH");
 
     let wrong = client
         .send_sms(&sms("+8613900000000"))
@@ -163,6 +165,9 @@ fn base_config(fake: &Fake) -> AliyunConfig {
         sms_template_alert: "SMS_2".into(),
         tts_code: "TTS_3".into(),
         called_show_number: String::new(),
+        sms_template_verify_zh: "SMS_1_ZH".into(),
+        sms_template_alert_zh: String::new(),
+        tts_code_zh: String::new(),
     }
 }
 
