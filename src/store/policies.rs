@@ -105,6 +105,44 @@ fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Poli
         .collect())
 }
 
+/// Whether every (kind, id) names an object of the workspace.
+fn targets_exist(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    targets: &[(&'static str, String)],
+) -> StoreResult<bool> {
+    use super::schema::{chatbots, contact_groups, contacts, webhooks};
+    for (kind, id) in targets {
+        let n: i64 = match *kind {
+            "contact" => contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(contacts::id.eq(id))
+                .count()
+                .get_result(conn)?,
+            "group" => contact_groups::table
+                .filter(contact_groups::workspace_id.eq(ws))
+                .filter(contact_groups::id.eq(id))
+                .count()
+                .get_result(conn)?,
+            "chatbot" => chatbots::table
+                .filter(chatbots::workspace_id.eq(ws))
+                .filter(chatbots::id.eq(id))
+                .count()
+                .get_result(conn)?,
+            "webhook" => webhooks::table
+                .filter(webhooks::workspace_id.eq(ws))
+                .filter(webhooks::id.eq(id))
+                .count()
+                .get_result(conn)?,
+            _ => 0,
+        };
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Policy>> {
     let rows = notification_policies::table
         .filter(notification_policies::workspace_id.eq(ws))
@@ -201,6 +239,11 @@ pub fn save(
                 id
             }
         };
+        // Checked again here, in the transaction that names them: an object deleted since the
+        // form was read must not leave the policy pointing at nothing.
+        if !targets_exist(c, ws, &input.targets)? {
+            return Err(SaveError::Store(StoreError::NotFound));
+        }
         diesel::delete(policy_targets::table.filter(policy_targets::policy_id.eq(&id)))
             .execute(c)?;
         let mut targets = input.targets.clone();

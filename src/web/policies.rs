@@ -556,8 +556,27 @@ async fn save(
             )
             .await
         }
+        Err(SaveError::Store(StoreError::NotFound))
+            if id.is_none() || still_there(db, user, id.as_ref()).await =>
+        {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "objects",
+                "One of the chosen objects was deleted meanwhile: check the choices and save again.",
+            );
+            form_page(db, session, user, id, form, errors, StatusCode::CONFLICT).await
+        }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Whether the policy being edited still exists (else the save's NotFound is about it).
+async fn still_there(db: &Db, user: &CurrentUser, id: Option<&PolicyId>) -> bool {
+    let Some(id) = id.cloned() else {
+        return true;
+    };
+    let ws = user.workspace_id.clone();
+    db.run(move |c| policies::get(c, &ws, &id)).await.is_ok()
 }
 
 pub async fn delete(

@@ -234,3 +234,39 @@ both_backends! {
         refused(&foreign.post(&owner, "/policies").await, "no longer exists");
     }
 }
+
+/// Store-level: the check in the save transaction.
+mod races {
+    use diesel::prelude::*;
+
+    use crate::both_backends;
+    use crate::helpers::TestApp;
+
+    both_backends! {
+        async fn a_policy_cannot_be_saved_naming_an_object_deleted_meanwhile(app: TestApp) {
+            use herald::store::named::SaveError;
+            use herald::store::policies::{self, PolicyInput};
+            use herald::store::{StoreError, UserId, WorkspaceId};
+            let _owner = app.owner().await;
+            let mut conn = app.db.get().expect("conn");
+            let (ws, user): (WorkspaceId, UserId) = herald::store::schema::memberships::table
+                .select((herald::store::schema::memberships::workspace_id, herald::store::schema::memberships::user_id))
+                .first(&mut *conn)
+                .expect("membership");
+            let input = PolicyInput {
+                name: "Ghost".into(),
+                enabled: true,
+                matchers: vec![],
+                methods: vec![],
+                mention: true,
+                notify_resolved: true,
+                group_by: vec![],
+                repeat_minutes: 60,
+                targets: vec![("group", uuid::Uuid::now_v7().to_string())],
+            };
+            let r = policies::save(&mut conn, &ws, &user, None, &input);
+            assert!(matches!(r, Err(SaveError::Store(StoreError::NotFound))), "{r:?}");
+            assert!(policies::list(&mut conn, &ws).expect("list").is_empty(), "nothing stored");
+        }
+    }
+}
