@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{ChatMessage, Verdict, excerpt, ids, truncate_chars};
+use super::{ChatMessage, Verdict, excerpt, ids};
 use crate::delivery::FailureKind;
 
 /// `hooks.slack-gov.com` serves GovSlack workspaces [U: not in the reference].
@@ -33,10 +33,40 @@ pub(super) fn check_shape(url: &Url) -> Result<(), &'static str> {
 }
 
 /// Slack's escaping for user text: `&`, `<` and `>` only [V].
+fn escape_char(c: char) -> std::borrow::Cow<'static, str> {
+    match c {
+        '&' => "&amp;".into(),
+        '<' => "&lt;".into(),
+        '>' => "&gt;".into(),
+        c => c.to_string().into(),
+    }
+}
+
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    s.chars().map(escape_char).collect()
+}
+
+/// Escapes `s` into at most `budget` characters, cutting between entities (never inside one)
+/// and marking the cut with `…`.
+fn escape_within(s: &str, budget: usize) -> String {
+    let escaped = escape(s);
+    if escaped.chars().count() <= budget {
+        return escaped;
+    }
+    let limit = budget.saturating_sub(1);
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let e = escape_char(c);
+        let n = e.chars().count();
+        if used + n > limit {
+            break;
+        }
+        out.push_str(&e);
+        used += n;
+    }
+    out.push('…');
+    out
 }
 
 pub(super) fn build(url: Url, title: &str, msg: &ChatMessage) -> Result<(Url, Value), String> {
@@ -51,9 +81,7 @@ pub(super) fn build(url: Url, title: &str, msg: &ChatMessage) -> Result<(Url, Va
         format!("\n{}", mentions.join(" "))
     };
     let budget = MAX_TEXT_CHARS.saturating_sub(head.chars().count() + tail.chars().count());
-    // Cut before escaping could split an entity; escaping may grow the text a little, which
-    // the margin under Slack's limit absorbs.
-    let body = escape(&truncate_chars(msg.text.trim_end(), budget));
+    let body = escape_within(msg.text.trim_end(), budget);
     Ok((url, json!({ "text": format!("{head}{body}{tail}") })))
 }
 
@@ -118,6 +146,18 @@ mod tests {
             secret: None,
             keyword: Some("Alert".into()),
         }
+    }
+
+    #[test]
+    fn escaping_never_pushes_the_text_past_the_limit() {
+        let text = "<&>".repeat(20_000);
+        let out = escape_within(&text, 100);
+        assert!(out.chars().count() <= 100, "{}", out.chars().count());
+        assert!(
+            out.ends_with("&gt;…") || out.ends_with("&lt;…") || out.ends_with("&amp;…"),
+            "{out}"
+        );
+        assert_eq!(escape_within("a<b", 10), "a&lt;b");
     }
 
     #[test]

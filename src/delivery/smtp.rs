@@ -22,10 +22,37 @@ pub enum SmtpConfigError {
     Url(String),
     #[error("email_from {0:?} is not a valid address")]
     From(String),
+    #[error(
+        "smtp_url sends a user name and password without TLS: use smtps://… or add ?tls=required"
+    )]
+    PlaintextCredentials,
+}
+
+/// Credentials may travel in clear only to a relay on this machine.
+fn check_credentials(url: &str) -> Result<(), SmtpConfigError> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return Ok(()); // lettre reports the malformed URL itself.
+    };
+    let has_credentials = !parsed.username().is_empty() || parsed.password().is_some();
+    let tls = parsed.scheme() == "smtps"
+        || parsed
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required");
+    // smtp:// is not a scheme the url crate knows, so IP hosts come back as plain text.
+    let host = parsed.host_str().unwrap_or("").trim_matches(['[', ']']);
+    let local = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if has_credentials && !tls && !local {
+        return Err(SmtpConfigError::PlaintextCredentials);
+    }
+    Ok(())
 }
 
 impl Smtp {
     pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Smtp, SmtpConfigError> {
+        check_credentials(url)?;
         // lettre's error names the URL's problem, not its contents, so the password stays out.
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| SmtpConfigError::Url(e.to_string()))?
@@ -74,5 +101,20 @@ impl EmailSender for Smtp {
                 Err(e) => Err(SendFailure::new(classify(&e), e.to_string())),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_go_in_clear_to_another_machine() {
+        assert!(check_credentials("smtp://u:p@mail.example.com:587").is_err());
+        assert!(check_credentials("smtp://u:p@mail.example.com:587?tls=opportunistic").is_err());
+        assert!(check_credentials("smtp://u:p@mail.example.com:587?tls=required").is_ok());
+        assert!(check_credentials("smtps://u:p@mail.example.com").is_ok());
+        assert!(check_credentials("smtp://u:p@127.0.0.1:25").is_ok());
+        assert!(check_credentials("smtp://mail.example.com:25").is_ok());
     }
 }

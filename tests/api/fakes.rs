@@ -324,6 +324,11 @@ async fn hook(req: HttpRequest, body: web::Bytes, log: web::Data<Arc<Mutex<Log>>
     if req.path() == "/slow" {
         tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     }
+    if req.path() == "/redirect" {
+        return HttpResponse::Found()
+            .insert_header(("Location", "/landed"))
+            .finish();
+    }
     if req.path() == "/broken" {
         return HttpResponse::InternalServerError().body("database is on fire");
     }

@@ -253,3 +253,33 @@ async fn a_webhook_that_does_not_answer_fails_after_five_seconds() {
         "{waited:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_are_not_followed() {
+    let hook = fakes::webhook_server();
+    let app = app_allowing_loopback().await;
+    let owner = app.owner().await;
+    owner
+        .post_form(
+            "/webhooks",
+            &form(
+                "Moved",
+                "POST",
+                &format!("{}/redirect", hook.url),
+                &[PLAIN],
+                "",
+            ),
+        )
+        .await
+        .assert_redirect("/webhooks");
+    let id = webhook_id(&owner, "Moved").await;
+    let page = owner.post_form(&format!("/webhooks/{id}/test"), &[]).await;
+    assert_eq!(page.status, StatusCode::BAD_GATEWAY);
+    page.assert_contains("HTTP 302");
+    let paths: Vec<String> = hook.accepted().iter().map(|r| r["path"].clone()).collect();
+    assert_eq!(
+        paths,
+        vec!["/redirect".to_string()],
+        "the redirect was not followed"
+    );
+}
