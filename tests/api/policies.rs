@@ -240,7 +240,6 @@ mod races {
     use diesel::prelude::*;
 
     use crate::both_backends;
-    use crate::helpers::TestApp;
 
     both_backends! {
         async fn a_policy_cannot_be_saved_naming_an_object_deleted_meanwhile(app: TestApp) {
