@@ -847,3 +847,169 @@ fn long_single_line_templates_are_linear() {
         Ok("x".repeat(20_000))
     );
 }
+
+/// Templates are admin input: whatever is typed, parse and render return, never panic.
+#[test]
+fn random_templates_never_panic() {
+    use rand::prelude::*;
+    const PIECES: &[&str] = &[
+        "{{",
+        "}}",
+        "{{-",
+        "-}}",
+        " ",
+        "\n",
+        ".",
+        ".alerts",
+        ".commonLabels",
+        ".labels.x",
+        "$",
+        "$x",
+        ":=",
+        "=",
+        "|",
+        "(",
+        ")",
+        "\"",
+        "\\\"",
+        "`",
+        "if",
+        "else",
+        "end",
+        "range",
+        "for",
+        "with",
+        "break",
+        "continue",
+        "eq",
+        "ne",
+        "lt",
+        "and",
+        "or",
+        "not",
+        "len",
+        "index",
+        "slice",
+        "printf",
+        "print",
+        "html",
+        "js",
+        "urlquery",
+        "\"%s\"",
+        "\"%d\"",
+        "\"%v\"",
+        "\"%q\"",
+        "\"%-5.2f\"",
+        "1",
+        "-3",
+        "1e400",
+        "0x1F",
+        "9999999999999999999999",
+        "nil",
+        "true",
+        "/*",
+        "*/",
+        "$content",
+        "é",
+        "字",
+        "\u{0}",
+        ",",
+    ];
+    let mut rng = StdRng::seed_from_u64(0x4e52_4c44);
+    let data = sample_alert();
+    let options = RenderOptions {
+        max_output_bytes: 4096,
+        max_steps: 2_000,
+        content: Some("c".into()),
+        ..RenderOptions::default()
+    };
+    for _ in 0..20_000 {
+        let n = rng.random_range(1..24);
+        let source: String = (0..n)
+            .map(|_| PIECES[rng.random_range(0..PIECES.len())])
+            .collect();
+        if let Ok(t) = Template::parse(&source) {
+            let _ = t.render(&data, &options);
+            let _ = t.render(
+                &data,
+                &RenderOptions {
+                    escape: Escape::Json,
+                    ..RenderOptions {
+                        max_output_bytes: 4096,
+                        max_steps: 2_000,
+                        content: None,
+                        escape: Escape::None,
+                    }
+                },
+            );
+        }
+    }
+}
+
+/// Well-formed actions in random order and nesting: most parse, and every one renders within
+/// its bounds without panicking.
+#[test]
+fn random_well_formed_templates_render_within_bounds() {
+    use rand::prelude::*;
+    const ACTIONS: &[&str] = &[
+        "{{ if .commonLabels.alertname }}",
+        "{{ if eq .status \"firing\" \"x\" }}",
+        "{{ else }}",
+        "{{ end }}",
+        "{{ range .alerts }}",
+        "{{ for .alerts }}",
+        "{{ range $k, $v := .commonLabels }}",
+        "{{ with .alerts }}",
+        "{{ .labels.pod }}",
+        "{{ $k }}={{ $v }}",
+        "{{ printf \"%5d|%-3s|%q\" 3 \"a\" \"b\" }}",
+        "{{ index . \"alerts\" 0 }}",
+        "{{ len .alerts }}",
+        "{{ slice \"abcdef\" 1 99 }}",
+        "{{ $x := 5 }}",
+        "{{ range $i := 1000000 }}",
+        "{{ break }}",
+        "{{ continue }}",
+        "{{- .status -}}",
+        "text ",
+        "\n",
+        "$content",
+        "{{ html \"<b>\" }}",
+        "{{ js \"'\" }}",
+        "{{ urlquery \"a b\" }}",
+        "{{ not (and .x .y) }}",
+        "{{ or .missing \"d\" }}",
+        "{{ lt 1 2.5 }}",
+        "{{ ge \"b\" \"a\" }}",
+        "{{ print .alerts }}",
+        "{{ println 1 2 }}",
+    ];
+    let mut rng = StdRng::seed_from_u64(7);
+    let data = sample_alert();
+    let options = RenderOptions {
+        max_output_bytes: 8192,
+        max_steps: 5_000,
+        content: Some("c\"\n".into()),
+        escape: Escape::Json,
+    };
+    let mut parsed = 0;
+    for _ in 0..5_000 {
+        let n = rng.random_range(1..16);
+        let source: String = (0..n)
+            .map(|_| ACTIONS[rng.random_range(0..ACTIONS.len())])
+            .collect();
+        if let Ok(t) = Template::parse(&source) {
+            parsed += 1;
+            match t.render(&data, &options) {
+                Ok(out) => assert!(out.len() <= 8192, "{source}"),
+                Err(
+                    RenderError::TooLarge(_) | RenderError::TooManySteps | RenderError::Eval { .. },
+                ) => {}
+            }
+        }
+    }
+    assert!(
+        parsed > 500,
+        "only {parsed} of 5000 parsed: the generator tests little"
+    );
+}
