@@ -201,6 +201,10 @@ pub struct FormPage {
     /// What is stored, masked; None when no key is stored.
     pub stored_secret: Option<String>,
     pub preview: Option<Result<String, String>>,
+    /// The platform's answer to Send test with the form's values, before saving.
+    pub test: Option<ChatAnswer>,
+    /// A key was typed for that test: it is not sent back, so it must be typed again to save.
+    pub retype_secret: bool,
 }
 
 impl FormPage {
@@ -236,6 +240,8 @@ fn form_page(
             errors,
             stored_secret,
             preview,
+            test: None,
+            retype_secret: false,
         },
     )
 }
@@ -420,6 +426,69 @@ pub async fn preview(
         stored_secret,
         Some(result),
         StatusCode::OK,
+    )
+}
+
+/// Send test from the form, before saving: the form comes back with the platform's answer.
+/// A blank key field means the stored key (when editing), as saving would.
+pub async fn test_form(
+    db: web::Data<Db>,
+    session: Session,
+    policy: web::Data<TargetPolicy>,
+    Editor(user): Editor,
+    q: web::Query<PreviewQuery>,
+    CsrfForm(mut form): CsrfForm<ChatbotForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = ChatbotId::parse(&q.id);
+    let stored_key = match &id {
+        Some(id) => stored(&db, &user, id).await?.secret,
+        None => None,
+    };
+    let stored_secret = masked_secret(&stored_key);
+    let input = match form.parse(**policy) {
+        Ok(i) => i,
+        Err(errors) => {
+            form.secret.clear();
+            return form_page(
+                &session,
+                &user,
+                id,
+                form,
+                errors,
+                stored_secret,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let platform = Platform::parse(&input.platform).map_err(|e| AppError::BadRequest(e.into()))?;
+    let secret = if input.clear_secret {
+        None
+    } else {
+        input.secret.clone().or(stored_key)
+    };
+    let bot = Bot {
+        platform,
+        webhook_url: input.webhook_url.clone(),
+        secret,
+        keyword: input.keyword.clone(),
+    };
+    let client = outbound::client(**policy, TEST_TIMEOUT);
+    let answer = chat::send(&client, **policy, &bot, &chat::test_message()).await;
+    let retype_secret = input.secret.is_some();
+    form.secret.clear();
+    render(
+        StatusCode::OK,
+        &FormPage {
+            layout: Layout::new(&session, &user),
+            chatbot_id: id,
+            form,
+            errors: FieldErrors::default(),
+            stored_secret,
+            preview: None,
+            test: Some(answer),
+            retype_secret,
+        },
     )
 }
 

@@ -168,6 +168,8 @@ pub struct FormPage {
     pub form: WebhookForm,
     pub errors: FieldErrors,
     pub previews: Vec<Preview>,
+    /// The outcome of Send test with the form's values, before saving.
+    pub test: Option<Call>,
 }
 
 impl FormPage {
@@ -217,6 +219,7 @@ fn form_page(
             form,
             errors,
             previews,
+            test: None,
         },
     )
 }
@@ -413,6 +416,66 @@ impl TestPage {
     }
 }
 
+/// Calls `hook` with the sample alert, waiting at most [`TEST_TIMEOUT`].
+async fn test_call(policy: TargetPolicy, hook: &Webhook) -> Call {
+    let client = outbound::client(policy, TEST_TIMEOUT);
+    let mut call = webhook::call(&client, policy, hook, &template::sample_alert(), false).await;
+    if call.error.as_deref() == Some("no answer in time") {
+        call.error = Some(format!(
+            "No answer within {} seconds: the webhook did not respond in time.",
+            TEST_TIMEOUT.as_secs()
+        ));
+    }
+    call
+}
+
+/// Send test from the form, before saving (as the seed's Create Webhook panel has it): the
+/// form comes back with the outcome below it, nothing stored.
+pub async fn test_form(
+    session: Session,
+    policy: web::Data<TargetPolicy>,
+    Editor(user): Editor,
+    q: web::Query<PreviewQuery>,
+    CsrfForm(form): CsrfForm<WebhookForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = WebhookId::parse(&q.id);
+    let input = match form.parse(**policy) {
+        Ok(i) => i,
+        Err(errors) => {
+            return form_page(
+                &session,
+                &user,
+                id,
+                form,
+                errors,
+                Vec::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    let probe = Webhook {
+        id: WebhookId::new(),
+        name: input.name.as_str().to_string(),
+        method: input.method.code().into(),
+        url: input.url.clone(),
+        headers: serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into()),
+        template: input.template.clone(),
+        resolve_template: input.resolve_template.clone(),
+    };
+    let call = test_call(**policy, &probe).await;
+    render(
+        StatusCode::OK,
+        &FormPage {
+            layout: Layout::new(&session, &user),
+            webhook_id: id,
+            form,
+            errors: FieldErrors::default(),
+            previews: Vec::new(),
+            test: Some(call),
+        },
+    )
+}
+
 /// Send test: calls the saved webhook with the sample alert and shows what came back.
 pub async fn send_test(
     db: web::Data<Db>,
@@ -425,14 +488,7 @@ pub async fn send_test(
     let id = parse_id(&path)?;
     let ws = user.workspace_id.clone();
     let hook = db.run(move |c| webhooks::get(c, &ws, &id)).await?;
-    let client = outbound::client(**policy, TEST_TIMEOUT);
-    let mut call = webhook::call(&client, **policy, &hook, &template::sample_alert(), false).await;
-    if call.error.as_deref() == Some("no answer in time") {
-        call.error = Some(format!(
-            "No answer within {} seconds: the webhook did not respond in time.",
-            TEST_TIMEOUT.as_secs()
-        ));
-    }
+    let call = test_call(**policy, &hook).await;
     let status = if call.ok() {
         StatusCode::OK
     } else {

@@ -669,3 +669,38 @@ async fn a_platform_that_is_down_fails_clearly_and_quickly() {
         .assert_lacks("id=\"test-code\"");
     assert!(waited < Duration::from_secs(6), "{waited:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_works_from_the_form_before_saving() {
+    let fake = chat_platforms::dingtalk_server();
+    let app = app_allowing_loopback().await;
+    let owner = app.owner().await;
+    let url = format!("{}/robot/send?access_token={DING_TOKEN}", fake.base);
+    let form = BotForm {
+        keyword: KEYWORD,
+        secret: DING_SECRET,
+        ..BotForm::new("dingtalk", "Draft bot", &url)
+    };
+    let p = owner.post_form("/chatbots/test", &form.fields()).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+    p.assert_contains("Message accepted.")
+        .assert_contains("Nothing is saved until you press Create")
+        .assert_contains("type it once more before saving")
+        .assert_lacks(DING_SECRET);
+    assert_eq!(fake.accepted().len(), 1);
+    owner.get("/chatbots").await.assert_lacks("Draft bot</td>");
+
+    // Editing: a blank key field tests with the stored key, as saving would keep it.
+    create(&owner, form).await;
+    let id = chatbot_id(&owner, "Draft bot").await;
+    let blank = BotForm {
+        keyword: KEYWORD,
+        ..BotForm::new("dingtalk", "Draft bot", &url)
+    };
+    let p = owner
+        .post_form(&format!("/chatbots/test?id={id}"), &blank.fields())
+        .await;
+    p.assert_contains("Message accepted.")
+        .assert_lacks("type it once more");
+    assert_eq!(fake.accepted().len(), 2);
+}

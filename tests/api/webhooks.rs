@@ -283,3 +283,33 @@ async fn redirects_are_not_followed() {
         "the redirect was not followed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_test_works_from_the_form_before_saving() {
+    let hook = fakes::webhook_server();
+    let app = app_allowing_loopback().await;
+    let owner = app.owner().await;
+    let url = format!("{}/unsaved", hook.url);
+    let page = owner
+        .post_form(
+            "/webhooks/test",
+            &form("Draft", "POST", &url, &[PLAIN], "Draft: $content"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.assert_contains("answered HTTP 200")
+        .assert_contains("Nothing is saved until you press Create")
+        .assert_contains("value=\"Draft\"");
+    assert_eq!(hook.accepted()[0]["path"], "/unsaved");
+    assert!(hook.accepted()[0]["body"].starts_with("Draft: [FIRING"));
+    owner
+        .get("/webhooks")
+        .await
+        .assert_contains("No webhooks yet");
+    // A bad form is checked first, and nothing is called.
+    let bad = owner
+        .post_form("/webhooks/test", &form("Draft", "POST", "ftp://x", &[], ""))
+        .await;
+    refused(&bad, "http:// or https://");
+    assert_eq!(hook.accepted().len(), 1);
+}
