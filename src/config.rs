@@ -76,6 +76,9 @@ pub struct Settings {
     /// Off by default so a URL typed in the console cannot reach internal services; link-local
     /// and cloud-metadata addresses are refused either way.
     pub allow_private_targets: bool,
+    /// Reverse proxies in front of Herald, comma separated (`127.0.0.1, 10.0.0.2`): from them,
+    /// `X-Forwarded-For` gives the client address that sign-in and link limits count by.
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -137,6 +140,7 @@ impl Default for Settings {
             smtp_url: None,
             email_from: "Herald <herald@localhost>".into(),
             allow_private_targets: false,
+            trusted_proxies: String::new(),
         }
     }
 }
@@ -222,6 +226,8 @@ impl Settings {
                 "send_concurrency must be between 1 and 1024".into(),
             ));
         }
+        crate::web::client_ip::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(ConfigError::Invalid)?;
         self.validate_providers()
     }
 

@@ -89,6 +89,10 @@ impl Application {
             settings.send_concurrency,
         ));
         let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
+        let proxies = actix_web::web::Data::new(
+            web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
+                .map_err(anyhow::Error::msg)?,
+        );
         let target_policy = actix_web::web::Data::new(crate::outbound::TargetPolicy {
             allow_private: settings.allow_private_targets,
         });
@@ -106,6 +110,7 @@ impl Application {
                 .app_data(verifications.clone())
                 .app_data(limiter.clone())
                 .app_data(target_policy.clone())
+                .app_data(proxies.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod auth;
 pub mod chatbots;
+pub mod client_ip;
 pub mod contact_defaults;
 pub mod contacts;
 pub mod csrf;

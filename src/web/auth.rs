@@ -247,9 +247,8 @@ pub struct LoginForm {
 /// The throttle key: failures count per client address and account, so one attacker cannot
 /// lock everyone out of an account from elsewhere, and cannot guess without limit either.
 fn throttle_key(req: &HttpRequest, email: &str) -> String {
-    let ip = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
+    let ip = super::client_ip::client_ip(req)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     format!("{ip}|{}", email.trim().to_lowercase())
 }

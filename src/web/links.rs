@@ -125,7 +125,7 @@ fn limited(
     session: &Session,
     token: &str,
 ) -> Option<Result<HttpResponse, AppError>> {
-    let ip = req.peer_addr()?.ip();
+    let ip = super::client_ip::client_ip(req)?;
     let wait = limiter.check(ip).err()?;
     let minutes = wait.div_ceil(60);
     Some(page(
@@ -148,9 +148,9 @@ fn respond(
     state: LinkState,
 ) -> Result<HttpResponse, AppError> {
     if state == LinkState::Invalid
-        && let Some(addr) = req.peer_addr()
+        && let Some(ip) = super::client_ip::client_ip(req)
     {
-        limiter.failed(addr.ip());
+        limiter.failed(ip);
     }
     let (status, view) = match state {
         LinkState::Open { method, masked } => (StatusCode::OK, View::Open { method, masked }),

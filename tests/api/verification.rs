@@ -578,3 +578,34 @@ async fn a_batch_left_running_by_a_stopped_process_shows_as_interrupted() {
         .expect("state");
     assert_eq!(state, "interrupted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let db = Arc::new(TestDb::create(Kind::Sqlite).expect("sqlite"));
+    let app =
+        TestApp::spawn_with(Kind::Sqlite, db, |s| s.trusted_proxies = "127.0.0.1".into()).await;
+    let http = reqwest::Client::new();
+    let get = |client_ip: &'static str| {
+        http.get(format!(
+            "{}/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            app.base
+        ))
+        .header("X-Forwarded-For", client_ip)
+        .send()
+    };
+    for _ in 0..30 {
+        assert_eq!(
+            get("198.51.100.1").await.expect("get").status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(
+        get("198.51.100.1").await.expect("get").status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another client behind the same proxy is not affected.
+    assert_eq!(
+        get("198.51.100.2").await.expect("get").status(),
+        StatusCode::NOT_FOUND
+    );
+}
