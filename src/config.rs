@@ -70,6 +70,9 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     /// The From of every email, e.g. `Herald <alerts@example.com>`.
     pub email_from: String,
+    /// A PEM file of CA certificates to trust for the SMTP server's TLS besides the public
+    /// roots (a relay with a company CA).
+    pub smtp_ca_file: Option<String>,
 
     /// Let chatbot, webhook and provider URLs reach loopback, private (10/8, 172.16/12,
     /// 192.168/16, fc00::/7) and carrier-grade NAT addresses (`HERALD_ALLOW_PRIVATE_TARGETS`).
@@ -139,6 +142,7 @@ impl Default for Settings {
             twilio_base_url: "https://api.twilio.com".into(),
             smtp_url: None,
             email_from: "Herald <herald@localhost>".into(),
+            smtp_ca_file: None,
             allow_private_targets: false,
             trusted_proxies: String::new(),
         }

@@ -77,10 +77,18 @@ impl Providers {
         let email: Arc<dyn EmailSender> = match (&settings.email_provider, &settings.smtp_url) {
             (EmailProvider::Smtp, Some(url)) => {
                 use secrecy::ExposeSecret;
+                let extra_ca = match &settings.smtp_ca_file {
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .map_err(|e| anyhow::anyhow!("smtp_ca_file {path}: {e}"))?,
+                    ),
+                    None => None,
+                };
                 Arc::new(Smtp::new(
                     url.expose_secret(),
                     &settings.email_from,
                     timeout,
+                    extra_ca.as_deref(),
                 )?)
             }
             _ => console,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::{Accepted, Email, EmailSender, FailureKind, SendFailure, SendResult};
@@ -26,6 +27,8 @@ pub enum SmtpConfigError {
         "smtp_url sends a user name and password without TLS: use smtps://… or add ?tls=required"
     )]
     PlaintextCredentials,
+    #[error("smtp_ca_file: {0}")]
+    Ca(String),
 }
 
 /// Credentials may travel in clear only to a relay on this machine.
@@ -50,14 +53,53 @@ fn check_credentials(url: &str) -> Result<(), SmtpConfigError> {
     Ok(())
 }
 
+/// The TLS the URL asks for, rebuilt to also trust `extra_ca` (a relay with a private CA).
+fn tls_with_ca(url: &str, extra_ca: &str) -> Result<Option<Tls>, SmtpConfigError> {
+    let parsed = url::Url::parse(url).map_err(|e| SmtpConfigError::Url(e.to_string()))?;
+    let host = parsed
+        .host_str()
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_string();
+    let mode = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "tls")
+        .map(|(_, v)| v.into_owned());
+    let params = || {
+        let cert = Certificate::from_pem(extra_ca.as_bytes())
+            .map_err(|e| SmtpConfigError::Ca(e.to_string()))?;
+        TlsParameters::builder(host.clone())
+            .add_root_certificate(cert)
+            .build_rustls()
+            .map_err(|e| SmtpConfigError::Ca(e.to_string()))
+    };
+    Ok(match (parsed.scheme(), mode.as_deref()) {
+        ("smtps", _) => Some(Tls::Wrapper(params()?)),
+        (_, Some("required")) => Some(Tls::Required(params()?)),
+        (_, Some("opportunistic")) => Some(Tls::Opportunistic(params()?)),
+        _ => None,
+    })
+}
+
 impl Smtp {
-    pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Smtp, SmtpConfigError> {
+    /// `extra_ca`: PEM certificates to trust besides the public roots (`smtp_ca_file`).
+    pub fn new(
+        url: &str,
+        from: &str,
+        timeout: Duration,
+        extra_ca: Option<&str>,
+    ) -> Result<Smtp, SmtpConfigError> {
         check_credentials(url)?;
         // lettre's error names the URL's problem, not its contents, so the password stays out.
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| SmtpConfigError::Url(e.to_string()))?
-            .timeout(Some(timeout))
-            .build();
+            .timeout(Some(timeout));
+        if let Some(ca) = extra_ca
+            && let Some(tls) = tls_with_ca(url, ca)?
+        {
+            builder = builder.tls(tls);
+        }
+        let transport = builder.build();
         let from = from
             .parse::<Mailbox>()
             .map_err(|_| SmtpConfigError::From(from.to_string()))?;

@@ -12,7 +12,7 @@ use herald::domain::{EmailAddress, Language, PhoneNumber};
 use herald::outbound::{self, TargetPolicy};
 
 use crate::fakes::{self, Fake};
-use crate::smtp_server::SmtpServer;
+use crate::smtp_server::{Security, SmtpServer};
 
 fn aliyun(fake: &Fake, secret: &str) -> Aliyun {
     Aliyun::new(
@@ -244,6 +244,7 @@ async fn email_goes_through_a_real_smtp_server() {
         &server.url(),
         "Herald <herald@example.com>",
         Duration::from_secs(5),
+        None,
     )
     .expect("smtp");
     let email = Email {
@@ -266,8 +267,51 @@ async fn email_goes_through_a_real_smtp_server() {
         &format!("smtp://127.0.0.1:{port}"),
         "herald@example.com",
         Duration::from_secs(2),
+        None,
     )
     .expect("smtp");
     let e = nowhere.send_email(&email).await.expect_err("no server");
     assert_eq!(e.kind, FailureKind::Transient);
+}
+
+#[tokio::test]
+async fn email_goes_over_starttls_and_implicit_tls() {
+    for (security, url) in [
+        (Security::StartTls, "smtp://127.0.0.1:{port}?tls=required"),
+        (Security::Implicit, "smtps://127.0.0.1:{port}"),
+    ] {
+        let Some(server) = SmtpServer::start_with(security) else {
+            return;
+        };
+        let url = url.replace("{port}", &server.port().to_string());
+        let ca = server.certificate().expect("certificate");
+        let email = Email {
+            workspace_id: None,
+            to: EmailAddress::parse("tls@example.com").expect("address"),
+            subject: format!("Over {security:?}"),
+            text: "Encrypted.\n".into(),
+        };
+        // The server's certificate is not from a public CA: without smtp_ca_file, refused.
+        let untrusting =
+            Smtp::new(&url, "herald@example.com", Duration::from_secs(5), None).expect("smtp");
+        assert!(
+            untrusting.send_email(&email).await.is_err(),
+            "{security:?} accepted an unknown certificate"
+        );
+        let smtp = Smtp::new(
+            &url,
+            "herald@example.com",
+            Duration::from_secs(5),
+            Some(&ca),
+        )
+        .expect("smtp");
+        smtp.send_email(&email)
+            .await
+            .unwrap_or_else(|e| panic!("{security:?}: {e}"));
+        let mail = server.wait_for("tls@example.com").await;
+        assert!(
+            mail.contains(&format!("Subject: Over {security:?}")),
+            "{mail}"
+        );
+    }
 }

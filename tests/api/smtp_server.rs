@@ -36,9 +36,94 @@ fn python_with_aiosmtpd() -> Option<String> {
     })
 }
 
+/// How the test server speaks TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    /// STARTTLS, required before MAIL.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Implicit,
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it, made with the openssl
+/// command (a self-signed leaf is refused by webpki as a CA used as an end entity);
+/// returns (server cert, server key); the CA is `ca.pem` beside them.
+fn test_certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "openssl {args:?} failed");
+    };
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext file");
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=Herald Test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    (dir.join("cert.pem"), dir.join("key.pem"))
+}
+
 impl SmtpServer {
     /// None (skip) when aiosmtpd is missing outside CI; under CI that is a failure.
     pub fn start() -> Option<SmtpServer> {
+        Self::start_with(Security::Plain)
+    }
+
+    /// The CA that signed the server's certificate (PEM), when it speaks TLS.
+    pub fn certificate(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("ca.pem")).ok()
+    }
+
+    pub fn start_with(security: Security) -> Option<SmtpServer> {
         let Some(python) = python_with_aiosmtpd() else {
             assert!(!in_ci(), "CI=true and python3-aiosmtpd is not installed");
             eprintln!("skipped: python3-aiosmtpd not installed");
@@ -50,9 +135,20 @@ impl SmtpServer {
             .port();
         let dir = tempfile::tempdir().expect("maildir");
         let maildir = dir.path().join("mail");
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        if security != Security::Plain {
+            let (cert, key) = test_certificates(dir.path());
+            let (c, k) = if security == Security::StartTls {
+                ("--tlscert", "--tlskey")
+            } else {
+                ("--smtpscert", "--smtpskey")
+            };
+            command.arg(c).arg(cert).arg(k).arg(key);
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
@@ -72,6 +168,10 @@ impl SmtpServer {
     /// Plain SMTP, as for a local relay.
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The first delivered message addressed to `to`, with quoted-printable soft breaks undone.
