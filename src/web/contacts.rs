@@ -32,6 +32,8 @@ pub struct IndexPage {
     pub layout: Layout,
     pub q: String,
     pub page: Page,
+    /// This view's URL, for the forms that come back to it.
+    pub back: String,
 }
 
 impl IndexPage {
@@ -42,11 +44,6 @@ impl IndexPage {
         } else {
             format!("/contacts?q={q}&page={n}")
         }
-    }
-
-    /// This view's URL, for forms that come back to it.
-    pub fn back(&self) -> String {
-        self.page_url(self.page.page)
     }
 
     pub fn first_shown(&self) -> i64 {
@@ -79,14 +76,14 @@ pub async fn index(
             Ok(contacts::list(c, &index, &user.workspace_id, &s, page_no)?)
         })
         .await?;
-    render(
-        StatusCode::OK,
-        &IndexPage {
-            layout: Layout::new(&session, &user),
-            q: search,
-            page,
-        },
-    )
+    let mut view = IndexPage {
+        layout: Layout::new(&session, &user),
+        q: search,
+        page,
+        back: String::new(),
+    };
+    view.back = view.page_url(view.page.page);
+    render(StatusCode::OK, &view)
 }
 
 /// The form as submitted: raw strings, so a rejected form shows exactly what was typed.
