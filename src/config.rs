@@ -36,6 +36,8 @@ pub struct Settings {
     pub provider_timeout_secs: u64,
     /// SMS sends in flight at once during a Batch Verify.
     pub send_concurrency: usize,
+    /// Verification messages (SMS and email) one workspace may send in 24 hours; 0: no limit.
+    pub verification_daily_limit: u32,
 
     pub aliyun_access_key_id: String,
     pub aliyun_access_key_secret: Option<SecretString>,
@@ -122,6 +124,7 @@ impl Default for Settings {
             email_provider: EmailProvider::Console,
             provider_timeout_secs: 10,
             send_concurrency: 64,
+            verification_daily_limit: 20_000,
             aliyun_access_key_id: String::new(),
             aliyun_access_key_secret: None,
             aliyun_region_id: "cn-hangzhou".into(),

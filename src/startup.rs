@@ -86,7 +86,10 @@ impl Application {
             providers,
             settings.base_url(),
             Background::start()?,
-            settings.send_concurrency,
+            crate::verification::SendLimits {
+                concurrency: settings.send_concurrency,
+                daily_per_workspace: settings.verification_daily_limit,
+            },
         ));
         let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
         let proxies = actix_web::web::Data::new(

@@ -44,6 +44,10 @@ pub enum SendError {
         target: String,
         retry_after_secs: i64,
     },
+    #[error(
+        "This workspace has sent {0} verification messages in the last 24 hours, its daily limit (verification_daily_limit); try again later."
+    )]
+    DailyLimit(u32),
     #[error("Could not send to {target}: {failure}")]
     Failed {
         target: String,
@@ -119,12 +123,22 @@ pub struct Verifications {
     inner: Arc<Inner>,
 }
 
+/// How much sending Herald allows itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SendLimits {
+    /// Sends in flight at once during a Batch Verify.
+    pub concurrency: usize,
+    /// Verification messages one workspace may send in 24 hours (0: no limit): SMS cost money,
+    /// and any admin can start a Batch Verify.
+    pub daily_per_workspace: u32,
+}
+
 struct Inner {
     db: Db,
     providers: Providers,
     base_url: String,
     background: Background,
-    concurrency: usize,
+    limits: SendLimits,
 }
 
 /// A link ready to send to one contact.
@@ -147,7 +161,7 @@ impl Verifications {
         providers: Providers,
         base_url: &str,
         background: Background,
-        concurrency: usize,
+        limits: SendLimits,
     ) -> Self {
         Verifications {
             inner: Arc::new(Inner {
@@ -155,7 +169,10 @@ impl Verifications {
                 providers,
                 base_url: base_url.trim_end_matches('/').to_string(),
                 background,
-                concurrency: concurrency.max(1),
+                limits: SendLimits {
+                    concurrency: limits.concurrency.max(1),
+                    ..limits
+                },
             }),
         }
     }
@@ -176,7 +193,7 @@ impl Verifications {
         contact_id: &ContactId,
         method: ContactMethod,
     ) -> Result<String, SendError> {
-        let (ws2, id) = (ws.clone(), contact_id.clone());
+        let (ws2, id, limits) = (ws.clone(), contact_id.clone(), self.inner.limits);
         let prepared = self
             .inner
             .db
@@ -192,7 +209,7 @@ impl Verifications {
                     if contact.method_state(method) == MethodState::Verified {
                         return Err(SendError::AlreadyVerified(mask(method, &target)));
                     }
-                    links::lock_targets(c, std::slice::from_ref(&target))?;
+                    links::lock_targets(c, &[target.clone(), workspace_lock(&ws2)])?;
                     let at = now();
                     let sends: Vec<NaiveDateTime> = links::recent_sends(
                         c,
@@ -207,6 +224,10 @@ impl Verifications {
                             target: mask(method, &target),
                             retry_after_secs: secs,
                         });
+                    }
+                    let daily = limits.daily_per_workspace;
+                    if daily > 0 && links::sends_today(c, &ws2)? >= i64::from(daily) {
+                        return Err(SendError::DailyLimit(daily));
                     }
                     let workspace = workspaces::get(c, &ws2)?;
                     let link = NewLink {
@@ -325,7 +346,7 @@ impl Verifications {
         default_language: String,
     ) {
         let started = std::time::Instant::now();
-        let chunk_size = BATCH_CHUNK_MIN.max(self.inner.concurrency * WAVES_PER_CHUNK);
+        let chunk_size = BATCH_CHUNK_MIN.max(self.inner.limits.concurrency * WAVES_PER_CHUNK);
         let chunks: Vec<Vec<Contact>> = targets
             .chunks(chunk_size)
             .map(<[Contact]>::to_vec)
@@ -358,6 +379,7 @@ impl Verifications {
         default_language: &str,
     ) -> (usize, Vec<BatchFailure>) {
         let ws2 = ws.clone();
+        let daily = self.inner.limits.daily_per_workspace;
         let default_language = default_language.to_string();
         let names: Vec<(String, String)> = chunk
             .iter()
@@ -366,7 +388,9 @@ impl Verifications {
         let prepared = self
             .inner
             .db
-            .run(move |c| c.transaction(|c| prepare_chunk(c, &ws2, chunk, &default_language)))
+            .run(move |c| {
+                c.transaction(|c| prepare_chunk(c, &ws2, chunk, &default_language, daily))
+            })
             .await;
         let (ready, mut failures) = match prepared {
             Ok(p) => p,
@@ -388,7 +412,7 @@ impl Verifications {
                 let r = self.deliver(ws, &p).await;
                 (p, r)
             })
-            .buffer_unordered(self.inner.concurrency)
+            .buffer_unordered(self.inner.limits.concurrency)
             .collect()
             .await;
         let mut sent = 0;
@@ -476,15 +500,29 @@ impl Verifications {
     }
 }
 
-/// Issues links for the chunk's contacts whose numbers are not rate limited.
+/// The lock name that serializes a workspace's daily count (beside the per-address locks).
+fn workspace_lock(ws: &WorkspaceId) -> String {
+    format!("workspace:{ws}")
+}
+
+/// Issues links for the chunk's contacts whose numbers are not rate limited, within the
+/// workspace's daily allowance.
 fn prepare_chunk(
     c: &mut crate::store::DbConn,
     ws: &WorkspaceId,
     chunk: Vec<Contact>,
     default_language: &str,
+    daily: u32,
 ) -> Result<(Vec<Prepared>, Vec<BatchFailure>), StoreError> {
     let phones: Vec<String> = chunk.iter().filter_map(|c| c.phone.clone()).collect();
-    links::lock_targets(c, &phones)?;
+    let mut locks = phones.clone();
+    locks.push(workspace_lock(ws));
+    links::lock_targets(c, &locks)?;
+    let mut allowance = if daily == 0 {
+        i64::MAX
+    } else {
+        i64::from(daily) - links::sends_today(c, ws)?
+    };
     let at = now();
     let mut sends: std::collections::HashMap<String, Vec<NaiveDateTime>> = Default::default();
     for (target, t) in links::recent_sends(c, &phones, at - Duration::hours(1))? {
@@ -508,6 +546,17 @@ fn prepare_chunk(
             });
             continue;
         }
+        if allowance <= 0 {
+            failures.push(BatchFailure {
+                contact_name: contact.name.clone(),
+                target: mask(ContactMethod::Phone, &phone),
+                reason: format!(
+                    "not sent: the workspace reached its daily limit of {daily} verification messages"
+                ),
+            });
+            continue;
+        }
+        allowance -= 1;
         ready.push(Prepared {
             language: messages::resolve(contact.language(), default_language),
             link: NewLink {

@@ -73,6 +73,15 @@ pub fn recent_sends(
     Ok(found)
 }
 
+/// How many messages the workspace sent in the last 24 hours.
+pub fn sends_today(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<i64> {
+    Ok(verification_sends::table
+        .filter(verification_sends::workspace_id.eq(ws))
+        .filter(verification_sends::created_at.gt(now() - Duration::hours(24)))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Remembers a send to each of `targets`; failed sends count too (a failing number is not
 /// retried in a tight loop).
 pub fn record_sends(conn: &mut DbConn, ws: &WorkspaceId, targets: &[String]) -> StoreResult<()> {

@@ -609,3 +609,51 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_sends_at_most_its_daily_limit() {
+    let db = Arc::new(TestDb::create(Kind::Sqlite).expect("sqlite"));
+    let app = TestApp::spawn_with(Kind::Sqlite, db, |s| s.verification_daily_limit = 2).await;
+    let owner = app.owner().await;
+    let ws = workspace(&app);
+    let ids: Vec<ContactId> = (0..3)
+        .map(|i| {
+            insert_contact(
+                &app,
+                &ws,
+                &format!("Capped {i}"),
+                &format!("+861390000{:04}", 7000 + i),
+            )
+        })
+        .collect();
+    let r = owner
+        .post_form(
+            "/contacts/verify",
+            &[("scope", "matching"), ("q", "capped")],
+        )
+        .await;
+    let batch = r.location.clone().expect("batch page");
+    let done = wait_batch(&owner, &batch).await;
+    assert_eq!(
+        (done["sent"].as_i64(), done["failed"].as_i64()),
+        (Some(2), Some(1)),
+        "{done}"
+    );
+    owner
+        .get(&batch)
+        .await
+        .assert_contains("daily limit of 2 verification messages");
+    // One at a time is held to the same limit.
+    owner
+        .post_form(
+            &format!("/contacts/{}/verify", ids[2]),
+            &[("method", "phone")],
+        )
+        .await
+        .assert_redirect("/contacts");
+    owner
+        .get("/contacts")
+        .await
+        .assert_contains("its daily limit (verification_daily_limit)");
+    assert_eq!(outbox_links(&owner).await.len(), 2);
+}
