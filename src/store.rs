@@ -77,6 +77,18 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
+/// Call first in a transaction that reads and then writes. SQLite: a write statement (one that
+/// touches no row) takes the database's write lock now, waiting on busy_timeout; otherwise the
+/// later first write fails at once with SQLITE_BUSY when another writer got there since the
+/// read. PostgreSQL (row locks, READ COMMITTED): nothing to do.
+pub fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConn::Sqlite(c) = conn {
+        diesel::sql_query("UPDATE app_secrets SET name = name WHERE 0").execute(c)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(
         e,

@@ -37,10 +37,12 @@ fn check_credentials(url: &str) -> Result<(), SmtpConfigError> {
         return Ok(()); // lettre reports the malformed URL itself.
     };
     let has_credentials = !parsed.username().is_empty() || parsed.password().is_some();
+    // The first `tls=` is the one lettre uses.
     let tls = parsed.scheme() == "smtps"
         || parsed
             .query_pairs()
-            .any(|(k, v)| k == "tls" && v == "required");
+            .find(|(k, _)| k == "tls")
+            .is_some_and(|(_, v)| v == "required");
     // smtp:// is not a scheme the url crate knows, so IP hosts come back as plain text.
     let host = parsed.host_str().unwrap_or("").trim_matches(['[', ']']);
     let local = host == "localhost"
@@ -77,7 +79,11 @@ fn tls_with_ca(url: &str, extra_ca: &str) -> Result<Option<Tls>, SmtpConfigError
         ("smtps", _) => Some(Tls::Wrapper(params()?)),
         (_, Some("required")) => Some(Tls::Required(params()?)),
         (_, Some("opportunistic")) => Some(Tls::Opportunistic(params()?)),
-        _ => None,
+        _ => {
+            return Err(SmtpConfigError::Ca(
+                "set, but smtp_url uses no TLS (use smtps:// or ?tls=required)".into(),
+            ));
+        }
     })
 }
 
@@ -158,5 +164,9 @@ mod tests {
         assert!(check_credentials("smtps://u:p@mail.example.com").is_ok());
         assert!(check_credentials("smtp://u:p@127.0.0.1:25").is_ok());
         assert!(check_credentials("smtp://mail.example.com:25").is_ok());
+        assert!(
+            check_credentials("smtp://u:p@mail.example.com?tls=opportunistic&tls=required")
+                .is_err()
+        );
     }
 }

@@ -363,6 +363,7 @@ fn save_checked(
     write: impl Fn(&mut DbConn) -> QueryResult<usize>,
 ) -> Result<usize, SaveError> {
     let result = conn.transaction(|c| {
+        super::begin_write(c)?;
         let found = conflicts(c, ws, except, input)?;
         if !found.is_empty() {
             return Err(SaveError::Conflicts(found));
@@ -438,50 +439,54 @@ pub fn update(
     let phone = input.phone.as_ref().map(|p| p.as_str().to_string());
     let email = input.email.as_ref().map(|e| e.as_str().to_string());
     let changed = std::cell::Cell::new(Changed::default());
-    // The current row is read in the same transaction as the write, so a Verify pressed
-    // meanwhile is neither lost nor carried over to a number changed meanwhile.
     save_checked(conn, ws, Some(id), input, |c| {
         let current = get(c, ws, id).map_err(|e| match e {
             StoreError::Db(e) => e,
             _ => diesel::result::Error::NotFound,
         })?;
-        // A changed number or address starts over: its verification and unused links go.
-        let (phone_verified, phone_link) = if phone == current.phone {
-            (current.phone_verified_at, current.phone_link_expires_at)
-        } else {
-            super::verification::discard_unused(c, id, ContactMethod::Phone)?;
-            (None, None)
-        };
-        let (email_verified, email_link) = if email == current.email {
-            (current.email_verified_at, current.email_link_expires_at)
-        } else {
-            super::verification::discard_unused(c, id, ContactMethod::Email)?;
-            (None, None)
-        };
+        let phone_changed = phone != current.phone;
+        let email_changed = email != current.email;
         changed.set(Changed {
-            phone: phone.is_some() && phone != current.phone,
-            email: email.is_some() && email != current.email,
+            phone: phone.is_some() && phone_changed,
+            email: email.is_some() && email_changed,
         });
-        diesel::update(
-            contacts::table
-                .filter(contacts::workspace_id.eq(ws))
-                .filter(contacts::id.eq(id)),
-        )
-        .set((
-            contacts::name.eq(input.name.as_str()),
-            contacts::phone.eq(phone.clone()),
-            contacts::phone_verified_at.eq(phone_verified),
-            contacts::phone_link_expires_at.eq(phone_link),
-            contacts::email.eq(email.clone()),
-            contacts::email_verified_at.eq(email_verified),
-            contacts::email_link_expires_at.eq(email_link),
-            contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
-            contacts::language.eq(input.language.code()),
-            contacts::fallback.eq(input.fallback.code()),
-            contacts::search_text.eq(search_text(input)),
-            contacts::updated_at.eq(now()),
-        ))
-        .execute(c)
+        let row = contacts::table
+            .filter(contacts::workspace_id.eq(ws))
+            .filter(contacts::id.eq(id));
+        // The verification columns are written only for a changed number or address: a Verify
+        // pressed while this edit ran is then never overwritten with what was read before it.
+        let n = diesel::update(row)
+            .set((
+                contacts::name.eq(input.name.as_str()),
+                contacts::phone.eq(phone.clone()),
+                contacts::email.eq(email.clone()),
+                contacts::im_user_id.eq(input.im_user_id.as_ref().map(ImUserId::as_str)),
+                contacts::language.eq(input.language.code()),
+                contacts::fallback.eq(input.fallback.code()),
+                contacts::search_text.eq(search_text(input)),
+                contacts::updated_at.eq(now()),
+            ))
+            .execute(c)?;
+        // A changed number or address starts over: its verification and unused links go.
+        if phone_changed {
+            super::verification::discard_unused(c, id, ContactMethod::Phone)?;
+            diesel::update(row)
+                .set((
+                    contacts::phone_verified_at.eq(None::<NaiveDateTime>),
+                    contacts::phone_link_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+        }
+        if email_changed {
+            super::verification::discard_unused(c, id, ContactMethod::Email)?;
+            diesel::update(row)
+                .set((
+                    contacts::email_verified_at.eq(None::<NaiveDateTime>),
+                    contacts::email_link_expires_at.eq(None::<NaiveDateTime>),
+                ))
+                .execute(c)?;
+        }
+        Ok(n)
     })?;
     Ok(changed.get())
 }

@@ -235,6 +235,7 @@ pub fn create(
 ) -> Result<GroupId, SaveError> {
     let id = GroupId::new();
     conn.transaction(|c| {
+        super::begin_write(c)?;
         if name_taken(c, ws, name, None)? {
             return Err(SaveError::NameTaken(name.as_str().to_string()));
         }
@@ -266,6 +267,7 @@ pub fn update(
     members: &[ContactId],
 ) -> Result<(), SaveError> {
     conn.transaction(|c| {
+        super::begin_write(c)?;
         if name_taken(c, ws, name, Some(id))? {
             return Err(SaveError::NameTaken(name.as_str().to_string()));
         }
@@ -311,6 +313,7 @@ pub fn used_by_policies(
 /// saved meanwhile cannot end up pointing at nothing.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
     conn.transaction(|c| {
+        super::begin_write(c)?;
         let users = used_by_policies(c, ws, "group", id.as_str())?;
         if !users.is_empty() {
             return Err(DeleteError::InUse(users));
@@ -365,6 +368,7 @@ pub fn set_for_contact(
     groups: &[GroupId],
 ) -> StoreResult<()> {
     conn.transaction(|c| {
+        super::begin_write(c)?;
         let ours: Vec<GroupId> = contact_groups::table
             .filter(contact_groups::workspace_id.eq(ws))
             .select(contact_groups::id)

@@ -32,26 +32,35 @@ const SENDS_KEPT_HOURS: i64 = 24;
 /// before the transaction's first read, or the read's snapshot may be stale by the time the
 /// write needs the lock (SQLITE_BUSY_SNAPSHOT). `targets` may be empty there.
 pub fn lock_targets(conn: &mut DbConn, targets: &[String]) -> StoreResult<()> {
-    use diesel::sql_types::Text;
-    match conn {
-        DbConn::Pg(c) => {
-            let mut sorted: Vec<&String> = targets.iter().collect();
-            sorted.sort();
-            sorted.dedup();
-            for t in sorted {
-                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                    .bind::<Text, _>(t)
-                    .execute(c)?;
-            }
-        }
-        DbConn::Sqlite(c) => {
-            diesel::delete(verification_sends::table.filter(
-                verification_sends::created_at.lt(now() - Duration::hours(SENDS_KEPT_HOURS)),
-            ))
-            .execute(c)?;
+    use diesel::sql_types::BigInt;
+    super::begin_write(conn)?;
+    if let DbConn::Pg(c) = conn {
+        // One of 1024 lock buckets per address: a large batch takes a bounded number of locks,
+        // always in ascending order, so two transactions never wait on each other in a cycle.
+        let mut keys: Vec<i64> = targets.iter().map(|t| lock_bucket(t)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for k in keys {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(k)
+                .execute(c)?;
         }
     }
+    // Forget sends older than the limits look back (both backends; indexed by created_at).
+    diesel::delete(
+        verification_sends::table
+            .filter(verification_sends::created_at.lt(now() - Duration::hours(SENDS_KEPT_HOURS))),
+    )
+    .execute(conn)?;
     Ok(())
+}
+
+/// A stable bucket for an address, offset so it cannot collide with other advisory lock users
+/// that use small numbers.
+fn lock_bucket(target: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(target.as_bytes());
+    0x4845_5241_0000 + i64::from(u16::from_be_bytes([d[0], d[1]]) & 1023)
 }
 
 /// When messages were sent to each of `targets` since `since`, in any workspace.

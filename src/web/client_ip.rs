@@ -18,6 +18,7 @@ impl TrustedProxies {
             .filter(|p| !p.is_empty())
             .map(|p| {
                 p.parse::<IpAddr>()
+                    .map(|ip| ip.to_canonical())
                     .map_err(|_| format!("trusted_proxies: {p:?} is not an IP address"))
             })
             .collect::<Result<Vec<_>, _>>()
@@ -27,6 +28,7 @@ impl TrustedProxies {
     /// The client: the peer, or — when the peer is a trusted proxy — the right-most
     /// `X-Forwarded-For` entry that is not itself a trusted proxy.
     pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.0.contains(&peer) {
             return peer;
         }
@@ -36,22 +38,38 @@ impl TrustedProxies {
         chain
             .split(',')
             .rev()
-            .map(str::trim)
-            .map_while(|entry| entry.parse::<IpAddr>().ok())
+            .map(parse_entry)
+            .map_while(|ip| ip)
             .find(|ip| !self.0.contains(ip))
             .unwrap_or(peer)
     }
+}
+
+/// An `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim();
+    if let Ok(ip) = e.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Ok(sock) = e.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip().to_canonical());
+    }
+    None
 }
 
 /// The request's client address (None only for requests without a socket, as in unit tests).
 pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     let trusted = req.app_data::<web::Data<TrustedProxies>>()?;
-    let forwarded = req
+    // Every X-Forwarded-For line, in order: a proxy may append its own line after the
+    // client's, and only the right-most entries are the proxies' word.
+    let lines: Vec<&str> = req
         .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    Some(trusted.client(peer, forwarded))
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let joined = lines.join(",");
+    Some(trusted.client(peer, (!lines.is_empty()).then_some(joined.as_str())))
 }
 
 #[cfg(test)]
@@ -82,6 +100,15 @@ mod tests {
         );
         // Garbage stops the walk: the proxy itself is used.
         assert_eq!(t.client(ip("127.0.0.1"), Some("junk")), ip("127.0.0.1"));
+        // Ports, brackets and IPv4-mapped peers (listening on [::]) are understood.
+        assert_eq!(
+            t.client(ip("::ffff:127.0.0.1"), Some("198.51.100.7:5555")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            t.client(ip("127.0.0.1"), Some("[2001:db8::1]:443")),
+            ip("2001:db8::1")
+        );
         assert!(TrustedProxies::parse("10.0.0.1, nope").is_err());
         assert_eq!(TrustedProxies::parse("").expect("empty").0.len(), 0);
     }

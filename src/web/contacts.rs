@@ -4,6 +4,7 @@ use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use diesel::Connection;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, Editor, Need, Visitor};
@@ -328,19 +329,21 @@ async fn save(
         .collect();
     let result = db
         .run(move |c| {
-            let (id, changed) = match &target {
-                Some(id) => (id.clone(), contacts::update(c, &ws, id, &saved)?),
-                None => {
-                    let id = contacts::create(c, &ws, &saved)?;
-                    let changed = Changed {
-                        phone: saved.phone.is_some(),
-                        email: saved.email.is_some(),
-                    };
-                    (id, changed)
-                }
-            };
-            groups::set_for_contact(c, &ws, &id, &chosen_groups)?;
-            Ok::<_, SaveError>((id, changed))
+            c.transaction(|c| {
+                let (id, changed) = match &target {
+                    Some(id) => (id.clone(), contacts::update(c, &ws, id, &saved)?),
+                    None => {
+                        let id = contacts::create(c, &ws, &saved)?;
+                        let changed = Changed {
+                            phone: saved.phone.is_some(),
+                            email: saved.email.is_some(),
+                        };
+                        (id, changed)
+                    }
+                };
+                groups::set_for_contact(c, &ws, &id, &chosen_groups)?;
+                Ok::<_, SaveError>((id, changed))
+            })
         })
         .await;
     match result {

@@ -608,6 +608,18 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
         get("198.51.100.2").await.expect("get").status(),
         StatusCode::NOT_FOUND
     );
+    // A line the client sent itself does not help: the proxy's own line (last) counts.
+    let spoofed = http
+        .get(format!(
+            "{}/v/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            app.base
+        ))
+        .header("X-Forwarded-For", "203.0.113.77")
+        .header("X-Forwarded-For", "198.51.100.1")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
