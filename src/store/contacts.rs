@@ -491,23 +491,28 @@ pub fn update(
     Ok(changed.get())
 }
 
-/// Deletes a contact; it leaves its groups (by cascade) and the policies that named it.
+/// Deletes a contact; it leaves its groups (by cascade) and the policies that named it. The row
+/// goes first: a policy being saved with this contact holds it (`FOR KEY SHARE`), so the delete
+/// waits for that save and then also removes the target it added.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
     use super::schema::policy_targets;
-    diesel::delete(
-        policy_targets::table
-            .filter(policy_targets::kind.eq("contact"))
-            .filter(policy_targets::target_id.eq(id.as_str())),
-    )
-    .execute(conn)?;
-    let n = diesel::delete(
-        contacts::table
-            .filter(contacts::workspace_id.eq(ws))
-            .filter(contacts::id.eq(id)),
-    )
-    .execute(conn)?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    conn.transaction(|c| {
+        super::begin_write(c)?;
+        let n = diesel::delete(
+            contacts::table
+                .filter(contacts::workspace_id.eq(ws))
+                .filter(contacts::id.eq(id)),
+        )
+        .execute(c)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        diesel::delete(
+            policy_targets::table
+                .filter(policy_targets::kind.eq("contact"))
+                .filter(policy_targets::target_id.eq(id.as_str())),
+        )
+        .execute(c)?;
+        Ok(())
+    })
 }

@@ -309,15 +309,14 @@ pub fn used_by_policies(
         .load(conn)?)
 }
 
-/// Deletes a group no policy uses; the check and the delete are one transaction, so a policy
+/// Deletes a group no policy uses; the delete and the check are one transaction, so a policy
 /// saved meanwhile cannot end up pointing at nothing.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
     conn.transaction(|c| {
         super::begin_write(c)?;
-        let users = used_by_policies(c, ws, "group", id.as_str())?;
-        if !users.is_empty() {
-            return Err(DeleteError::InUse(users));
-        }
+        // Delete first, then look for users: a policy being saved with this group holds its
+        // row (PostgreSQL `FOR KEY SHARE`), so the delete waits for it and the check below
+        // then sees its target; finding users rolls the delete back.
         let n = diesel::delete(
             contact_groups::table
                 .filter(contact_groups::workspace_id.eq(ws))
@@ -326,6 +325,10 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), D
         .execute(c)?;
         if n == 0 {
             return Err(DeleteError::Store(StoreError::NotFound));
+        }
+        let users = used_by_policies(c, ws, "group", id.as_str())?;
+        if !users.is_empty() {
+            return Err(DeleteError::InUse(users));
         }
         Ok(())
     })

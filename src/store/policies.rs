@@ -112,31 +112,36 @@ fn targets_exist(
     targets: &[(&'static str, String)],
 ) -> StoreResult<bool> {
     use super::schema::{chatbots, contact_groups, contacts, webhooks};
+    /// Looks the object up; on PostgreSQL also holds `FOR KEY SHARE` on its row until the
+    /// policy is saved, so a concurrent delete waits and then finds the new target to remove.
+    /// (SQLite already lets one writer at a time through.)
+    macro_rules! present {
+        ($table:ident, $ws_col:expr, $id_col:expr, $id:expr) => {{
+            let q = $table::table
+                .filter($ws_col.eq(ws))
+                .filter($id_col.eq($id))
+                .select($id_col);
+            let found: Option<String> = match conn {
+                DbConn::Pg(c) => q.for_key_share().first(c).optional()?,
+                DbConn::Sqlite(c) => q.first(c).optional()?,
+            };
+            found.is_some()
+        }};
+    }
     for (kind, id) in targets {
-        let n: i64 = match *kind {
-            "contact" => contacts::table
-                .filter(contacts::workspace_id.eq(ws))
-                .filter(contacts::id.eq(id))
-                .count()
-                .get_result(conn)?,
-            "group" => contact_groups::table
-                .filter(contact_groups::workspace_id.eq(ws))
-                .filter(contact_groups::id.eq(id))
-                .count()
-                .get_result(conn)?,
-            "chatbot" => chatbots::table
-                .filter(chatbots::workspace_id.eq(ws))
-                .filter(chatbots::id.eq(id))
-                .count()
-                .get_result(conn)?,
-            "webhook" => webhooks::table
-                .filter(webhooks::workspace_id.eq(ws))
-                .filter(webhooks::id.eq(id))
-                .count()
-                .get_result(conn)?,
-            _ => 0,
+        let ok = match *kind {
+            "contact" => present!(contacts, contacts::workspace_id, contacts::id, id),
+            "group" => present!(
+                contact_groups,
+                contact_groups::workspace_id,
+                contact_groups::id,
+                id
+            ),
+            "chatbot" => present!(chatbots, chatbots::workspace_id, chatbots::id, id),
+            "webhook" => present!(webhooks, webhooks::workspace_id, webhooks::id, id),
+            _ => false,
         };
-        if n == 0 {
+        if !ok {
             return Ok(false);
         }
     }

@@ -267,5 +267,54 @@ mod races {
             assert!(matches!(r, Err(SaveError::Store(StoreError::NotFound))), "{r:?}");
             assert!(policies::list(&mut conn, &ws).expect("list").is_empty(), "nothing stored");
         }
+
+        async fn a_group_deleted_while_a_policy_using_it_is_saved_stays(app: TestApp) {
+            use diesel::Connection;
+            use herald::domain::ObjectName;
+            use herald::store::groups::{self, DeleteError};
+            use herald::store::policies::{self, PolicyInput};
+            use herald::store::{UserId, WorkspaceId};
+            let _owner = app.owner().await;
+            let mut conn = app.db.get().expect("conn");
+            let (ws, user): (WorkspaceId, UserId) = herald::store::schema::memberships::table
+                .select((herald::store::schema::memberships::workspace_id, herald::store::schema::memberships::user_id))
+                .first(&mut *conn)
+                .expect("membership");
+            let group = groups::create(&mut conn, &ws, &user, &ObjectName::parse("Racers").expect("name"), &[]).expect("group");
+            drop(conn);
+            let (saving, deleting) = (app.db.clone(), app.db.clone());
+            let (ws2, group2) = (ws.clone(), group.clone());
+            let (tx, rx) = std::sync::mpsc::channel();
+            // The policy save stays open a moment after naming the group…
+            let saver = std::thread::spawn(move || {
+                let mut c = saving.get().expect("conn");
+                c.transaction(|c| {
+                    let input = PolicyInput {
+                        name: "Racing".into(),
+                        enabled: true,
+                        matchers: vec![],
+                        methods: vec![],
+                        mention: true,
+                        notify_resolved: true,
+                        group_by: vec![],
+                        repeat_minutes: 60,
+                        targets: vec![("group", group2.to_string())],
+                    };
+                    policies::save(c, &ws2, &user, None, &input)
+                        .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+                    tx.send(()).expect("signal");
+                    std::thread::sleep(std::time::Duration::from_millis(400));
+                    Ok::<_, diesel::result::Error>(())
+                })
+                .expect("policy saved");
+            });
+            // …while the group is deleted: the delete must wait, then refuse.
+            rx.recv().expect("saving");
+            let mut c = deleting.get().expect("conn");
+            let r = groups::delete(&mut c, &ws, &group);
+            saver.join().expect("saver");
+            assert!(matches!(r, Err(DeleteError::InUse(ref p)) if p == &vec!["Racing".to_string()]), "{r:?}");
+            assert!(groups::get(&mut c, &ws, &group).is_ok(), "the group is still there");
+        }
     }
 }
