@@ -441,63 +441,65 @@ impl Verifications {
         let Some(token) = LinkToken::parse(token) else {
             return Ok(LinkState::Invalid);
         };
-        self.inner
-            .db
-            .run(move |c| {
-                let Some(link) = links::find(c, &token.selector)? else {
-                    return Ok(LinkState::Invalid);
-                };
-                if !token.matches(&link.verifier_hash) {
-                    return Ok(LinkState::Invalid);
-                }
-                if link.used_at.is_some() {
-                    return Ok(LinkState::Used);
-                }
-                if link.expires_at <= now() {
-                    return Ok(LinkState::Expired);
-                }
-                let method = link.method();
-                let current = match contacts::get(c, &link.workspace_id, &link.contact_id) {
-                    Ok(contact) => contact.target(method).map(str::to_string),
-                    Err(StoreError::NotFound) => None,
-                    Err(e) => return Err(e),
-                };
-                if current.as_deref() != Some(link.target.as_str()) {
-                    return Ok(LinkState::Outdated);
-                }
-                Ok(LinkState::Open {
-                    method,
-                    masked: mask(method, &link.target),
-                })
-            })
-            .await
+        self.inner.db.run(move |c| Ok(look(c, &token)?.0)).await
     }
 
     /// The Verify button: uses the link, and says how that went.
     pub async fn confirm(&self, token: &str) -> Result<LinkState, StoreError> {
-        let (method, masked) = match self.open(token).await? {
-            LinkState::Open { method, masked } => (method, masked),
-            other => return Ok(other),
-        };
         let Some(token) = LinkToken::parse(token) else {
             return Ok(LinkState::Invalid);
         };
-        let confirmed = self
-            .inner
+        self.inner
             .db
             .run(move |c| {
-                let link = links::find(c, &token.selector)?.ok_or(StoreError::NotFound)?;
-                links::confirm(c, &link)
+                let (state, link) = look(c, &token)?;
+                let (LinkState::Open { method, masked }, Some(link)) = (state.clone(), link) else {
+                    return Ok(state);
+                };
+                // A concurrent press or a change of number can land between the look and the use.
+                Ok(match links::confirm(c, &link)? {
+                    Confirmed::Verified => LinkState::Done { method, masked },
+                    Confirmed::AlreadyUsed => LinkState::Used,
+                    Confirmed::Expired => LinkState::Expired,
+                    Confirmed::Outdated => LinkState::Outdated,
+                })
             })
-            .await?;
-        // A concurrent press or a change of number can land between the look and the use.
-        Ok(match confirmed {
-            Confirmed::Verified => LinkState::Done { method, masked },
-            Confirmed::AlreadyUsed => LinkState::Used,
-            Confirmed::Expired => LinkState::Expired,
-            Confirmed::Outdated => LinkState::Outdated,
-        })
+            .await
     }
+}
+
+/// The state of the link `token` names, and the link when it is there and genuine.
+fn look(
+    c: &mut crate::store::DbConn,
+    token: &LinkToken,
+) -> Result<(LinkState, Option<links::Link>), StoreError> {
+    let Some(link) = links::find(c, &token.selector)? else {
+        return Ok((LinkState::Invalid, None));
+    };
+    if !token.matches(&link.verifier_hash) {
+        return Ok((LinkState::Invalid, None));
+    }
+    let state = if link.used_at.is_some() {
+        LinkState::Used
+    } else if link.expires_at <= now() {
+        LinkState::Expired
+    } else {
+        let method = link.method();
+        let current = match contacts::get(c, &link.workspace_id, &link.contact_id) {
+            Ok(contact) => contact.target(method).map(str::to_string),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        if current.as_deref() == Some(link.target.as_str()) {
+            LinkState::Open {
+                method,
+                masked: mask(method, &link.target),
+            }
+        } else {
+            LinkState::Outdated
+        }
+    };
+    Ok((state, Some(link)))
 }
 
 /// The lock name that serializes a workspace's daily count (beside the per-address locks).

@@ -2,7 +2,7 @@
 //! [`SendFailure`]s.
 
 use super::{FailureKind, SendFailure};
-use crate::outbound::{self, OutboundError, TargetPolicy};
+use crate::outbound::{self, TargetPolicy};
 
 /// Provider answers are small JSON documents; anything bigger is not an answer we understand.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -28,14 +28,10 @@ pub fn checked_url(endpoint: &str, policy: TargetPolicy) -> Result<url::Url, Sen
 pub async fn read_answer(
     response: reqwest::Response,
 ) -> Result<(reqwest::StatusCode, String), SendFailure> {
+    // A cut-off or oversized answer may be fine on the next try.
     outbound::read_capped(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| match e {
-            OutboundError::TooLarge { .. } => {
-                SendFailure::new(FailureKind::Transient, e.to_string())
-            }
-            other => SendFailure::new(FailureKind::Transient, other.to_string()),
-        })
+        .map_err(|e| SendFailure::new(FailureKind::Transient, e.to_string()))
 }
 
 /// At most `n` characters of a provider's text, for messages shown to people.

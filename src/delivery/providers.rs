@@ -95,9 +95,4 @@ impl Providers {
         };
         Ok(Providers { sms, voice, email })
     }
-
-    /// True when nothing leaves Herald: the console shows the Dev outbox link.
-    pub fn any_console(&self) -> bool {
-        [self.sms.name(), self.voice.name(), self.email.name()].contains(&"console")
-    }
 }

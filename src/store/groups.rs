@@ -143,16 +143,6 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Gro
     })
 }
 
-/// The groups of the workspace among `ids` (others are ignored).
-pub fn get_many(conn: &mut DbConn, ws: &WorkspaceId, ids: &[GroupId]) -> StoreResult<Vec<Group>> {
-    let found: Vec<GroupId> = contact_groups::table
-        .filter(contact_groups::workspace_id.eq(ws))
-        .filter(contact_groups::id.eq_any(ids))
-        .select(contact_groups::id)
-        .load(conn)?;
-    found.iter().map(|id| get(conn, ws, id)).collect()
-}
-
 fn check_members(
     conn: &mut DbConn,
     ws: &WorkspaceId,
