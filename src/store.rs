@@ -77,10 +77,25 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }
 
-/// Call first in a transaction that reads and then writes. SQLite: a write statement (one that
-/// touches no row) takes the database's write lock now, waiting on busy_timeout; otherwise the
-/// later first write fails at once with SQLITE_BUSY when another writer got there since the
-/// read. PostgreSQL (row locks, READ COMMITTED): nothing to do.
+/// A transaction that reads and then writes. SQLite: its first statement is a write (touching
+/// no row), which takes the database's write lock at once, waiting on busy_timeout; otherwise
+/// the later first write fails at once with SQLITE_BUSY when another writer got there since the
+/// read. PostgreSQL (row locks, READ COMMITTED) needs nothing extra.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection;
+    conn.transaction(|c| {
+        begin_write(c)?;
+        f(c)
+    })
+}
+
+/// [`write_transaction`]'s first statement, for a transaction already open.
 pub fn begin_write(conn: &mut DbConn) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     if let DbConn::Sqlite(c) = conn {

@@ -76,8 +76,7 @@ pub fn save(
     input: &ChatbotInput,
 ) -> Result<ChatbotId, SaveError> {
     let name = input.name.as_str();
-    let result = conn.transaction(|c| {
-        super::begin_write(c)?;
+    let result = super::write_transaction(conn, |c| {
         if name_taken(c, ws, name, id)? {
             return Err(SaveError::taken("chatbot", name));
         }
@@ -139,8 +138,7 @@ pub fn save(
 
 /// Deletes the chatbot and takes it out of the policies that used it; returns their names.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         let policies = super::groups::used_by_policies(c, ws, "chatbot", id.as_str())?;
         let n = diesel::delete(
             chatbots::table

@@ -362,8 +362,7 @@ fn save_checked(
     input: &ContactInput,
     write: impl Fn(&mut DbConn) -> QueryResult<usize>,
 ) -> Result<usize, SaveError> {
-    let result = conn.transaction(|c| {
-        super::begin_write(c)?;
+    let result = super::write_transaction(conn, |c| {
         let found = conflicts(c, ws, except, input)?;
         if !found.is_empty() {
             return Err(SaveError::Conflicts(found));
@@ -496,8 +495,7 @@ pub fn update(
 /// waits for that save and then also removes the target it added.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
     use super::schema::policy_targets;
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         let n = diesel::delete(
             contacts::table
                 .filter(contacts::workspace_id.eq(ws))

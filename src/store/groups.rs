@@ -224,8 +224,7 @@ pub fn create(
     members: &[ContactId],
 ) -> Result<GroupId, SaveError> {
     let id = GroupId::new();
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         if name_taken(c, ws, name, None)? {
             return Err(SaveError::NameTaken(name.as_str().to_string()));
         }
@@ -256,8 +255,7 @@ pub fn update(
     name: &ObjectName,
     members: &[ContactId],
 ) -> Result<(), SaveError> {
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         if name_taken(c, ws, name, Some(id))? {
             return Err(SaveError::NameTaken(name.as_str().to_string()));
         }
@@ -302,8 +300,7 @@ pub fn used_by_policies(
 /// Deletes a group no policy uses; the delete and the check are one transaction, so a policy
 /// saved meanwhile cannot end up pointing at nothing.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         // Delete first, then look for users: a policy being saved with this group holds its
         // row (PostgreSQL `FOR KEY SHARE`), so the delete waits for it and the check below
         // then sees its target; finding users rolls the delete back.
@@ -360,8 +357,7 @@ pub fn set_for_contact(
     contact: &ContactId,
     groups: &[GroupId],
 ) -> StoreResult<()> {
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         let ours: Vec<GroupId> = contact_groups::table
             .filter(contact_groups::workspace_id.eq(ws))
             .select(contact_groups::id)

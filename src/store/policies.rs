@@ -185,8 +185,7 @@ pub fn save(
         .collect::<Vec<_>>()
         .join(",");
     let group_by = input.group_by.join(",");
-    let result = conn.transaction(|c| {
-        super::begin_write(c)?;
+    let result = super::write_transaction(conn, |c| {
         let taken = notification_policies::table
             .filter(notification_policies::workspace_id.eq(ws))
             .filter(notification_policies::name_key.eq(name.to_lowercase()))

@@ -73,8 +73,7 @@ pub fn save(
 ) -> Result<WebhookId, SaveError> {
     let name = input.name.as_str();
     let headers = serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into());
-    let result = conn.transaction(|c| {
-        super::begin_write(c)?;
+    let result = super::write_transaction(conn, |c| {
         if name_taken(c, ws, name, id)? {
             return Err(SaveError::taken("webhook", name));
         }
@@ -129,8 +128,7 @@ pub fn save(
 
 /// Deletes the webhook and takes it out of the policies that used it; returns their names.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
-    conn.transaction(|c| {
-        super::begin_write(c)?;
+    super::write_transaction(conn, |c| {
         let policies = super::groups::used_by_policies(c, ws, "webhook", id.as_str())?;
         let n = diesel::delete(
             webhooks::table
