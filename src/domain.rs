@@ -2,6 +2,7 @@
 
 pub mod contact;
 pub mod email;
+pub mod link_token;
 pub mod password;
 pub mod phone;
 pub mod policy;
@@ -10,6 +11,7 @@ pub mod webhook;
 
 pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
 pub use email::EmailAddress;
+pub use link_token::LinkToken;
 
 /// Groups, chatbots, webhooks and policies are named by the same rules as contacts.
 pub type ObjectName = ContactName;

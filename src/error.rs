@@ -90,8 +90,14 @@ impl ResponseError for AppError {
     }
 }
 
+/// A 303. A location that cannot be a header (control characters) goes home instead of
+/// turning the answer, possibly after a committed change, into a 500.
 pub fn see_other(location: &str) -> HttpResponse {
+    let value = header::HeaderValue::from_str(location).unwrap_or_else(|_| {
+        tracing::warn!("redirect target is not a valid header; going home");
+        header::HeaderValue::from_static("/")
+    });
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
+        .insert_header((header::LOCATION, value))
         .finish()
 }

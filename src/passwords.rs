@@ -35,17 +35,6 @@ pub fn verify_dummy(password: &str) {
     }
 }
 
-/// A random password shown once to an owner who invites someone; 20 characters from an
-/// alphabet without look-alikes.
-pub fn one_time() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,11 +46,5 @@ mod tests {
         assert!(verify("correct horse battery", &h));
         assert!(!verify("wrong", &h));
         assert!(!verify("x", "not a hash"));
-    }
-
-    #[test]
-    fn one_time_passwords_differ() {
-        assert_ne!(one_time(), one_time());
-        assert_eq!(one_time().len(), 20);
     }
 }

@@ -96,6 +96,9 @@ impl Application {
             web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
         );
+        let lifetime = actix_web::web::Data::new(web::auth::SessionLifetime(
+            chrono::Duration::hours(settings.session_hours),
+        ));
         let target_policy = actix_web::web::Data::new(crate::outbound::TargetPolicy {
             allow_private: settings.allow_private_targets,
         });
@@ -114,6 +117,7 @@ impl Application {
                 .app_data(limiter.clone())
                 .app_data(target_policy.clone())
                 .app_data(proxies.clone())
+                .app_data(lifetime.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())
@@ -123,6 +127,9 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("X-Frame-Options", "DENY"))
                         .add(("Referrer-Policy", "same-origin"))
+                        // Console pages show contacts, and webhook URLs carry tokens: no browser
+                        // or proxy cache keeps them. Static files set their own.
+                        .add(("Cache-Control", "no-store"))
                         .add(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")),
                 )
                 .wrap(middleware::Compress::default())

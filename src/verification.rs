@@ -6,7 +6,6 @@
 //! scanners in chat and mail apps never verify anything.
 
 pub mod messages;
-pub mod token;
 
 use std::sync::Arc;
 
@@ -16,11 +15,11 @@ use futures_util::StreamExt;
 
 use crate::background::Background;
 use crate::delivery::{Email, Providers, SendFailure, Sms, SmsPurpose};
+use crate::domain::LinkToken;
 use crate::domain::{ContactMethod, EmailAddress, Language, PhoneNumber};
 use crate::store::contacts::{self, Contact, MethodState};
 use crate::store::verification::{self as links, BatchFailure, Confirmed, NewLink};
 use crate::store::{ContactId, Db, StoreError, UserId, WorkspaceId, now, workspaces};
-use token::LinkToken;
 
 /// A number or address gets at most one link a minute and five an hour.
 pub const RESEND_GAP_SECS: i64 = 60;
@@ -179,6 +178,11 @@ impl Verifications {
 
     pub fn providers(&self) -> &Providers {
         &self.inner.providers
+    }
+
+    /// The public URL without a trailing slash, for links in messages.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
     }
 
     fn url(&self, token: &LinkToken) -> String {

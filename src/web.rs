@@ -11,6 +11,7 @@ pub mod dev_outbox;
 pub mod errors;
 pub mod groups;
 pub mod health;
+pub mod invitations;
 pub mod layout;
 pub mod links;
 pub mod members;
@@ -26,85 +27,78 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::see_other;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/setup", web::get().to(setup::form))
-        .route("/setup", web::post().to(setup::create))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/account/password", web::get().to(auth::password_form))
-        .route("/account/password", web::post().to(auth::change_password))
-        // Before /contacts/{id}, which would otherwise take "defaults" as an id.
-        .route("/contacts/defaults", web::get().to(contact_defaults::show))
-        .route("/contacts/defaults", web::post().to(contact_defaults::save))
-        .route("/contacts/verify", web::post().to(verify::start_batch))
-        .route("/contacts/batches/{id}", web::get().to(verify::show_batch))
-        .route(
-            "/contacts/batches/{id}/progress",
-            web::get().to(verify::batch_progress),
-        )
-        .route("/contacts/{id}/verify", web::post().to(verify::send_one))
-        .route("/v/{token}", web::get().to(links::show))
-        .route("/v/{token}", web::post().to(links::confirm))
-        .route("/dev/outbox", web::get().to(dev_outbox::index))
-        .route("/contacts", web::get().to(contacts::index))
-        .route("/contacts", web::post().to(contacts::create))
-        .route("/contacts/new", web::get().to(contacts::new))
-        .route("/contacts/{id}/edit", web::get().to(contacts::edit))
-        .route("/contacts/{id}", web::post().to(contacts::update))
-        .route(
-            "/contacts/{id}/delete",
-            web::get().to(contacts::confirm_delete),
-        )
-        .route("/contacts/{id}/delete", web::post().to(contacts::delete))
-        .route("/groups", web::get().to(groups::index))
-        .route("/groups", web::post().to(groups::create))
-        .route("/groups/new", web::get().to(groups::new))
-        .route("/groups/{id}/edit", web::get().to(groups::edit))
-        .route("/groups/{id}", web::post().to(groups::update))
-        .route("/groups/{id}/delete", web::get().to(groups::confirm_delete))
-        .route("/groups/{id}/delete", web::post().to(groups::delete))
-        .route("/webhooks", web::get().to(webhooks::index))
-        .route("/webhooks", web::post().to(webhooks::create))
-        .route("/webhooks/new", web::get().to(webhooks::new))
-        .route("/webhooks/preview", web::post().to(webhooks::preview))
-        .route("/webhooks/test", web::post().to(webhooks::test_form))
-        .route("/webhooks/{id}/edit", web::get().to(webhooks::edit))
-        .route("/webhooks/{id}/test", web::post().to(webhooks::send_test))
-        .route("/webhooks/{id}", web::post().to(webhooks::update))
-        .route(
-            "/webhooks/{id}/delete",
-            web::get().to(webhooks::confirm_delete),
-        )
-        .route("/webhooks/{id}/delete", web::post().to(webhooks::delete))
-        .route("/policies", web::get().to(policies::index))
-        .route("/policies", web::post().to(policies::create))
-        .route("/policies/new", web::get().to(policies::new))
-        .route("/policies/simulate", web::get().to(policies::simulate_page))
-        .route("/policies/{id}/edit", web::get().to(policies::edit))
-        .route("/policies/{id}", web::post().to(policies::update))
-        .route("/policies/{id}/delete", web::post().to(policies::delete))
-        .route("/chatbots", web::get().to(chatbots::index))
-        .route("/chatbots", web::post().to(chatbots::create))
-        .route("/chatbots/new", web::get().to(chatbots::new))
-        .route("/chatbots/preview", web::post().to(chatbots::preview))
-        .route("/chatbots/test", web::post().to(chatbots::test_form))
-        .route("/chatbots/{id}/edit", web::get().to(chatbots::edit))
-        .route("/chatbots/{id}/test", web::post().to(chatbots::send_test))
-        .route("/chatbots/{id}", web::post().to(chatbots::update))
-        .route("/chatbots/{id}/delete", web::post().to(chatbots::delete))
-        .route("/members", web::get().to(members::index))
-        .route("/members", web::post().to(members::invite))
-        .route("/members/{user}/role", web::post().to(members::set_role))
-        .route("/members/{user}/remove", web::post().to(members::remove))
-        .route("/workspaces", web::get().to(workspaces::index))
-        .route("/workspaces", web::post().to(workspaces::create))
-        .route(
-            "/workspaces/{id}/switch",
-            web::post().to(workspaces::switch),
+/// One resource per path with its methods, so a path asked with a method it does not take
+/// answers 405 with `Allow` (as HTTP says), not 404.
+macro_rules! page {
+    ($cfg:ident, $path:literal, $($method:ident => $handler:expr),+ $(,)?) => {
+        $cfg.service(
+            web::resource($path)
+                $(.route(web::$method().to($handler)))+
+                .default_service(web::to(|| async {
+                    errors::method_not_allowed(&[$(stringify!($method)),+])
+                })),
         );
+    };
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    page!(cfg, "/", get => home);
+    page!(cfg, "/healthz", get => health::healthz);
+    page!(cfg, "/setup", get => setup::form, post => setup::create);
+    page!(cfg, "/login", get => auth::login_form, post => auth::login);
+    page!(cfg, "/logout", post => auth::logout);
+    page!(cfg, "/account", get => auth::password_form);
+    page!(cfg, "/account/sessions/sign-out-others", post => auth::sign_out_others);
+    page!(cfg, "/account/password", get => auth::password_form, post => auth::change_password);
+    // Before /contacts/{id}, which would otherwise take "defaults" as an id.
+    page!(cfg, "/contacts/defaults", get => contact_defaults::show, post => contact_defaults::save);
+    page!(cfg, "/contacts/verify", post => verify::start_batch);
+    page!(cfg, "/contacts/batches/{id}", get => verify::show_batch);
+    page!(cfg, "/contacts/batches/{id}/progress", get => verify::batch_progress);
+    page!(cfg, "/contacts/{id}/verify", post => verify::send_one);
+    page!(cfg, "/v/{token}", get => links::show, post => links::confirm);
+    page!(cfg, "/dev/outbox", get => dev_outbox::index);
+    page!(cfg, "/contacts", get => contacts::index, post => contacts::create);
+    page!(cfg, "/contacts/new", get => contacts::new);
+    page!(cfg, "/contacts/{id}/edit", get => contacts::edit);
+    page!(cfg, "/contacts/{id}", post => contacts::update);
+    page!(cfg, "/contacts/{id}/delete", get => contacts::confirm_delete, post => contacts::delete);
+    page!(cfg, "/groups", get => groups::index, post => groups::create);
+    page!(cfg, "/groups/new", get => groups::new);
+    page!(cfg, "/groups/{id}/edit", get => groups::edit);
+    page!(cfg, "/groups/{id}", post => groups::update);
+    page!(cfg, "/groups/{id}/delete", get => groups::confirm_delete, post => groups::delete);
+    page!(cfg, "/webhooks", get => webhooks::index, post => webhooks::create);
+    page!(cfg, "/webhooks/new", get => webhooks::new);
+    page!(cfg, "/webhooks/preview", post => webhooks::preview);
+    page!(cfg, "/webhooks/test", post => webhooks::test_form);
+    page!(cfg, "/webhooks/{id}/edit", get => webhooks::edit);
+    page!(cfg, "/webhooks/{id}/test", post => webhooks::send_test);
+    page!(cfg, "/webhooks/{id}", post => webhooks::update);
+    page!(cfg, "/webhooks/{id}/delete", get => webhooks::confirm_delete, post => webhooks::delete);
+    page!(cfg, "/policies", get => policies::index, post => policies::create);
+    page!(cfg, "/policies/new", get => policies::new);
+    page!(cfg, "/policies/simulate", get => policies::simulate_page);
+    page!(cfg, "/policies/{id}/edit", get => policies::edit);
+    page!(cfg, "/policies/{id}", post => policies::update);
+    page!(cfg, "/policies/{id}/delete", post => policies::delete);
+    page!(cfg, "/chatbots", get => chatbots::index, post => chatbots::create);
+    page!(cfg, "/chatbots/new", get => chatbots::new);
+    page!(cfg, "/chatbots/preview", post => chatbots::preview);
+    page!(cfg, "/chatbots/test", post => chatbots::test_form);
+    page!(cfg, "/chatbots/{id}/edit", get => chatbots::edit);
+    page!(cfg, "/chatbots/{id}/test", post => chatbots::send_test);
+    page!(cfg, "/chatbots/{id}", post => chatbots::update);
+    page!(cfg, "/chatbots/{id}/delete", post => chatbots::delete);
+    page!(cfg, "/members", get => members::index, post => members::invite);
+    page!(cfg, "/members/{user}/role", post => members::set_role);
+    page!(cfg, "/members/{user}/remove", post => members::remove);
+    page!(cfg, "/invite/{token}", get => invitations::show, post => invitations::answer);
+    page!(cfg, "/invitations/{id}/accept", post => invitations::accept_listed);
+    page!(cfg, "/invitations/{id}/decline", post => invitations::decline_listed);
+    page!(cfg, "/members/invitations/{id}/revoke", post => members::revoke);
+    page!(cfg, "/workspaces", get => workspaces::index, post => workspaces::create);
+    page!(cfg, "/workspaces/{id}/switch", post => workspaces::switch);
 }
 
 async fn home() -> HttpResponse {

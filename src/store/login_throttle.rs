@@ -1,72 +1,77 @@
-//! Failed sign-ins per (client address, email). Kept in the database so that several Herald
-//! instances behind one load balancer share the count.
+//! Password guesses per key (sign-in: client address + email; password change: the user).
+//! Kept in the database so that several Herald instances behind one load balancer share the
+//! count.
+//!
+//! An attempt is counted *before* the password is checked, in one statement: a check-then-
+//! record would let parallel guesses all pass the check before the first one is recorded.
+//! A right password clears the count afterwards.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamp};
 
 use super::schema::login_throttle;
-use super::{DbConn, StoreError, StoreResult, now};
+use super::{DbConn, StoreResult, now};
 
-pub const MAX_FAILURES: i32 = 5;
+pub const MAX_ATTEMPTS: i32 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
 
-/// When the key is locked out, the time it opens again.
-pub fn locked_until(conn: &mut DbConn, key: &str) -> StoreResult<Option<NaiveDateTime>> {
-    let row: Option<(i32, NaiveDateTime)> = login_throttle::table
-        .find(key)
-        .select((login_throttle::failures, login_throttle::window_start))
-        .first(conn)
-        .optional()?;
-    Ok(row.and_then(|(failures, start)| {
-        let until = start + Duration::minutes(WINDOW_MINUTES);
-        (failures >= MAX_FAILURES && until > now()).then_some(until)
-    }))
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go on and check the password.
+    Allowed,
+    /// Too many attempts in the window: refuse without checking, until then.
+    Locked { until: NaiveDateTime },
 }
 
-pub fn record_failure(conn: &mut DbConn, key: &str) -> StoreResult<()> {
-    match record_failure_once(conn, key) {
-        // Two first failures at once both tried to insert: the loser counts on the winner's row.
-        Err(StoreError::Db(e)) if super::is_unique_violation(&e) => record_failure_once(conn, key),
-        other => other,
+impl Attempt {
+    /// "Try again in N minutes." for the refusal.
+    pub fn retry_message(until: NaiveDateTime) -> String {
+        let minutes = ((until - now()).num_seconds() + 59).max(60) / 60;
+        format!(
+            "Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        )
     }
 }
 
-fn record_failure_once(conn: &mut DbConn, key: &str) -> StoreResult<()> {
-    let at = now();
-    conn.transaction(|c| {
-        let row: Option<NaiveDateTime> = login_throttle::table
-            .find(key)
-            .select(login_throttle::window_start)
-            .first(c)
-            .optional()?;
-        match row {
-            Some(start) if start + Duration::minutes(WINDOW_MINUTES) > at => {
-                diesel::update(login_throttle::table.find(key))
-                    .set(login_throttle::failures.eq(login_throttle::failures + 1))
-                    .execute(c)?;
-            }
-            Some(_) => {
-                diesel::update(login_throttle::table.find(key))
-                    .set((
-                        login_throttle::failures.eq(1),
-                        login_throttle::window_start.eq(at),
-                    ))
-                    .execute(c)?;
-            }
-            None => {
-                diesel::insert_into(login_throttle::table)
-                    .values((
-                        login_throttle::key.eq(key),
-                        login_throttle::failures.eq(1),
-                        login_throttle::window_start.eq(at),
-                    ))
-                    .execute(c)?;
-            }
-        }
-        Ok(())
-    })
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Integer)]
+    failures: i32,
+    #[diesel(sql_type = Timestamp)]
+    window_start: NaiveDateTime,
 }
 
+/// Counts one attempt for `key` and says whether it may go on. Atomic on both backends: the
+/// upsert takes the row lock (PostgreSQL) or the write lock (SQLite) for the whole
+/// read-modify-write, so N parallel attempts get the counts 1..N, exactly once each.
+pub fn take_attempt(conn: &mut DbConn, key: &str) -> StoreResult<Attempt> {
+    let at = now();
+    let window_open = at - Duration::minutes(WINDOW_MINUTES);
+    // A window that has run out starts again at this attempt.
+    const UPSERT: &str = "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
+         ON CONFLICT (key) DO UPDATE SET \
+         failures = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.failures + 1 ELSE 1 END, \
+         window_start = CASE WHEN login_throttle.window_start > $3 THEN login_throttle.window_start ELSE $2 END \
+         RETURNING failures, window_start";
+    // SQLite reads `$1`…`$3` as named parameters numbered by first appearance, which is their
+    // numeric order here, so one text and one set of binds serve both backends.
+    let row: Counted = super::on_backend!(conn, |c| diesel::sql_query(UPSERT)
+        .bind::<Text, _>(key)
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(window_open)
+        .get_result(c))?;
+    if row.failures > MAX_ATTEMPTS {
+        Ok(Attempt::Locked {
+            until: row.window_start + Duration::minutes(WINDOW_MINUTES),
+        })
+    } else {
+        Ok(Attempt::Allowed)
+    }
+}
+
+/// After a right password: the attempts so far no longer count.
 pub fn clear(conn: &mut DbConn, key: &str) -> StoreResult<()> {
     diesel::delete(login_throttle::table.find(key)).execute(conn)?;
     Ok(())

@@ -40,6 +40,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        user_agent -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        workspace_id -> Text,
+        email -> Text,
+        role -> Text,
+        invited_by -> Nullable<Text>,
+        selector -> Text,
+        verifier_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Integer,
@@ -210,6 +234,8 @@ diesel::table! {
 
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(contacts -> workspaces (workspace_id));
 diesel::joinable!(verification_links -> contacts (contact_id));
 diesel::joinable!(contact_group_members -> contact_groups (group_id));
@@ -222,6 +248,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     memberships,
     login_throttle,
+    user_sessions,
+    invitations,
     contacts,
     verification_links,
     verification_sends,

@@ -1,7 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{memberships, users, workspaces};
+use super::schema::{memberships, user_sessions, users, workspaces};
+use super::sessions::SessionToken;
 use super::{DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
 use crate::domain::{EmailAddress, Role};
 
@@ -24,6 +25,7 @@ pub struct SessionUser {
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub role: Role,
+    pub session_expires_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -36,8 +38,6 @@ pub struct Member {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
-    #[error("{0} is already a member of this workspace.")]
-    AlreadyMember(String),
     #[error("A workspace needs at least one owner.")]
     LastOwner,
     #[error(transparent)]
@@ -143,54 +143,83 @@ pub fn set_password(conn: &mut DbConn, id: &UserId, password_hash: &str) -> Stor
     Ok(())
 }
 
-/// Loads the signed-in user in `preferred` workspace, or in their first workspace when they
-/// are no longer a member of it. None when the user is gone or belongs to no workspace.
+/// Loads the user of a live session in `preferred` workspace, or in their first workspace
+/// when they are no longer a member of it. None when the session has ended, or the user is
+/// gone or belongs to no workspace.
 pub fn session_user(
     conn: &mut DbConn,
-    user: &UserId,
+    token: &SessionToken,
     preferred: Option<&WorkspaceId>,
 ) -> StoreResult<Option<SessionUser>> {
+    let (hash, at) = super::sessions::live(token);
     // Runs on every console request: unboxed, so its prepared statement is cached.
-    let mut row: Option<(String, bool, WorkspaceId, String, String)> =
-        super::on_backend!(conn, |c| {
-            let query = memberships::table
-                .inner_join(users::table)
-                .inner_join(workspaces::table)
-                .filter(memberships::user_id.eq(user))
-                .select((
-                    users::email,
-                    users::must_change_password,
-                    workspaces::id,
-                    workspaces::name,
-                    memberships::role,
-                ));
-            match preferred {
-                Some(ws) => query
-                    .filter(memberships::workspace_id.eq(ws))
-                    .first(c)
-                    .optional(),
-                None => query
-                    .order(workspaces::created_at.asc())
-                    .first(c)
-                    .optional(),
-            }
-        })?;
-    if row.is_none() && preferred.is_some() {
-        return session_user(conn, user, None);
-    }
-    Ok(row.take().and_then(
-        |(email, must_change_password, workspace_id, workspace_name, role)| {
-            Some(SessionUser {
-                user_id: user.clone(),
-                email,
-                must_change_password,
-                workspace_id,
-                workspace_name,
-                role: Role::parse(&role).ok()?,
-            })
-        },
-    ))
+    let row: Option<SessionRow> = super::on_backend!(conn, |c| {
+        let query = user_sessions::table
+            .inner_join(users::table)
+            .inner_join(memberships::table.on(memberships::user_id.eq(user_sessions::user_id)))
+            .inner_join(workspaces::table.on(workspaces::id.eq(memberships::workspace_id)))
+            .filter(user_sessions::id.eq(&hash))
+            .filter(user_sessions::expires_at.gt(at))
+            .select((
+                users::id,
+                users::email,
+                users::must_change_password,
+                workspaces::id,
+                workspaces::name,
+                memberships::role,
+                user_sessions::expires_at,
+            ));
+        match preferred {
+            Some(ws) => query
+                .filter(memberships::workspace_id.eq(ws))
+                .first(c)
+                .optional(),
+            None => query
+                .order(workspaces::created_at.asc())
+                .first(c)
+                .optional(),
+        }
+    })?;
+    let Some((
+        user_id,
+        email,
+        must_change_password,
+        workspace_id,
+        workspace_name,
+        role,
+        expires_at,
+    )) = row
+    else {
+        return match preferred {
+            Some(_) => session_user(conn, token, None),
+            None => Ok(None),
+        };
+    };
+    // A role this build does not know grants nothing: the visitor is treated as signed out.
+    let Ok(role) = Role::parse(&role) else {
+        tracing::error!(user = %user_id, workspace = %workspace_id, role, "membership has an unknown role");
+        return Ok(None);
+    };
+    Ok(Some(SessionUser {
+        user_id,
+        email,
+        must_change_password,
+        workspace_id,
+        workspace_name,
+        role,
+        session_expires_at: expires_at,
+    }))
 }
+
+type SessionRow = (
+    UserId,
+    String,
+    bool,
+    WorkspaceId,
+    String,
+    String,
+    NaiveDateTime,
+);
 
 pub fn members(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Member>> {
     let rows: Vec<(UserId, String, String, NaiveDateTime)> = memberships::table
@@ -215,43 +244,6 @@ pub fn members(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Member>> 
             })
         })
         .collect())
-}
-
-/// What inviting an address did.
-pub enum Invited {
-    /// A new account; the one-time password is shown to the inviting owner once.
-    NewUser,
-    ExistingUser,
-}
-
-/// Adds the user with `email` to the workspace, creating the account with `password_hash`
-/// (a one-time password the user must change) when there is none.
-pub fn invite(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    email: &EmailAddress,
-    role: Role,
-    one_time_password_hash: impl FnOnce() -> String,
-) -> Result<Invited, MemberError> {
-    conn.transaction(|c| {
-        let (user, invited) = match find_by_email(c, email.as_str())? {
-            Some(u) => (u.id, Invited::ExistingUser),
-            None => (
-                insert(c, email, &one_time_password_hash(), true)?,
-                Invited::NewUser,
-            ),
-        };
-        let already = memberships::table
-            .filter(memberships::workspace_id.eq(ws))
-            .filter(memberships::user_id.eq(&user))
-            .count()
-            .get_result::<i64>(c)?;
-        if already > 0 {
-            return Err(MemberError::AlreadyMember(email.to_string()));
-        }
-        super::workspaces::add_member(c, ws, &user, role)?;
-        Ok(invited)
-    })
 }
 
 fn owner_count(conn: &mut DbConn, ws: &WorkspaceId) -> Result<i64, MemberError> {

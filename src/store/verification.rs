@@ -8,7 +8,7 @@ use super::schema::{
 };
 use super::{ContactId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
 use crate::domain::ContactMethod;
-use crate::verification::token::LinkToken;
+use crate::domain::LinkToken;
 
 /// How long a link works.
 pub const LINK_HOURS: i64 = 24;

@@ -16,7 +16,9 @@ use super::session::{self, Level};
 use crate::domain::{NewPassword, Role};
 use crate::error::{AppError, see_other};
 use crate::passwords;
-use crate::store::{Db, DbConn, UserId, WorkspaceId, login_throttle, users};
+use crate::store::login_throttle::{self, Attempt};
+use crate::store::sessions::{self, SessionToken};
+use crate::store::{Db, DbConn, UserId, WorkspaceId, users};
 
 /// A signed-in user in their current workspace.
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct CurrentUser {
     pub workspace_id: WorkspaceId,
     pub workspace_name: String,
     pub role: Role,
+    /// The session this request came with (for sign-out and "Sign out other sessions").
+    pub session: SessionToken,
 }
 
 /// A signed-in user whose role may change objects (owner or admin). Viewers get 403.
@@ -67,11 +71,16 @@ impl Need {
     }
 }
 
+/// How long a console session lasts without activity (`session_hours`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLifetime(pub chrono::Duration);
+
 /// Who the session cookie says is signed in, before the database has confirmed it.
 pub struct Visitor {
     session: Session,
-    user_id: Option<UserId>,
+    token: Option<SessionToken>,
     workspace_id: Option<WorkspaceId>,
+    lifetime: chrono::Duration,
     /// Where to come back to after signing in (GET requests only).
     next: String,
 }
@@ -89,10 +98,15 @@ impl FromRequest for Visitor {
         } else {
             String::new()
         };
+        let lifetime = req
+            .app_data::<web::Data<SessionLifetime>>()
+            .map(|l| l.0)
+            .unwrap_or_else(|| chrono::Duration::hours(24 * 7));
         std::future::ready(Ok(Visitor {
-            user_id: session::user_id(&session),
+            token: session::token(&session),
             workspace_id: session::workspace_id(&session),
             session,
+            lifetime,
             next,
         }))
     }
@@ -110,33 +124,57 @@ impl Visitor {
         let login = || AppError::LoginRequired {
             next: self.next.clone(),
         };
-        let uid = self.user_id.clone().ok_or_else(login)?;
+        let token = self.token.clone().ok_or_else(login)?;
         let preferred = self.workspace_id.clone();
+        let lookup = token.clone();
         let found = db
             .read(move |c| {
-                let Some(u) = users::session_user(c, &uid, preferred.as_ref())? else {
+                let Some(u) = users::session_user(c, &lookup, preferred.as_ref())? else {
                     return Ok(None);
                 };
                 need.check(u.role, u.must_change_password)?;
+                let expires_at = u.session_expires_at;
                 let user = CurrentUser {
                     user_id: u.user_id,
                     email: u.email,
                     workspace_id: u.workspace_id,
                     workspace_name: u.workspace_name,
                     role: u.role,
+                    session: lookup,
                 };
                 let value = f(c, &user)?;
-                Ok::<_, AppError>(Some((user, value)))
+                Ok::<_, AppError>(Some((user, value, expires_at)))
             })
             .await?;
-        let Some((user, value)) = found else {
+        let Some((user, value, expires_at)) = found else {
+            // Signed out elsewhere, expired, or no longer a member anywhere.
             session::sign_out(&self.session);
             return Err(login());
         };
+        // "Without activity": a session in use moves its end, at most once an hour (one small
+        // write an hour per browser, not one per request).
+        let until = crate::store::now() + self.lifetime;
+        if until - expires_at > chrono::Duration::hours(1) {
+            db.run(move |c| sessions::extend(c, &token, until)).await?;
+        }
         if self.workspace_id.as_ref() != Some(&user.workspace_id) {
             session::set_workspace(&self.session, &user.workspace_id);
         }
         Ok((user, value))
+    }
+}
+
+impl Visitor {
+    /// The signed-in user, or None on pages anyone may open (invitation links).
+    pub async fn optional(&self, db: &Db) -> Result<Option<CurrentUser>, AppError> {
+        if self.token.is_none() {
+            return Ok(None);
+        }
+        match self.read(db, Need::SignedIn, |_, _| Ok(())).await {
+            Ok((user, ())) => Ok(Some(user)),
+            Err(AppError::LoginRequired { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -207,10 +245,27 @@ pub struct LoginQuery {
     signed_out: Option<String>,
 }
 
-/// Only local paths are followed after login, so a crafted link cannot send people elsewhere.
-fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\");
-    if local { next } else { "/contacts" }
+/// Where to go after signing in: `next` only when, read the way a browser reads it, it stays
+/// on this site; anything else goes home. Browsers drop tabs and newlines from URLs and read
+/// `\` as `/`, so `/\t/evil.example` is `//evil.example`, another host: the URL parser does the
+/// same normalisation, and only what it keeps on our origin is followed. The returned path is
+/// the parser's own serialisation, so it is always a valid `Location` header.
+pub fn safe_next(next: &str) -> String {
+    const HOME: &str = "/contacts";
+    // A reserved name (RFC 2606) stands in for our origin: only relative references keep it.
+    let Ok(base) = url::Url::parse("http://herald.invalid/") else {
+        return HOME.into();
+    };
+    if !next.starts_with('/') || next.chars().any(char::is_control) {
+        return HOME.into();
+    }
+    match base.join(next) {
+        Ok(u) if u.origin() == base.origin() && u.path() != "/" => match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        },
+        _ => HOME.into(),
+    }
 }
 
 pub async fn login_form(
@@ -221,8 +276,8 @@ pub async fn login_form(
     if db.run(users::count).await? == 0 {
         return Ok(see_other("/setup"));
     }
-    if session::user_id(&session).is_some() {
-        return Ok(see_other(safe_next(&q.next)));
+    if session::token(&session).is_some() {
+        return Ok(see_other(&safe_next(&q.next)));
     }
     let page = LoginPage {
         layout: Layout::public(&session),
@@ -244,13 +299,66 @@ pub struct LoginForm {
     next: String,
 }
 
-/// The throttle key: failures count per client address and account, so one attacker cannot
+/// The throttle key: attempts count per client address and account, so one attacker cannot
 /// lock everyone out of an account from elsewhere, and cannot guess without limit either.
 fn throttle_key(req: &HttpRequest, email: &str) -> String {
     let ip = super::client_ip::client_ip(req)
         .map(|ip| ip.to_string())
         .unwrap_or_default();
     format!("{ip}|{}", email.trim().to_lowercase())
+}
+
+/// The password-change form's key: its current-password field is a password guess too.
+fn password_change_key(user: &UserId) -> String {
+    format!("password-change|{user}")
+}
+
+fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Starts a server-side session for `user` and puts its token in the cookie. None when the
+/// user belongs to no workspace (the session is not kept then).
+pub async fn start_session(
+    req: &HttpRequest,
+    db: &Db,
+    session: &Session,
+    user: UserId,
+) -> Result<Option<users::SessionUser>, AppError> {
+    let lifetime = req
+        .app_data::<web::Data<SessionLifetime>>()
+        .map(|l| l.0)
+        .unwrap_or_else(|| chrono::Duration::hours(24 * 7));
+    let agent = user_agent(req);
+    let (token, found) = db
+        .run(move |c| {
+            let token = sessions::create(c, &user, &agent, lifetime)?;
+            let found = users::session_user(c, &token, None)?;
+            if found.is_none() {
+                sessions::delete(c, &token)?;
+            }
+            Ok::<_, AppError>((token, found))
+        })
+        .await?;
+    if let Some(su) = &found {
+        session::sign_in(session, &token, &su.workspace_id);
+    }
+    Ok(found)
+}
+
+/// Counts a password guess under `key` before it is checked; Some(message) when refused.
+async fn guess_allowed(db: &Db, key: String) -> Result<Option<String>, AppError> {
+    match db
+        .run(move |c| login_throttle::take_attempt(c, &key))
+        .await?
+    {
+        Attempt::Allowed => Ok(None),
+        Attempt::Locked { until } => Ok(Some(Attempt::retry_message(until))),
+    }
 }
 
 pub async fn login(
@@ -271,19 +379,12 @@ pub async fn login(
         render(status, &page)
     };
 
-    let k = key.clone();
-    if let Some(until) = db.run(move |c| login_throttle::locked_until(c, &k)).await? {
-        let minutes = ((until - crate::store::now()).num_seconds() + 59) / 60;
+    if let Some(retry) = guess_allowed(&db, key.clone()).await? {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Too many failed sign-ins. Try again in {} minute{}.",
-                minutes,
-                if minutes == 1 { "" } else { "s" }
-            ),
+            format!("Too many failed sign-ins. {retry}"),
         );
     }
-
     let email = form.email.clone();
     let user = db.run(move |c| users::find_by_email(c, &email)).await?;
     let password = form.password.clone();
@@ -297,47 +398,74 @@ pub async fn login(
     })
     .await
     .map_err(|e| AppError::Other(e.into()))?;
-
     let Some(user) = ok else {
-        let k = key.clone();
-        db.run(move |c| login_throttle::record_failure(c, &k))
-            .await?;
         tracing::info!("failed sign-in");
         return refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
     };
 
-    let uid = user.id.clone();
-    let found = db
-        .run(move |c| {
-            login_throttle::clear(c, &key)?;
-            users::session_user(c, &uid, None)
-        })
-        .await?;
-    let Some(su) = found else {
+    db.run(move |c| login_throttle::clear(c, &key)).await?;
+    let Some(su) = start_session(&req, &db, &session, user.id).await? else {
         return refuse(
             StatusCode::FORBIDDEN,
             "This account belongs to no workspace. Ask an owner to invite you.".into(),
         );
     };
-    session::sign_in(&session, &su.user_id, &su.workspace_id);
     tracing::info!(user = %su.user_id, "signed in");
     if su.must_change_password {
         return Ok(see_other("/account/password"));
     }
-    Ok(see_other(safe_next(&form.next)))
+    Ok(see_other(&safe_next(&form.next)))
 }
 
-pub async fn logout(session: Session, _: CsrfForm<NoFields>) -> HttpResponse {
+/// Ends this session on the server too, so a copy of the cookie no longer signs anyone in.
+pub async fn logout(
+    db: web::Data<Db>,
+    session: Session,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(token) = session::token(&session) {
+        db.run(move |c| sessions::delete(c, &token)).await?;
+    }
     session::sign_out(&session);
-    see_other("/login?signed_out=1")
+    Ok(see_other("/login?signed_out=1"))
 }
 
+/// The account page: the password form and the browsers signed in to this account.
 #[derive(Template)]
 #[template(path = "auth/password.html")]
 pub struct PasswordPage {
     pub layout: Layout,
     pub forced: bool,
     pub errors: FieldErrors,
+    pub sessions: Vec<sessions::SessionInfo>,
+}
+
+impl PasswordPage {
+    pub fn others(&self) -> usize {
+        self.sessions.iter().filter(|s| !s.current).count()
+    }
+}
+
+async fn account_page(
+    db: &Db,
+    session: &Session,
+    user: &CurrentUser,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (uid, token) = (user.user_id.clone(), user.session.clone());
+    let (stored, list) = db
+        .run(move |c| Ok::<_, AppError>((users::get(c, &uid)?, sessions::list(c, &uid, &token)?)))
+        .await?;
+    render(
+        status,
+        &PasswordPage {
+            layout: Layout::new(session, user),
+            forced: stored.must_change_password,
+            errors,
+            sessions: list,
+        },
+    )
 }
 
 pub async fn password_form(
@@ -345,23 +473,7 @@ pub async fn password_form(
     SignedIn(user): SignedIn,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    let forced = must_change(&db, &user).await?;
-    render(
-        StatusCode::OK,
-        &PasswordPage {
-            layout: Layout::new(&session, &user),
-            forced,
-            errors: FieldErrors::default(),
-        },
-    )
-}
-
-async fn must_change(db: &Db, user: &CurrentUser) -> Result<bool, AppError> {
-    let uid = user.user_id.clone();
-    Ok(db
-        .run(move |c| users::get(c, &uid))
-        .await?
-        .must_change_password)
+    account_page(&db, &session, &user, FieldErrors::default(), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -374,44 +486,118 @@ pub struct PasswordForm {
     confirm: String,
 }
 
+/// A new password ends every other session of the account (whoever else had it is out).
 pub async fn change_password(
     session: Session,
     SignedIn(user): SignedIn,
     db: web::Data<Db>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    let key = password_change_key(&user.user_id);
+    let mut errors = FieldErrors::default();
+    if let Some(retry) = guess_allowed(&db, key.clone()).await? {
+        errors.add("current", format!("Too many wrong passwords. {retry}"));
+        return account_page(&db, &session, &user, errors, StatusCode::TOO_MANY_REQUESTS).await;
+    }
     let uid = user.user_id.clone();
     let stored = db.run(move |c| users::get(c, &uid)).await?;
-    let mut errors = FieldErrors::default();
     let current = form.current.clone();
-    let hash = stored.password_hash.clone();
-    let current_ok = web::block(move || passwords::verify(&current, &hash))
+    let current_ok = web::block(move || passwords::verify(&current, &stored.password_hash))
         .await
         .map_err(|e| AppError::Other(e.into()))?;
     if !current_ok {
         errors.add("current", "This is not your current password.");
     }
-    let new = match NewPassword::parse(&form.new) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            errors.add("new", e);
-            None
-        }
-    };
+    let new = NewPassword::parse(&form.new)
+        .map_err(|e| errors.add("new", e))
+        .ok();
     if form.new != form.confirm {
         errors.add("confirm", "The two new passwords differ.");
     }
     let Some(new) = new.filter(|_| errors.is_empty()) else {
-        let page = PasswordPage {
-            layout: Layout::new(&session, &user),
-            forced: stored.must_change_password,
+        return account_page(
+            &db,
+            &session,
+            &user,
             errors,
-        };
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let hash = passwords::hash_off_thread(new.expose()).await?;
-    let uid = user.user_id.clone();
-    db.run(move |c| users::set_password(c, &uid, &hash)).await?;
-    session::flash(&session, Level::Success, "Your password is changed.");
+    let (uid, keep) = (user.user_id.clone(), user.session.clone());
+    let ended = db
+        .run(move |c| {
+            users::set_password(c, &uid, &hash)?;
+            login_throttle::clear(c, &key)?;
+            sessions::delete_others(c, &uid, &keep)
+        })
+        .await?;
+    tracing::info!(user = %user.user_id, ended, "password changed; other sessions ended");
+    session::flash(
+        &session,
+        Level::Success,
+        signed_out_message("Your password is changed.", ended),
+    );
     Ok(see_other("/contacts"))
+}
+
+/// "Sign out other sessions" on the account page.
+pub async fn sign_out_others(
+    session: Session,
+    SignedIn(user): SignedIn,
+    db: web::Data<Db>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (uid, keep) = (user.user_id.clone(), user.session.clone());
+    let ended = db
+        .run(move |c| sessions::delete_others(c, &uid, &keep))
+        .await?;
+    session::flash(&session, Level::Success, signed_out_message("", ended));
+    Ok(see_other("/account"))
+}
+
+fn signed_out_message(before: &str, ended: usize) -> String {
+    let what = match ended {
+        0 => "No other session was signed in.".to_string(),
+        1 => "1 other session is signed out.".to_string(),
+        n => format!("{n} other sessions are signed out."),
+    };
+    if before.is_empty() {
+        what
+    } else {
+        format!("{before} {what}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next("/contacts/new"), "/contacts/new");
+        assert_eq!(
+            safe_next("/contacts?q=ana&page=2"),
+            "/contacts?q=ana&page=2"
+        );
+        assert_eq!(safe_next("/a/../groups"), "/groups");
+        for foreign in [
+            "//evil.example/",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "/\t\\evil.example",
+            "/\n/evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "/\u{b}",
+            "/\r\nSet-Cookie: x=1",
+            "",
+            "/",
+        ] {
+            assert_eq!(safe_next(foreign), "/contacts", "{foreign:?}");
+        }
+        // What is followed is always a valid Location header.
+        assert_eq!(safe_next("/contacts?q=a b"), "/contacts?q=a%20b");
+    }
 }

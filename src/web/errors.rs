@@ -93,6 +93,19 @@ pub fn handlers<B: 'static>() -> ErrorHandlers<B> {
     h
 }
 
+/// A known path asked with a method it does not take; `allowed` as the route table names
+/// them (`get`, `post`).
+pub fn method_not_allowed(allowed: &[&str]) -> HttpResponse {
+    let allow = allowed
+        .iter()
+        .map(|m| m.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ");
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow))
+        .finish()
+}
+
 /// Unknown paths.
 pub async fn not_found() -> Result<HttpResponse<BoxBody>, AppError> {
     Err(AppError::NotFound)

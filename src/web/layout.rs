@@ -81,13 +81,20 @@ impl FieldErrors {
     }
 }
 
-/// `“a”, “b”`: names as the console quotes them in sentences.
+/// `“a”, “b”`: names as the console quotes them in sentences; a long list is summarised
+/// (`“a”, “b”, “c” and 23 more`), as these sentences end up in flash messages.
 pub fn quoted(names: &[String]) -> String {
-    names
+    const SHOWN: usize = 3;
+    let mut out = names
         .iter()
+        .take(SHOWN)
         .map(|n| format!("“{n}”"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if names.len() > SHOWN {
+        out.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    out
 }
 
 /// The end of a "deleted" message for an object that policies named.

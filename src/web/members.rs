@@ -10,11 +10,13 @@ use super::auth::{CurrentUser, Owner};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
+use crate::delivery::Email;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, see_other};
-use crate::passwords;
-use crate::store::users::{self, Invited, Member, MemberError};
+use crate::store::invitations::{self, Invitation, InviteError};
+use crate::store::users::{self, Member, MemberError};
 use crate::store::{Db, StoreError, UserId};
+use crate::verification::Verifications;
 
 #[derive(Template)]
 #[template(path = "members/index.html")]
@@ -22,10 +24,9 @@ pub struct IndexPage {
     pub layout: Layout,
     pub me: UserId,
     pub members: Vec<Member>,
+    pub invitations: Vec<Invitation>,
     pub form: InviteForm,
     pub errors: FieldErrors,
-    /// Shown once, right after inviting someone new; never stored in clear.
-    pub one_time: Option<(String, String)>,
 }
 
 impl IndexPage {
@@ -47,18 +48,21 @@ async fn page(
     user: &CurrentUser,
     form: InviteForm,
     errors: FieldErrors,
-    one_time: Option<(String, String)>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id.clone();
-    let members = db.run(move |c| users::members(c, &ws)).await?;
+    let (members, invitations) = db
+        .run(move |c| {
+            Ok::<_, AppError>((users::members(c, &ws)?, invitations::for_workspace(c, &ws)?))
+        })
+        .await?;
     let page = IndexPage {
         layout: Layout::new(session, user),
         me: user.user_id.clone(),
         members,
+        invitations,
         form,
         errors,
-        one_time,
     };
     render(status, &page)
 }
@@ -78,7 +82,6 @@ pub async fn index(
         &user,
         form,
         FieldErrors::default(),
-        None,
         StatusCode::OK,
     )
     .await
@@ -92,9 +95,12 @@ fn member_error(e: MemberError) -> Result<String, AppError> {
     }
 }
 
+/// Invites an email address. Whether it has an account or not, the inviter sees the same:
+/// an invitation sent by email and listed as open until it is answered.
 pub async fn invite(
     db: web::Data<Db>,
     session: Session,
+    verifications: web::Data<Verifications>,
     Owner(user): Owner,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
@@ -112,58 +118,85 @@ pub async fn invite(
             &user,
             form,
             errors,
-            None,
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
     };
-    let password = passwords::one_time();
-    let hash = passwords::hash_off_thread(&password).await?;
-    let ws = user.workspace_id.clone();
-    let invited_email = email.clone();
-    match db
-        .run(move |c| users::invite(c, &ws, &invited_email, role, || hash))
+    let (ws, to, by) = (
+        user.workspace_id.clone(),
+        email.clone(),
+        user.user_id.clone(),
+    );
+    let token = match db
+        .run(move |c| invitations::create(c, &ws, &to, role, &by))
         .await
     {
-        Ok(Invited::NewUser) => {
-            tracing::info!("member invited with a new account");
-            let form = InviteForm {
-                email: String::new(),
-                role: role.code().into(),
-            };
-            page(
-                &db,
-                &session,
-                &user,
-                form,
-                FieldErrors::default(),
-                Some((email.to_string(), password)),
-                StatusCode::OK,
-            )
-            .await
-        }
-        Ok(Invited::ExistingUser) => {
-            session::flash(
-                &session,
-                Level::Success,
-                format!("{email} can now use this workspace as {}.", role.label()),
-            );
-            Ok(see_other("/members"))
-        }
-        Err(e) => {
-            errors.add("email", member_error(e)?);
-            page(
+        Ok(token) => token,
+        Err(InviteError::AlreadyMember(who)) => {
+            errors.add("email", InviteError::AlreadyMember(who).to_string());
+            return page(
                 &db,
                 &session,
                 &user,
                 form,
                 errors,
-                None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await
+            .await;
         }
+        Err(e) => return Err(AppError::Other(e.into())),
+    };
+    let message = Email {
+        workspace_id: Some(user.workspace_id.clone()),
+        to: email.clone(),
+        subject: format!("Invitation to {} on Herald", user.workspace_name),
+        text: format!(
+            "{} invites you to the Herald workspace “{}” as {}.\n\n\
+             Open this link to accept or decline (valid for {} days):\n{}/invite/{token}\n\n\
+             If you did not expect this, ignore this email.\n",
+            user.email,
+            user.workspace_name,
+            role.label(),
+            invitations::VALID_DAYS,
+            verifications.base_url(),
+        ),
+    };
+    if let Err(failure) = verifications.providers().email.send_email(&message).await {
+        tracing::warn!(error = %failure, "invitation email not sent");
+        let (ws, to) = (user.workspace_id.clone(), email.clone());
+        db.run(move |c| invitations::withdraw(c, &ws, to.as_str()))
+            .await?;
+        errors.add(
+            "email",
+            format!(
+                "The invitation email could not be sent ({failure}). Nothing was kept; try again."
+            ),
+        );
+        return page(&db, &session, &user, form, errors, StatusCode::BAD_GATEWAY).await;
     }
+    tracing::info!("invitation sent");
+    session::flash(
+        &session,
+        Level::Success,
+        format!(
+            "Invitation sent to {email}. They join as {} when they accept it.",
+            role.label()
+        ),
+    );
+    Ok(see_other("/members"))
+}
+
+pub async fn revoke(
+    db: web::Data<Db>,
+    session: Session,
+    Owner(user): Owner,
+    path: web::Path<String>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (ws, id) = (user.workspace_id.clone(), path.into_inner());
+    db.run(move |c| invitations::revoke(c, &ws, &id)).await?;
+    session::flash(&session, Level::Success, "Invitation withdrawn.");
+    Ok(see_other("/members"))
 }
 
 #[derive(Deserialize)]

@@ -1,19 +1,21 @@
-//! What the console keeps in its (signed, encrypted) session cookie: the user id, the current
-//! workspace, the CSRF token and pending flash messages. Nothing else.
+//! What the console keeps in its (signed, encrypted) session cookie: the session token (whose
+//! row in the database says who is signed in, `store::sessions`), the current workspace, the
+//! CSRF token and a few pending flash messages. Nothing else.
 
 use actix_session::Session;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{UserId, WorkspaceId};
+use crate::store::WorkspaceId;
+use crate::store::sessions::SessionToken;
 
-const USER: &str = "uid";
+const TOKEN: &str = "sid";
 const WORKSPACE: &str = "ws";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
 
-pub fn user_id(session: &Session) -> Option<UserId> {
-    session.get::<UserId>(USER).ok().flatten()
+pub fn token(session: &Session) -> Option<SessionToken> {
+    session.get::<SessionToken>(TOKEN).ok().flatten()
 }
 
 pub fn workspace_id(session: &Session) -> Option<WorkspaceId> {
@@ -25,11 +27,11 @@ pub fn set_workspace(session: &Session, ws: &WorkspaceId) {
 }
 
 /// Starts a signed-in session with fresh state, so nothing from before login carries over.
-pub fn sign_in(session: &Session, user: &UserId, ws: &WorkspaceId) {
+pub fn sign_in(session: &Session, token: &SessionToken, ws: &WorkspaceId) {
     // clear + renew, not purge: a purged session drops whatever is inserted afterwards.
     session.clear();
     session.renew();
-    let _ = session.insert(USER, user);
+    let _ = session.insert(TOKEN, token);
     let _ = session.insert(WORKSPACE, ws);
     let _ = session.insert(CSRF, new_token());
 }
@@ -87,7 +89,14 @@ impl Flash {
     }
 }
 
-/// Queues a message for the next page shown (POST → 303 → GET).
+/// The session lives in a cookie, which browsers cap at 4 KB: flashes are bounded so that no
+/// message, and no pile of them from POSTs whose redirects were never followed, can make the
+/// cookie too large after the change it reports was committed.
+const FLASH_KEEP: usize = 3;
+const FLASH_MESSAGE_BYTES: usize = 400;
+
+/// Queues a message for the next page shown (POST → 303 → GET). Only the newest
+/// [`FLASH_KEEP`] are kept, each cut to [`FLASH_MESSAGE_BYTES`].
 pub fn flash(session: &Session, level: Level, message: impl Into<String>) {
     let mut all = session
         .get::<Vec<Flash>>(FLASH)
@@ -96,9 +105,26 @@ pub fn flash(session: &Session, level: Level, message: impl Into<String>) {
         .unwrap_or_default();
     all.push(Flash {
         level,
-        message: message.into(),
+        message: shorten(message.into(), FLASH_MESSAGE_BYTES),
     });
+    let extra = all.len().saturating_sub(FLASH_KEEP);
+    all.drain(..extra);
     let _ = session.insert(FLASH, all);
+}
+
+/// `message` cut at a character boundary to at most `max` bytes, with "…" when cut.
+fn shorten(mut message: String, max: usize) -> String {
+    if message.len() <= max {
+        return message;
+    }
+    let ellipsis = '…';
+    let mut end = max - ellipsis.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push(ellipsis);
+    message
 }
 
 /// Reads and clears the queued messages.
@@ -111,5 +137,20 @@ pub fn take_flashes(session: &Session) -> Vec<Flash> {
             all
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn long_messages_are_cut_between_characters() {
+        assert_eq!(shorten("short".into(), 400), "short");
+        let cjk = "策略".repeat(300);
+        let cut = shorten(cjk, 400);
+        assert!(cut.len() <= 400, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert!(cut.starts_with("策略策略"));
     }
 }

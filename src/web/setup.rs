@@ -51,6 +51,7 @@ pub async fn form(db: web::Data<Db>, session: Session) -> Result<HttpResponse, A
 }
 
 pub async fn create(
+    req: actix_web::HttpRequest,
     db: web::Data<Db>,
     session: Session,
     CsrfForm(form): CsrfForm<SetupForm>,
@@ -89,11 +90,16 @@ pub async fn create(
     let created = db
         .run(move |c| users::create_first_owner(c, &email, &hash, &workspace))
         .await?;
-    let Some((user, ws)) = created else {
+    let Some((user, _)) = created else {
         // Someone finished setup in the meantime; their account stands.
         return Ok(see_other("/login"));
     };
-    session::sign_in(&session, &user, &ws);
+    if super::auth::start_session(&req, &db, &session, user.clone())
+        .await?
+        .is_none()
+    {
+        return Ok(see_other("/login"));
+    }
     session::flash(&session, Level::Success, "Herald is set up. Welcome!");
     tracing::info!(user = %user, "first owner created");
     Ok(see_other("/contacts"))

@@ -11,6 +11,7 @@ use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
 use crate::error::{AppError, see_other};
+use crate::store::invitations::{self, Invitation};
 use crate::store::workspaces::{self, MyWorkspace};
 use crate::store::{Db, WorkspaceId};
 
@@ -20,6 +21,7 @@ pub struct IndexPage {
     pub layout: Layout,
     pub current: WorkspaceId,
     pub workspaces: Vec<MyWorkspace>,
+    pub invitations: Vec<Invitation>,
     pub name: String,
     pub errors: FieldErrors,
 }
@@ -32,12 +34,20 @@ async fn page(
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let uid = user.user_id.clone();
-    let list = db.run(move |c| workspaces::list_for_user(c, &uid)).await?;
+    let (uid, email) = (user.user_id.clone(), user.email.clone());
+    let (list, invitations) = db
+        .run(move |c| {
+            Ok::<_, AppError>((
+                workspaces::list_for_user(c, &uid)?,
+                invitations::for_email(c, &email)?,
+            ))
+        })
+        .await?;
     let page = IndexPage {
         layout: Layout::new(session, user),
         current: user.workspace_id.clone(),
         workspaces: list,
+        invitations,
         name,
         errors,
     };

@@ -3,41 +3,42 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::{Client, PASSWORD, TestApp};
 
-/// Invites `email` with `role` and returns the one-time password shown once.
+/// Invites `email` with `role` and returns the path (`/invite/…`) of the link Herald emailed
+/// (the console provider keeps it on the Dev outbox page).
 pub async fn invite(owner: &Client, email: &str, role: &str) -> String {
     let r = owner
         .post_form("/members", &[("email", email), ("role", role)])
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let marker = "<code id=\"one-time-password\">";
-    let start = r.body.find(marker).expect("one-time password shown") + marker.len();
-    let end = r.body[start..].find('<').expect("end") + start;
-    r.body[start..end].to_string()
+    r.assert_redirect("/members");
+    let outbox = owner.get("/dev/outbox").await;
+    let link = outbox
+        .body
+        .split("class=\"outbox-link\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("an invitation link was emailed")
+        .to_string();
+    let start = link.find("/invite/").expect("an /invite/ link");
+    link[start..].to_string()
 }
 
-/// Signs in with a one-time password and replaces it, as a new member must.
-pub async fn first_login(app: &TestApp, email: &str, one_time: &str) -> Client {
+/// Follows an invitation link as someone new to Herald: choose a password, join, signed in.
+pub async fn first_login(app: &TestApp, email: &str, link: &str) -> Client {
     let c = app.client();
-    c.login(email, one_time)
+    c.get(link)
         .await
-        .assert_redirect("/account/password");
-    // Every other page sends them back until they choose a password.
-    c.get("/contacts")
-        .await
-        .assert_redirect("/account/password");
-    c.get("/account/password")
-        .await
-        .assert_contains("one-time password");
+        .assert_contains(&format!("<strong>{email}</strong>"));
     c.post_form(
-        "/account/password",
+        link,
         &[
-            ("current", one_time),
-            ("new", PASSWORD),
+            ("action", "create"),
+            ("password", PASSWORD),
             ("confirm", PASSWORD),
         ],
     )
     .await
     .assert_redirect("/contacts");
+    assert_eq!(c.get("/contacts").await.status, StatusCode::OK);
     c
 }
 
@@ -80,12 +81,13 @@ both_backends! {
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         bad.assert_contains("Enter a valid email address").assert_contains("Choose owner, admin or viewer.");
 
-        let pw = invite(&owner, "bo@example.com", "viewer").await;
+        let link = invite(&owner, "bo@example.com", "viewer").await;
+        let _bo_client = first_login(&app, "bo@example.com", &link).await;
         let again = owner.post_form("/members", &[("email", "BO@example.com"), ("role", "admin")]).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
         again.assert_contains("bo@example.com is already a member of this workspace.");
-        // The one-time password is not shown again anywhere.
-        owner.get("/members").await.assert_lacks(&pw);
+        // The link worked once: the invitation is gone.
+        assert_eq!(app.client().get(&link).await.status, StatusCode::NOT_FOUND);
 
         let page = owner.get("/members").await;
         let bo_id = user_id_in(&page.body, "bo@example.com");
@@ -102,7 +104,7 @@ both_backends! {
         owner.get("/members").await.assert_contains("Member removed.").assert_lacks("bo@example.com");
         // Bo's account still exists but reaches no workspace.
         let bo = app.client();
-        let r = bo.login("bo@example.com", &pw).await;
+        let r = bo.login("bo@example.com", PASSWORD).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
         r.assert_contains("belongs to no workspace");
     }
