@@ -17,6 +17,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("request body too large")]
     TooLarge,
+    /// A form field holds a control character (NUL and the like) Herald does not store.
+    #[error("control character in field {0}")]
+    ControlCharacter(String),
     /// Not signed in: go to the login page, then come back to `next`.
     #[error("sign-in required")]
     LoginRequired { next: String },
@@ -56,6 +59,7 @@ impl ResponseError for AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::ControlCharacter(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::LoginRequired { .. } | AppError::PasswordChangeRequired => {
                 StatusCode::SEE_OTHER
             }

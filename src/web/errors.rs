@@ -39,6 +39,10 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
             "This address does not accept that kind of request.",
         ),
         413 => ("Too large", "What you sent is larger than Herald accepts."),
+        422 => (
+            "Text Herald cannot store",
+            "A field holds a control character (such as a NUL byte, often pasted by accident). Nothing was saved. Go back, remove it and submit again.",
+        ),
         _ => (
             "Something went wrong",
             "Herald could not finish this request. The problem is logged with the request id below.",
@@ -85,7 +89,7 @@ fn render_page<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResp
 
 pub fn handlers<B: 'static>() -> ErrorHandlers<B> {
     let mut h = ErrorHandlers::new();
-    for code in [400u16, 403, 404, 405, 413, 500, 503] {
+    for code in [400u16, 403, 404, 405, 413, 422, 500, 503] {
         if let Ok(status) = StatusCode::from_u16(code) {
             h = h.handler(status, render_page);
         }

@@ -211,6 +211,7 @@ impl Page {
 pub struct Client {
     pub base: String,
     pub http: reqwest::Client,
+    pub jar: Arc<reqwest::cookie::Jar>,
 }
 
 /// As askama escapes text, to find a value in a page.
@@ -231,15 +232,44 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(Policy::none())
             .build()
             .expect("client");
         Client {
             base: base.to_string(),
             http,
+            jar,
         }
+    }
+
+    /// The `Cookie` header this browser sends now: a copy of its session, as an attacker who
+    /// saved it would have.
+    pub fn cookies(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = url::Url::parse(&self.base).expect("base url");
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// A GET from another browser that sends exactly `cookies`.
+    pub async fn get_with_cookies(base: &str, path: &str, cookies: &str) -> Page {
+        let http = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        Self::page(
+            http.get(format!("{base}{path}"))
+                .header("cookie", cookies)
+                .send()
+                .await
+                .expect("GET"),
+        )
+        .await
     }
 
     async fn page(resp: reqwest::Response) -> Page {

@@ -13,6 +13,7 @@ mod members;
 mod ops;
 mod policies;
 mod providers;
+mod security;
 mod smtp_server;
 mod verification;
 mod webhooks;

@@ -70,7 +70,7 @@ both_backends! {
         // A second process on the same database (a restart, or another instance) accepts the
         // same session cookie: the key lives in the database, not in the process.
         let second = TestApp::spawn_on(app.kind, Arc::clone(&app.test_db)).await;
-        let same_browser = crate::helpers::Client { base: second.base.clone(), http: owner.http.clone() };
+        let same_browser = crate::helpers::Client { base: second.base.clone(), http: owner.http.clone(), jar: owner.jar.clone() };
         let list = same_browser.get("/contacts").await;
         assert_eq!(list.status, StatusCode::OK, "{}", list.body);
         list.assert_contains("<td class=\"name\">Ana</td>");
