@@ -1,5 +1,5 @@
 //! Alibaba Cloud SMS (`SendSms`) and voice (`SingleCallByTts`), RPC API with signature v1
-//! (HMAC-SHA1 over the sorted, percent-encoded parameters; `../shared/reference` §7.1–7.2).
+//! (HMAC-SHA1 over the sorted, percent-encoded parameters, as Alibaba Cloud's RPC API documents).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;

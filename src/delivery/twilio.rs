@@ -1,5 +1,5 @@
 //! Twilio Programmable Messaging (`Messages.json`) and Voice (`Calls.json` with inline TwiML
-//! `<Say>`): form-encoded POSTs with HTTP Basic auth (`../shared/reference` §7.3).
+//! `<Say>`): form-encoded POSTs with HTTP Basic auth, as Twilio's REST API documents.
 
 use futures_util::future::BoxFuture;
 use secrecy::{ExposeSecret, SecretString};
