@@ -90,6 +90,20 @@ both_backends! {
         other.get("/contacts").await.assert_redirect("/login?next=%2Fcontacts");
     }
 
+    async fn a_removed_member_is_out_at_their_next_request(app: TestApp) {
+        let owner = app.owner().await;
+        let link = invite(&owner, "bo@example.com", "admin").await;
+        let bo = first_login(&app, "bo@example.com", &link).await;
+        let saved = bo.cookies();
+        let page = owner.get("/members").await;
+        let row = page.body.find("Role of bo@example.com").expect("bo listed");
+        let start = page.body[..row].rfind("action=\"/members/").expect("form") + "action=\"/members/".len();
+        let id = &page.body[start..start + 36];
+        owner.post_form(&format!("/members/{id}/remove"), &[]).await.assert_redirect("/members");
+        Client::get_with_cookies(&app.base, "/contacts", &saved).await.assert_redirect("/login?next=%2Fcontacts");
+        bo.get("/contacts").await.assert_redirect("/login?next=%2Fcontacts");
+    }
+
     async fn the_current_password_cannot_be_guessed_without_limit(app: TestApp) {
         let owner = app.owner().await;
         for _ in 0..5 {
