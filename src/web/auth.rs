@@ -350,6 +350,28 @@ pub async fn start_session(
     Ok(found)
 }
 
+/// The account with `email` when `password` is its password. Costs the same time whether or
+/// not the account exists, so timing does not tell.
+pub async fn account_with_password(
+    db: &Db,
+    email: &str,
+    password: &str,
+) -> Result<Option<users::User>, AppError> {
+    let email = email.to_string();
+    let user = db.run(move |c| users::find_by_email(c, &email)).await?;
+    let password = password.to_string();
+    web::block(move || match user {
+        Some(u) if passwords::verify(&password, &u.password_hash) => Some(u),
+        Some(_) => None,
+        None => {
+            passwords::verify_dummy(&password);
+            None
+        }
+    })
+    .await
+    .map_err(|e| AppError::Other(e.into()))
+}
+
 /// Counts a password guess under `key` before it is checked; Some(message) when refused.
 async fn guess_allowed(db: &Db, key: String) -> Result<Option<String>, AppError> {
     match db
@@ -385,20 +407,7 @@ pub async fn login(
             format!("Too many failed sign-ins. {retry}"),
         );
     }
-    let email = form.email.clone();
-    let user = db.run(move |c| users::find_by_email(c, &email)).await?;
-    let password = form.password.clone();
-    let ok = web::block(move || match user {
-        Some(u) if passwords::verify(&password, &u.password_hash) => Some(u),
-        Some(_) => None,
-        None => {
-            passwords::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| AppError::Other(e.into()))?;
-    let Some(user) = ok else {
+    let Some(user) = account_with_password(&db, &form.email, &form.password).await? else {
         tracing::info!("failed sign-in");
         return refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
     };

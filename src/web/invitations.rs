@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, SignedIn, Visitor, start_session};
+use super::auth::{CurrentUser, SignedIn, Visitor, account_with_password, start_session};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
@@ -18,7 +18,7 @@ use crate::domain::{LinkToken, NewPassword};
 use crate::error::{AppError, see_other};
 use crate::passwords;
 use crate::store::invitations::{self, Invitation, InviteError};
-use crate::store::{Db, StoreError, login_throttle, users};
+use crate::store::{Db, StoreError, login_throttle};
 
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
@@ -278,20 +278,7 @@ async fn accept_with_password(
             StatusCode::TOO_MANY_REQUESTS,
         ));
     }
-    let email = invitation.email.clone();
-    let user = db.run(move |c| users::find_by_email(c, &email)).await?;
-    let password = form.password.clone();
-    let user = web::block(move || match user {
-        Some(u) if passwords::verify(&password, &u.password_hash) => Some(u),
-        Some(_) => None,
-        None => {
-            passwords::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| AppError::Other(e.into()))?;
-    let Some(user) = user else {
+    let Some(user) = account_with_password(db, &invitation.email, &form.password).await? else {
         return Ok(refused(
             "password",
             "Wrong password. New to Herald? Choose a password below instead.",
