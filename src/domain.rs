@@ -1,20 +1,31 @@
-//! Value types parsed at the edge. Nothing here knows about HTTP or SQL.
+//! Value types parsed at the edge, ids, and the rules that need no I/O (routing an alert).
+//! Nothing here knows about HTTP or runs a query; ids and stored values carry derived mappings
+//! (`DieselNewType`, serde) so the store decodes rows straight into them.
 
 pub mod contact;
 pub mod email;
+pub mod ids;
 pub mod link_token;
 pub mod password;
 pub mod phone;
+pub mod platform;
 pub mod policy;
 pub mod role;
+pub mod routing;
 pub mod webhook;
 
 pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
 pub use email::EmailAddress;
 pub use link_token::LinkToken;
 
+/// What is wrong with an input, field by field, in form order: a use case's answer that the
+/// console shows beside the fields.
+pub type Problems = Vec<(&'static str, String)>;
+
 /// Groups, chatbots, webhooks and policies are named by the same rules as contacts.
 pub type ObjectName = ContactName;
 pub use password::NewPassword;
 pub use phone::PhoneNumber;
+pub use platform::Platform;
+pub use policy::Policy;
 pub use role::Role;

@@ -2,10 +2,9 @@
 
 pub mod background;
 pub mod bench;
-pub mod chat;
+pub mod channels;
 pub mod cli;
 pub mod config;
-pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod outbound;
@@ -14,5 +13,6 @@ pub mod startup;
 pub mod store;
 pub mod telemetry;
 pub mod template;
+pub mod usecases;
 pub mod verification;
 pub mod web;

@@ -14,8 +14,8 @@ use tracing_actix_web::TracingLogger;
 use crate::telemetry::RedactingRootSpan;
 
 use crate::background::Background;
+use crate::channels::Providers;
 use crate::config::Settings;
-use crate::delivery::Providers;
 use crate::store::{Db, secrets, verification};
 use crate::verification::Verifications;
 use crate::web;

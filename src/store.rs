@@ -37,7 +37,6 @@ pub mod contact_index;
 pub mod contacts;
 pub mod dev_outbox;
 pub mod groups;
-pub mod ids;
 pub mod invitations;
 pub mod login_throttle;
 pub mod named;
@@ -45,13 +44,16 @@ pub mod policies;
 pub mod schema;
 pub mod secrets;
 pub mod sessions;
+pub mod stored;
 pub mod users;
 pub mod verification;
 pub mod webhooks;
 pub mod workspaces;
 
+pub use crate::domain::ids::{
+    ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+};
 pub use connection::{Backend, Db, DbConn, DbError};
-pub use ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId};
 
 /// Store errors the callers can act on; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,9 @@ pub enum StoreError {
     Db(diesel::result::Error),
     #[error(transparent)]
     Pool(#[from] DbError),
+    /// A value could not be written in its stored form.
+    #[error("cannot store value: {0}")]
+    Encode(String),
 }
 
 impl From<diesel::result::Error> for StoreError {

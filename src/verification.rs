@@ -14,7 +14,7 @@ use diesel::Connection;
 use futures_util::StreamExt;
 
 use crate::background::Background;
-use crate::delivery::{Email, Providers, SendFailure, Sms, SmsPurpose};
+use crate::channels::{Email, Providers, SendFailure, Sms, SmsPurpose};
 use crate::domain::LinkToken;
 use crate::domain::{ContactMethod, EmailAddress, Language, PhoneNumber};
 use crate::store::contacts::{self, Contact, MethodState};

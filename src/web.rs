@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod csrf;
 pub mod dev_outbox;
 pub mod errors;
+pub mod form;
 pub mod groups;
 pub mod health;
 pub mod invitations;
@@ -89,7 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/chatbots/{id}/edit", get => chatbots::edit);
     page!(cfg, "/chatbots/{id}/test", post => chatbots::send_test);
     page!(cfg, "/chatbots/{id}", post => chatbots::update);
-    page!(cfg, "/chatbots/{id}/delete", post => chatbots::delete);
+    page!(cfg, "/chatbots/{id}/delete", get => chatbots::confirm_delete, post => chatbots::delete);
     page!(cfg, "/members", get => members::index, post => members::invite);
     page!(cfg, "/members/{user}/role", post => members::set_role);
     page!(cfg, "/members/{user}/remove", post => members::remove);

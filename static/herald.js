@@ -43,4 +43,19 @@
       });
     });
   }
+
+  // Fields with a length limit: a live "n / limit" beside the hint. The limit is checked by the
+  // server; a browser `maxlength` would cut a pasted value silently instead.
+  document.querySelectorAll("[data-limit][data-counter]").forEach(function (field) {
+    var out = document.getElementById(field.dataset.counter);
+    var limit = parseInt(field.dataset.limit, 10);
+    if (!out || !limit) { return; }
+    var update = function () {
+      var n = Array.from(field.value).length;
+      out.textContent = n + " / " + limit;
+      out.classList.toggle("over", n > limit);
+    };
+    field.addEventListener("input", update);
+    update();
+  });
 })();

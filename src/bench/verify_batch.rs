@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, bail};
 
+use crate::channels::aliyun;
 use crate::config::{PhoneProvider, Settings};
-use crate::delivery::aliyun;
 use crate::store::Db;
 
 const KEY_ID: &str = "bench-key";

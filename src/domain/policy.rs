@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, WebhookId};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MatchOp {
     #[serde(rename = "=")]
@@ -126,6 +128,91 @@ impl NotifyMethod {
     }
 }
 
+/// What a policy notifies. Schedules will join these.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Contact(ContactId),
+    Group(GroupId),
+    Chatbot(ChatbotId),
+    Webhook(WebhookId),
+}
+
+crate::domain::contact::choice! {
+    /// The kinds of [`Target`], as stored beside the target's id.
+    TargetKind { Contact = "contact", "contact"; Group = "group", "group"; Chatbot = "chatbot", "chatbot"; Webhook = "webhook", "webhook"; }
+    error "Unknown kind of notification object."
+}
+
+impl Target {
+    pub fn kind(&self) -> TargetKind {
+        match self {
+            Target::Contact(_) => TargetKind::Contact,
+            Target::Group(_) => TargetKind::Group,
+            Target::Chatbot(_) => TargetKind::Chatbot,
+            Target::Webhook(_) => TargetKind::Webhook,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Target::Contact(id) => id.as_str(),
+            Target::Group(id) => id.as_str(),
+            Target::Chatbot(id) => id.as_str(),
+            Target::Webhook(id) => id.as_str(),
+        }
+    }
+
+    /// A kind code and an id as stored or submitted; None when either is not one.
+    pub fn parse(kind: &str, id: &str) -> Option<Target> {
+        Some(match TargetKind::parse(kind).ok()? {
+            TargetKind::Contact => Target::Contact(ContactId::parse(id)?),
+            TargetKind::Group => Target::Group(GroupId::parse(id)?),
+            TargetKind::Chatbot => Target::Chatbot(ChatbotId::parse(id)?),
+            TargetKind::Webhook => Target::Webhook(WebhookId::parse(id)?),
+        })
+    }
+}
+
+/// A stored policy as routing reads it. Rules that could not be read are kept as the reason:
+/// such a policy matches nothing (an empty rule set would match every alert).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub id: PolicyId,
+    pub name: String,
+    pub enabled: bool,
+    pub matchers: Result<Vec<Matcher>, String>,
+    pub methods: Vec<NotifyMethod>,
+    pub mention: bool,
+    pub notify_resolved: bool,
+    pub group_by: Vec<String>,
+    pub repeat_minutes: i32,
+    pub targets: Vec<Target>,
+}
+
+impl Policy {
+    /// The rules, or none when they could not be read (the page shows `matchers`' error).
+    pub fn rules(&self) -> &[Matcher] {
+        self.matchers.as_deref().unwrap_or(&[])
+    }
+
+    pub fn targets_of(&self, kind: TargetKind) -> impl Iterator<Item = &Target> {
+        self.targets.iter().filter(move |t| t.kind() == kind)
+    }
+
+    /// The ids of one kind of target, as the form lists them.
+    pub fn ids(&self, kind: TargetKind) -> Vec<String> {
+        self.targets_of(kind).map(|t| t.id().to_string()).collect()
+    }
+}
+
+/// The first rule `labels` fail, with the label's actual value; None when all hold.
+pub fn first_failing<'a>(
+    matchers: &'a [Matcher],
+    labels: &BTreeMap<String, String>,
+) -> Option<&'a Matcher> {
+    matchers.iter().find(|m| !m.matches(labels))
+}
+
 /// Labels from the "who would be notified" box: `name=value` lines, or a JSON object of
 /// labels, or an Alertmanager payload (its `commonLabels`, else the first alert's labels).
 pub fn parse_sample_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
@@ -210,6 +297,19 @@ mod tests {
         assert!(e.contains("not a valid regular expression"), "{e}");
         assert!(Matcher::new("1abc", "=", "x").is_err());
         assert!(Matcher::new("team", "==", "x").is_err());
+    }
+
+    #[test]
+    fn targets_parse_only_known_kinds_and_ids() {
+        let id = ContactId::new();
+        assert_eq!(
+            Target::parse("contact", id.as_str()),
+            Some(Target::Contact(id.clone()))
+        );
+        assert_eq!(Target::parse("schedule", id.as_str()), None);
+        assert_eq!(Target::parse("group", "not-a-uuid"), None);
+        let t = Target::Webhook(WebhookId::new());
+        assert_eq!(Target::parse(t.kind().code(), t.id()), Some(t));
     }
 
     #[test]

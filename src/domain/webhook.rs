@@ -15,6 +15,12 @@ pub enum Method {
     Get,
 }
 
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 impl Method {
     pub fn code(self) -> &'static str {
         match self {
@@ -32,6 +38,17 @@ impl Method {
     }
 }
 
+/// Headers (POST) or query parameters (GET), in order; stored as a JSON list of pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pairs(pub Vec<(String, String)>);
+
+impl Pairs {
+    pub fn to_json(&self) -> String {
+        // A list of string pairs always serializes.
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+}
+
 /// A webhook as saved: every limit holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookInput {
@@ -44,8 +61,7 @@ pub struct WebhookInput {
     pub resolve_template: String,
 }
 
-/// Field → message, in form order.
-pub type Problems = Vec<(&'static str, String)>;
+pub use crate::domain::Problems;
 
 pub fn check_url(url: &str) -> Result<String, String> {
     let url = url.trim();

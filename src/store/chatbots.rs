@@ -3,14 +3,16 @@
 use diesel::prelude::*;
 
 use super::named::{SaveError, unique_name};
-use super::schema::{chatbots, policy_targets};
+use super::schema::chatbots;
 use super::{ChatbotId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
+use crate::domain::Platform;
+use crate::domain::policy::Target;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = chatbots)]
 pub struct Chatbot {
     pub id: ChatbotId,
-    pub platform: String,
+    pub platform: Platform,
     pub name: String,
     pub webhook_url: String,
     pub secret: Option<String>,
@@ -24,7 +26,7 @@ pub struct Chatbot {
 /// it); `clear_secret` removes it.
 #[derive(Debug, Clone)]
 pub struct ChatbotInput {
-    pub platform: String,
+    pub platform: Platform,
     pub name: String,
     pub webhook_url: String,
     pub secret: Option<String>,
@@ -95,7 +97,7 @@ pub fn save(
                         .filter(chatbots::id.eq(id)),
                 )
                 .set((
-                    chatbots::platform.eq(&input.platform),
+                    chatbots::platform.eq(input.platform.code()),
                     chatbots::name.eq(name),
                     chatbots::name_key.eq(name.to_lowercase()),
                     chatbots::webhook_url.eq(&input.webhook_url),
@@ -115,7 +117,7 @@ pub fn save(
                     .values((
                         chatbots::id.eq(&id),
                         chatbots::workspace_id.eq(ws),
-                        chatbots::platform.eq(&input.platform),
+                        chatbots::platform.eq(input.platform.code()),
                         chatbots::name.eq(name),
                         chatbots::name_key.eq(name.to_lowercase()),
                         chatbots::webhook_url.eq(&input.webhook_url),
@@ -139,7 +141,8 @@ pub fn save(
 /// Deletes the chatbot and takes it out of the policies that used it; returns their names.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
     super::write_transaction(conn, |c| {
-        let policies = super::groups::used_by_policies(c, ws, "chatbot", id.as_str())?;
+        let target = Target::Chatbot(id.clone());
+        let policies = super::policies::names_using(c, ws, &target)?;
         let n = diesel::delete(
             chatbots::table
                 .filter(chatbots::workspace_id.eq(ws))
@@ -149,12 +152,7 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResul
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        diesel::delete(
-            policy_targets::table
-                .filter(policy_targets::kind.eq("chatbot"))
-                .filter(policy_targets::target_id.eq(id.as_str())),
-        )
-        .execute(c)?;
+        super::policies::remove_target(c, &target)?;
         Ok(policies)
     })
 }

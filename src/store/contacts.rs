@@ -21,8 +21,8 @@ pub struct Contact {
     pub phone_verified_at: Option<NaiveDateTime>,
     pub email: Option<String>,
     pub im_user_id: Option<String>,
-    pub language: String,
-    pub fallback: String,
+    pub language: Language,
+    pub fallback: Fallback,
     pub phone_link_expires_at: Option<NaiveDateTime>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub email_link_expires_at: Option<NaiveDateTime>,
@@ -97,11 +97,11 @@ impl Contact {
     }
 
     pub fn language(&self) -> Language {
-        Language::parse(&self.language).unwrap_or(Language::Auto)
+        self.language
     }
 
     pub fn fallback(&self) -> Fallback {
-        Fallback::parse(&self.fallback).unwrap_or(Fallback::Default)
+        self.fallback
     }
 }
 
@@ -494,7 +494,6 @@ pub fn update(
 /// goes first: a policy being saved with this contact holds it (`FOR KEY SHARE`), so the delete
 /// waits for that save and then also removes the target it added.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResult<()> {
-    use super::schema::policy_targets;
     super::write_transaction(conn, |c| {
         let n = diesel::delete(
             contacts::table
@@ -505,12 +504,6 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ContactId) -> StoreResul
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        diesel::delete(
-            policy_targets::table
-                .filter(policy_targets::kind.eq("contact"))
-                .filter(policy_targets::target_id.eq(id.as_str())),
-        )
-        .execute(c)?;
-        Ok(())
+        super::policies::remove_target(c, &crate::domain::policy::Target::Contact(id.clone()))
     })
 }

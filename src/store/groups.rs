@@ -4,11 +4,10 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
-use super::schema::{
-    contact_group_members, contact_groups, contacts, notification_policies, policy_targets,
-};
+use super::schema::{contact_group_members, contact_groups, contacts};
 use super::{ContactId, DbConn, GroupId, StoreError, StoreResult, UserId, WorkspaceId, now};
 use crate::domain::ObjectName;
+use crate::domain::policy::Target;
 
 /// A member as the groups page shows it.
 #[derive(Debug, Clone, Queryable)]
@@ -280,23 +279,6 @@ pub fn update(
     .map_err(|e| name_conflict(e, name))
 }
 
-/// Names of the policies that notify `kind`/`target`, in name order.
-pub fn used_by_policies(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    kind: &str,
-    target: &str,
-) -> StoreResult<Vec<String>> {
-    Ok(policy_targets::table
-        .inner_join(notification_policies::table)
-        .filter(notification_policies::workspace_id.eq(ws))
-        .filter(policy_targets::kind.eq(kind))
-        .filter(policy_targets::target_id.eq(target))
-        .order(notification_policies::name_key.asc())
-        .select(notification_policies::name)
-        .load(conn)?)
-}
-
 /// Deletes a group no policy uses; the delete and the check are one transaction, so a policy
 /// saved meanwhile cannot end up pointing at nothing.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
@@ -313,7 +295,7 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), D
         if n == 0 {
             return Err(DeleteError::Store(StoreError::NotFound));
         }
-        let users = used_by_policies(c, ws, "group", id.as_str())?;
+        let users = super::policies::names_using(c, ws, &Target::Group(id.clone()))?;
         if !users.is_empty() {
             return Err(DeleteError::InUse(users));
         }

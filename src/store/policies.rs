@@ -5,10 +5,9 @@ use diesel::prelude::*;
 use super::named::{SaveError, unique_name};
 use super::schema::{notification_policies, policy_targets};
 use super::{DbConn, PolicyId, StoreError, StoreResult, UserId, WorkspaceId, now};
-use crate::domain::policy::{Matcher, NotifyMethod};
+use crate::domain::policy::{Matcher, NotifyMethod, Target};
 
-/// Kinds of notification objects a policy names (schedules come later).
-pub const KINDS: &[&str] = &["contact", "group", "chatbot", "webhook"];
+pub use crate::domain::policy::Policy;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notification_policies)]
@@ -24,42 +23,58 @@ pub struct PolicyRow {
     pub repeat_minutes: i32,
 }
 
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub row: PolicyRow,
-    /// (kind, id) pairs.
-    pub targets: Vec<(String, String)>,
-}
-
-impl Policy {
-    pub fn matchers(&self) -> Vec<Matcher> {
-        serde_json::from_str(&self.row.matchers).unwrap_or_default()
-    }
-
-    pub fn methods(&self) -> Vec<NotifyMethod> {
-        self.row
-            .methods
-            .split(',')
-            .filter_map(|m| NotifyMethod::parse(m).ok())
-            .collect()
-    }
-
-    pub fn group_by(&self) -> Vec<String> {
-        self.row
+impl PolicyRow {
+    /// The row with its targets as routing reads it. A part that does not decode is not
+    /// replaced by a default (no rules would match every alert): the policy keeps the reason,
+    /// matches nothing, and the log names the row.
+    fn decode(self, stored_targets: Vec<(String, String)>) -> Policy {
+        let unreadable = |column: &str, detail: String| {
+            tracing::error!(policy = %self.id, column, %detail, "stored policy does not decode");
+            format!(
+                "Its stored {column} could not be read ({detail}); it matches no alert until it is saved again."
+            )
+        };
+        let mut problem = None;
+        let matchers = serde_json::from_str::<Vec<Matcher>>(&self.matchers)
+            .map_err(|e| unreadable("rules", e.to_string()));
+        let mut methods = Vec::new();
+        for code in self.methods.split(',').filter(|m| !m.is_empty()) {
+            match NotifyMethod::parse(code) {
+                Ok(m) => methods.push(m),
+                Err(_) => problem = Some(unreadable("methods", format!("unknown method {code:?}"))),
+            }
+        }
+        let mut targets = Vec::new();
+        for (kind, id) in &stored_targets {
+            match Target::parse(kind, id) {
+                Some(t) => targets.push(t),
+                None => {
+                    problem = Some(unreadable("targets", format!("unknown target {kind}:{id}")))
+                }
+            }
+        }
+        let group_by = self
             .group_by
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
-            .collect()
-    }
-
-    pub fn ids(&self, kind: &str) -> Vec<String> {
-        self.targets
-            .iter()
-            .filter(|(k, _)| k == kind)
-            .map(|(_, id)| id.clone())
-            .collect()
+            .collect();
+        Policy {
+            matchers: match (matchers, problem) {
+                (Ok(_), Some(why)) | (Err(why), _) => Err(why),
+                (Ok(m), None) => Ok(m),
+            },
+            id: self.id,
+            name: self.name,
+            enabled: self.enabled,
+            methods,
+            mention: self.mention,
+            notify_resolved: self.notify_resolved,
+            group_by,
+            repeat_minutes: self.repeat_minutes,
+            targets,
+        }
     }
 }
 
@@ -74,7 +89,7 @@ pub struct PolicyInput {
     pub notify_resolved: bool,
     pub group_by: Vec<String>,
     pub repeat_minutes: i32,
-    pub targets: Vec<(&'static str, String)>,
+    pub targets: Vec<Target>,
 }
 
 fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Policy>> {
@@ -100,17 +115,13 @@ fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Poli
                 .filter(|(p, _, _)| *p == row.id)
                 .map(|(_, k, t)| (k.clone(), t.clone()))
                 .collect();
-            Policy { row, targets }
+            row.decode(targets)
         })
         .collect())
 }
 
 /// Whether every (kind, id) names an object of the workspace.
-fn targets_exist(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    targets: &[(&'static str, String)],
-) -> StoreResult<bool> {
+fn targets_exist(conn: &mut DbConn, ws: &WorkspaceId, targets: &[Target]) -> StoreResult<bool> {
     use super::schema::{chatbots, contact_groups, contacts, webhooks};
     /// Looks the object up; on PostgreSQL also holds `FOR KEY SHARE` on its row until the
     /// policy is saved, so a concurrent delete waits and then finds the new target to remove.
@@ -128,18 +139,18 @@ fn targets_exist(
             found.is_some()
         }};
     }
-    for (kind, id) in targets {
-        let ok = match *kind {
-            "contact" => present!(contacts, contacts::workspace_id, contacts::id, id),
-            "group" => present!(
+    for target in targets {
+        let id = target.id();
+        let ok = match target {
+            Target::Contact(_) => present!(contacts, contacts::workspace_id, contacts::id, id),
+            Target::Group(_) => present!(
                 contact_groups,
                 contact_groups::workspace_id,
                 contact_groups::id,
                 id
             ),
-            "chatbot" => present!(chatbots, chatbots::workspace_id, chatbots::id, id),
-            "webhook" => present!(webhooks, webhooks::workspace_id, webhooks::id, id),
-            _ => false,
+            Target::Chatbot(_) => present!(chatbots, chatbots::workspace_id, chatbots::id, id),
+            Target::Webhook(_) => present!(webhooks, webhooks::workspace_id, webhooks::id, id),
         };
         if !ok {
             return Ok(false);
@@ -177,7 +188,9 @@ pub fn save(
     input: &PolicyInput,
 ) -> Result<PolicyId, SaveError> {
     let name = input.name.as_str();
-    let matchers = serde_json::to_string(&input.matchers).unwrap_or_else(|_| "[]".into());
+    // Never a default here: "[]" would match every alert.
+    let matchers = serde_json::to_string(&input.matchers)
+        .map_err(|e| SaveError::Store(StoreError::Encode(e.to_string())))?;
     let methods = input
         .methods
         .iter()
@@ -254,12 +267,12 @@ pub fn save(
         let mut targets = input.targets.clone();
         targets.sort();
         targets.dedup();
-        for (kind, target) in &targets {
+        for target in &targets {
             diesel::insert_into(policy_targets::table)
                 .values((
                     policy_targets::policy_id.eq(&id),
-                    policy_targets::kind.eq(*kind),
-                    policy_targets::target_id.eq(target),
+                    policy_targets::kind.eq(target.kind().code()),
+                    policy_targets::target_id.eq(target.id()),
                 ))
                 .execute(c)?;
         }
@@ -276,5 +289,32 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult
             .filter(notification_policies::id.eq(id)),
     )
     .execute(conn)?;
-    Ok(p.row.name)
+    Ok(p.name)
+}
+
+/// Names of the policies that notify `target`, in name order.
+pub fn names_using(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    target: &Target,
+) -> StoreResult<Vec<String>> {
+    Ok(policy_targets::table
+        .inner_join(notification_policies::table)
+        .filter(notification_policies::workspace_id.eq(ws))
+        .filter(policy_targets::kind.eq(target.kind().code()))
+        .filter(policy_targets::target_id.eq(target.id()))
+        .order(notification_policies::name_key.asc())
+        .select(notification_policies::name)
+        .load(conn)?)
+}
+
+/// Takes a deleted object out of every policy that named it.
+pub fn remove_target(conn: &mut DbConn, target: &Target) -> StoreResult<()> {
+    diesel::delete(
+        policy_targets::table
+            .filter(policy_targets::kind.eq(target.kind().code()))
+            .filter(policy_targets::target_id.eq(target.id())),
+    )
+    .execute(conn)?;
+    Ok(())
 }

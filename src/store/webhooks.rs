@@ -3,30 +3,31 @@
 use diesel::prelude::*;
 
 use super::named::{SaveError, unique_name};
-use super::schema::{policy_targets, webhooks};
+use super::schema::webhooks;
 use super::{DbConn, StoreError, StoreResult, UserId, WebhookId, WorkspaceId, now};
-use crate::domain::webhook::{Method, WebhookInput};
+use crate::domain::policy::Target;
+use crate::domain::webhook::{Method, Pairs, WebhookInput};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: WebhookId,
     pub name: String,
-    pub method: String,
+    pub method: Method,
     pub url: String,
-    pub headers: String,
+    pub headers: Pairs,
     pub template: String,
     pub resolve_template: String,
 }
 
 impl Webhook {
     pub fn method(&self) -> Method {
-        Method::parse(&self.method).unwrap_or(Method::Post)
+        self.method
     }
 
     /// Headers (POST) or query parameters (GET).
     pub fn pairs(&self) -> Vec<(String, String)> {
-        serde_json::from_str(&self.headers).unwrap_or_default()
+        self.headers.0.clone()
     }
 }
 
@@ -72,7 +73,7 @@ pub fn save(
     input: &WebhookInput,
 ) -> Result<WebhookId, SaveError> {
     let name = input.name.as_str();
-    let headers = serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into());
+    let headers = Pairs(input.pairs.clone()).to_json();
     let result = super::write_transaction(conn, |c| {
         if name_taken(c, ws, name, id)? {
             return Err(SaveError::taken("webhook", name));
@@ -129,7 +130,8 @@ pub fn save(
 /// Deletes the webhook and takes it out of the policies that used it; returns their names.
 pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
     super::write_transaction(conn, |c| {
-        let policies = super::groups::used_by_policies(c, ws, "webhook", id.as_str())?;
+        let target = Target::Webhook(id.clone());
+        let policies = super::policies::names_using(c, ws, &target)?;
         let n = diesel::delete(
             webhooks::table
                 .filter(webhooks::workspace_id.eq(ws))
@@ -139,12 +141,7 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResul
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        diesel::delete(
-            policy_targets::table
-                .filter(policy_targets::kind.eq("webhook"))
-                .filter(policy_targets::target_id.eq(id.as_str())),
-        )
-        .execute(c)?;
+        super::policies::remove_target(c, &target)?;
         Ok(policies)
     })
 }

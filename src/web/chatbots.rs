@@ -9,17 +9,20 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor, Need, Visitor};
+use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
-use super::session::{self, Level};
-use crate::chat::{self, Bot, ChatAnswer, Platform};
+use crate::channels::chat::{self, Bot, ChatAnswer};
 use crate::domain::ObjectName;
-use crate::error::{AppError, see_other};
+use crate::domain::Platform;
+use crate::domain::policy::Target;
+use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
 use crate::store::chatbots::{self, Chatbot, ChatbotInput};
+use crate::store::contact_index::ContactIndex;
 use crate::store::named::SaveError;
-use crate::store::{ChatbotId, Db};
+use crate::store::{ChatbotId, Db, DbConn, StoreError, StoreResult, policies};
 use crate::template::{self, Escape, RenderOptions};
 
 const KEYWORD_MAX: usize = 64;
@@ -70,9 +73,7 @@ pub struct IndexPage {
 
 impl IndexPage {
     pub fn platform(&self, b: &Chatbot) -> &'static str {
-        Platform::parse(&b.platform)
-            .map(Platform::label)
-            .unwrap_or("?")
+        b.platform.label()
     }
 
     pub fn secret(&self, b: &Chatbot) -> Option<String> {
@@ -117,7 +118,7 @@ pub struct ChatbotForm {
 impl ChatbotForm {
     fn from_chatbot(b: &Chatbot) -> Self {
         ChatbotForm {
-            platform: b.platform.clone(),
+            platform: b.platform.code().to_string(),
             name: b.name.clone(),
             webhook_url: b.webhook_url.clone(),
             secret: String::new(),
@@ -176,7 +177,7 @@ impl ChatbotForm {
         }
         match (name, platform, times) {
             (Some(name), Some(platform), Some(times)) if errors.is_empty() => Ok(ChatbotInput {
-                platform: platform.code().to_string(),
+                platform,
                 name: name.as_str().to_string(),
                 webhook_url: self.webhook_url.trim().to_string(),
                 secret: (!secret.is_empty()).then(|| secret.to_string()),
@@ -195,7 +196,9 @@ impl ChatbotForm {
 #[template(path = "chatbots/form.html")]
 pub struct FormPage {
     pub layout: Layout,
-    pub chatbot_id: Option<ChatbotId>,
+    pub id: Option<String>,
+    /// The values as typed, the signature key too: a key typed before Preview, Send test or a
+    /// refused save stays in the field (this page is never shown after a save).
     pub form: ChatbotForm,
     pub errors: FieldErrors,
     /// What is stored, masked; None when no key is stored.
@@ -203,16 +206,42 @@ pub struct FormPage {
     pub preview: Option<Result<String, String>>,
     /// The platform's answer to Send test with the form's values, before saving.
     pub test: Option<ChatAnswer>,
-    /// A key was typed for that test: it is not sent back, so it must be typed again to save.
-    pub retype_secret: bool,
+}
+
+impl FormScreen for FormPage {
+    type Form = ChatbotForm;
+    /// The stored key of the bot being edited.
+    type Choices = Option<String>;
+
+    fn choices(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&str>,
+    ) -> StoreResult<Option<String>> {
+        match id.and_then(ChatbotId::parse) {
+            Some(id) => Ok(chatbots::get(c, &user.workspace_id, &id)?.secret),
+            None => Ok(None),
+        }
+    }
+
+    fn build(layout: Layout, editing: Editing<ChatbotForm>, stored: Option<String>) -> Self {
+        let (id, form, errors) = editing.into_parts();
+        FormPage {
+            layout,
+            id,
+            form,
+            errors,
+            stored_secret: masked_secret(&stored),
+            preview: None,
+            test: None,
+        }
+    }
 }
 
 impl FormPage {
     pub fn action(&self) -> String {
-        match &self.chatbot_id {
-            Some(id) => format!("/chatbots/{id}"),
-            None => "/chatbots".into(),
-        }
+        form::action("/chatbots", self.id.as_ref())
     }
 
     pub fn platforms(&self) -> &'static [Platform] {
@@ -220,165 +249,82 @@ impl FormPage {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn form_page(
-    session: &Session,
-    user: &CurrentUser,
-    chatbot_id: Option<ChatbotId>,
-    form: ChatbotForm,
-    errors: FieldErrors,
-    stored_secret: Option<String>,
-    preview: Option<Result<String, String>>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    render(
-        status,
-        &FormPage {
-            layout: Layout::new(session, user),
-            chatbot_id,
-            form,
-            errors,
-            stored_secret,
-            preview,
-            test: None,
-            retype_secret: false,
-        },
-    )
-}
-
-pub async fn new(session: Session, Editor(user): Editor) -> Result<HttpResponse, AppError> {
+pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
     let form = ChatbotForm {
         platform: Platform::DingTalk.code().into(),
         // The seeds' default security keyword.
         keyword: "Alert".into(),
         ..Default::default()
     };
-    form_page(
-        &session,
-        &user,
-        None,
-        form,
-        FieldErrors::default(),
-        None,
-        None,
-        StatusCode::OK,
-    )
+    console.form::<FormPage>(Editing::new(form)).await
 }
 
-fn parse_id(raw: &str) -> Result<ChatbotId, AppError> {
-    ChatbotId::parse(raw).ok_or(AppError::NotFound)
-}
-
-async fn stored(db: &Db, user: &CurrentUser, id: &ChatbotId) -> Result<Chatbot, AppError> {
-    let (ws, id) = (user.workspace_id.clone(), id.clone());
-    Ok(db.run(move |c| chatbots::get(c, &ws, &id)).await?)
+async fn stored(console: &Console, id: &ChatbotId) -> Result<Chatbot, AppError> {
+    let id = id.clone();
+    Ok(console
+        .run(move |c, user| chatbots::get(c, &user.workspace_id, &id))
+        .await?)
 }
 
 pub async fn edit(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<ChatbotId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let bot = stored(&db, &user, &id).await?;
-    form_page(
-        &session,
-        &user,
-        Some(id),
-        ChatbotForm::from_chatbot(&bot),
-        FieldErrors::default(),
-        masked_secret(&bot.secret),
-        None,
-        StatusCode::OK,
-    )
+    let bot = stored(&console, &id).await?;
+    console
+        .form::<FormPage>(Editing::existing(&id, ChatbotForm::from_chatbot(&bot)))
+        .await
 }
 
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
     CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, **policy, &user, None, form).await
+    save(console, **policy, None, form).await
 }
 
 pub async fn update(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    PathId(id): PathId<ChatbotId>,
     CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    stored(&db, &user, &id).await?;
-    save(&db, &session, **policy, &user, Some(id), form).await
+    stored(&console, &id).await?;
+    save(console, **policy, Some(id), form).await
 }
 
 async fn save(
-    db: &Db,
-    session: &Session,
+    console: Console,
     policy: TargetPolicy,
-    user: &CurrentUser,
     id: Option<ChatbotId>,
-    mut form: ChatbotForm,
+    form: ChatbotForm,
 ) -> Result<HttpResponse, AppError> {
-    let stored_secret = match &id {
-        Some(id) => masked_secret(&stored(db, user, id).await?.secret),
-        None => None,
-    };
-    let input = match form.parse(policy) {
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match editing.form.parse(policy) {
         Ok(i) => i,
-        Err(errors) => {
-            // A typed key is never sent back to the browser.
-            form.secret.clear();
-            return form_page(
-                session,
-                user,
-                id,
-                form,
-                errors,
-                stored_secret,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let (ws, who, target, saved) = (
-        user.workspace_id.clone(),
-        user.user_id.clone(),
-        id.clone(),
-        input.clone(),
-    );
-    match db
-        .run(move |c| chatbots::save(c, &ws, &who, target.as_ref(), &saved))
-        .await
-    {
+    let (target, saving) = (id.clone(), input.clone());
+    let result = console
+        .run(move |c, user| {
+            chatbots::save(
+                c,
+                &user.workspace_id,
+                &user.user_id,
+                target.as_ref(),
+                &saving,
+            )
+        })
+        .await;
+    match result {
         Ok(_) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            session::flash(
-                session,
-                Level::Success,
-                format!("Chatbot “{}” {verb}.", input.name),
-            );
-            Ok(see_other("/chatbots"))
+            Ok(console.done(format!("Chatbot “{}” {verb}.", input.name), "/chatbots"))
         }
         Err(e @ SaveError::NameTaken { .. }) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", e.to_string());
-            form.secret.clear();
-            form_page(
-                session,
-                user,
-                id,
-                form,
-                errors,
-                stored_secret,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let errors = FieldErrors::one("name", e.to_string());
+            console.form::<FormPage>(editing.with_errors(errors)).await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
@@ -392,104 +338,69 @@ pub struct PreviewQuery {
 
 /// Renders the card template against the sample alert; saves nothing.
 pub async fn preview(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
+    console: Console,
     q: web::Query<PreviewQuery>,
-    CsrfForm(mut form): CsrfForm<ChatbotForm>,
+    CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
-    // Editing: the bot must be this workspace's, and the page still says a key is stored.
     let id = ChatbotId::parse(&q.id);
-    let stored_secret = match &id {
-        Some(id) => masked_secret(&stored(&db, &user, id).await?.secret),
-        None => None,
-    };
+    if let Some(id) = &id {
+        stored(&console, id).await?;
+    }
     let result = template::Template::parse(&form.card_template)
         .map_err(|e| format!("Template error at {e}"))
         .and_then(|t| {
-            t.render(
-                &template::sample_alert(),
-                &RenderOptions {
-                    escape: Escape::None,
-                    ..RenderOptions::default()
-                },
-            )
-            .map_err(|e| e.to_string())
+            let plain = RenderOptions {
+                escape: Escape::None,
+                ..RenderOptions::default()
+            };
+            t.render(&template::sample_alert(), &plain)
+                .map_err(|e| e.to_string())
         });
-    form.secret.clear();
-    form_page(
-        &session,
-        &user,
-        id,
-        form,
-        FieldErrors::default(),
-        stored_secret,
-        Some(result),
-        StatusCode::OK,
-    )
+    console
+        .form_with::<FormPage>(Editing::of(id.as_ref(), form), |page| {
+            page.preview = Some(result)
+        })
+        .await
 }
 
 /// Send test from the form, before saving: the form comes back with the platform's answer.
 /// A blank key field means the stored key (when editing), as saving would.
 pub async fn test_form(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
     q: web::Query<PreviewQuery>,
-    CsrfForm(mut form): CsrfForm<ChatbotForm>,
+    CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = ChatbotId::parse(&q.id);
     let stored_key = match &id {
-        Some(id) => stored(&db, &user, id).await?.secret,
+        Some(id) => stored(&console, id).await?.secret,
         None => None,
     };
-    let stored_secret = masked_secret(&stored_key);
-    let input = match form.parse(**policy) {
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match editing.form.parse(**policy) {
         Ok(i) => i,
-        Err(errors) => {
-            form.secret.clear();
-            return form_page(
-                &session,
-                &user,
-                id,
-                form,
-                errors,
-                stored_secret,
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let platform = Platform::parse(&input.platform).map_err(|e| AppError::BadRequest(e.into()))?;
     let secret = if input.clear_secret {
         None
     } else {
         input.secret.clone().or(stored_key)
     };
     let bot = Bot {
-        platform,
+        platform: input.platform,
         webhook_url: input.webhook_url.clone(),
         secret,
         keyword: input.keyword.clone(),
     };
-    let client = outbound::client(**policy, TEST_TIMEOUT);
-    let answer = chat::send(&client, **policy, &bot, &chat::test_message()).await;
-    let retype_secret = input.secret.is_some();
-    form.secret.clear();
-    render(
-        StatusCode::OK,
-        &FormPage {
-            layout: Layout::new(&session, &user),
-            chatbot_id: id,
-            form,
-            errors: FieldErrors::default(),
-            stored_secret,
-            preview: None,
-            test: Some(answer),
-            retype_secret,
-        },
-    )
+    let answer = send_test_message(**policy, &bot).await;
+    console
+        .form_with::<FormPage>(editing, |page| page.test = Some(answer))
+        .await
+}
+
+async fn send_test_message(policy: TargetPolicy, bot: &Bot) -> ChatAnswer {
+    let client = outbound::client(policy, TEST_TIMEOUT);
+    chat::send(&client, policy, bot, &chat::test_message()).await
 }
 
 #[derive(Template)]
@@ -502,25 +413,19 @@ pub struct TestPage {
 
 /// Send test: a real test message in the platform's format, and the platform's answer.
 pub async fn send_test(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    PathId(id): PathId<ChatbotId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let bot = stored(&db, &user, &id).await?;
-    let platform =
-        Platform::parse(&bot.platform).map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
+    let bot = stored(&console, &id).await?;
     let target = Bot {
-        platform,
+        platform: bot.platform,
         webhook_url: bot.webhook_url.clone(),
         secret: bot.secret.clone(),
         keyword: bot.keyword.clone(),
     };
-    let client = outbound::client(**policy, TEST_TIMEOUT);
-    let answer = chat::send(&client, **policy, &target, &chat::test_message()).await;
+    let answer = send_test_message(**policy, &target).await;
     let status = if answer.is_ok() {
         StatusCode::OK
     } else {
@@ -529,31 +434,58 @@ pub async fn send_test(
     render(
         status,
         &TestPage {
-            layout: Layout::new(&session, &user),
+            layout: console.layout(),
             chatbot: bot,
             answer,
         },
     )
 }
 
+#[derive(Template)]
+#[template(path = "chatbots/delete.html")]
+pub struct DeletePage {
+    pub layout: Layout,
+    pub chatbot: Chatbot,
+    /// Policies the bot will be taken out of.
+    pub used_by: Vec<String>,
+}
+
+/// Deleting a chatbot takes it out of the policies that use it: the page names them first.
+pub async fn confirm_delete(
+    console: Console,
+    PathId(id): PathId<ChatbotId>,
+) -> Result<HttpResponse, AppError> {
+    let (chatbot, used_by) = console
+        .run(move |c, user| {
+            let b = chatbots::get(c, &user.workspace_id, &id)?;
+            let used = policies::names_using(c, &user.workspace_id, &Target::Chatbot(id))?;
+            Ok::<_, StoreError>((b, used))
+        })
+        .await?;
+    render(
+        StatusCode::OK,
+        &DeletePage {
+            layout: console.layout(),
+            chatbot,
+            used_by,
+        },
+    )
+}
+
 pub async fn delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<ChatbotId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let bot = stored(&db, &user, &id).await?;
-    let ws = user.workspace_id.clone();
-    let policies = db.run(move |c| chatbots::delete(c, &ws, &id)).await?;
+    let bot = stored(&console, &id).await?;
+    let policies = console
+        .run(move |c, user| chatbots::delete(c, &user.workspace_id, &id))
+        .await?;
     let also = removed_from_policies(&policies);
-    session::flash(
-        &session,
-        Level::Success,
+    Ok(console.done(
         format!("Chatbot “{}” deleted.{also}", bot.name),
-    );
-    Ok(see_other("/chatbots"))
+        "/chatbots",
+    ))
 }
 
 #[cfg(test)]

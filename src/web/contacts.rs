@@ -109,8 +109,8 @@ impl ContactForm {
             phone: c.phone.clone().unwrap_or_default(),
             email: c.email.clone().unwrap_or_default(),
             im_user_id: c.im_user_id.clone().unwrap_or_default(),
-            language: c.language.clone(),
-            fallback: c.fallback.clone(),
+            language: c.language.code().to_string(),
+            fallback: c.fallback.code().to_string(),
         }
     }
 
@@ -449,7 +449,11 @@ pub async fn confirm_delete(
         .run(move |c| {
             let contact = contacts::get(c, &ws, &id)?;
             let groups = crate::store::groups::names_for_contact(c, &ws, &id)?;
-            let policies = crate::store::groups::used_by_policies(c, &ws, "contact", id.as_str())?;
+            let policies = crate::store::policies::names_using(
+                c,
+                &ws,
+                &crate::domain::policy::Target::Contact(id.clone()),
+            )?;
             Ok::<_, crate::store::StoreError>((contact, groups, policies))
         })
         .await?;

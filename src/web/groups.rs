@@ -7,15 +7,18 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor, Need, Visitor};
+use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, quoted, render};
-use super::session::{self, Level};
+use super::session::Level;
 use crate::domain::ObjectName;
+use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
+use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::{self, Contact};
 use crate::store::groups::{self, DeleteError, Group, SaveError};
-use crate::store::{ContactId, Db, GroupId, StoreError};
+use crate::store::{ContactId, Db, DbConn, GroupId, StoreError, StoreResult, policies};
 
 #[derive(Template)]
 #[template(path = "groups/index.html")]
@@ -54,18 +57,40 @@ pub struct GroupForm {
 #[template(path = "groups/form.html")]
 pub struct FormPage {
     pub layout: Layout,
-    pub group_id: Option<GroupId>,
+    pub id: Option<String>,
     pub form: GroupForm,
     pub errors: FieldErrors,
     pub contacts: Vec<Contact>,
 }
 
+impl FormScreen for FormPage {
+    type Form = GroupForm;
+    type Choices = Vec<Contact>;
+
+    fn choices(
+        c: &mut DbConn,
+        index: &ContactIndex,
+        user: &CurrentUser,
+        _: Option<&str>,
+    ) -> StoreResult<Vec<Contact>> {
+        contacts::all_matching(c, index, &user.workspace_id, "")
+    }
+
+    fn build(layout: Layout, editing: Editing<GroupForm>, contacts: Vec<Contact>) -> Self {
+        let (id, form, errors) = editing.into_parts();
+        FormPage {
+            layout,
+            id,
+            form,
+            errors,
+            contacts,
+        }
+    }
+}
+
 impl FormPage {
     pub fn action(&self) -> String {
-        match &self.group_id {
-            Some(id) => format!("/groups/{id}"),
-            None => "/groups".into(),
-        }
+        form::action("/groups", self.id.as_ref())
     }
 
     pub fn checked(&self, id: &ContactId) -> bool {
@@ -73,176 +98,90 @@ impl FormPage {
     }
 }
 
-async fn form_page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
-    group_id: Option<GroupId>,
-    form: GroupForm,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let index = db.contact_index();
-    let contacts = db
-        .run(move |c| contacts::all_matching(c, &index, &ws, ""))
+impl GroupForm {
+    fn parse(&self) -> Result<(ObjectName, Vec<ContactId>), FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let name = ObjectName::parse(&self.name)
+            .map_err(|e| errors.add("name", e))
+            .ok();
+        let members: Option<Vec<ContactId>> =
+            self.members.iter().map(|m| ContactId::parse(m)).collect();
+        if members.is_none() {
+            errors.add("members", SaveError::UnknownMember.to_string());
+        }
+        match (name, members) {
+            (Some(name), Some(members)) => Ok((name, members)),
+            _ => Err(errors),
+        }
+    }
+}
+
+pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
+    console
+        .form::<FormPage>(Editing::new(GroupForm::default()))
+        .await
+}
+
+pub async fn edit(console: Console, PathId(id): PathId<GroupId>) -> Result<HttpResponse, AppError> {
+    let lookup = id.clone();
+    let group = console
+        .run(move |c, user| groups::get(c, &user.workspace_id, &lookup))
         .await?;
-    render(
-        status,
-        &FormPage {
-            layout: Layout::new(session, user),
-            group_id,
-            form,
-            errors,
-            contacts,
-        },
-    )
-}
-
-pub async fn new(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-) -> Result<HttpResponse, AppError> {
-    form_page(
-        &db,
-        &session,
-        &user,
-        None,
-        GroupForm::default(),
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-fn parse_id(raw: &str) -> Result<GroupId, AppError> {
-    GroupId::parse(raw).ok_or(AppError::NotFound)
-}
-
-pub async fn edit(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    let group = db.run(move |c| groups::get(c, &ws, &lookup)).await?;
     let form = GroupForm {
         name: group.name.clone(),
         members: group.members.iter().map(|m| m.id.to_string()).collect(),
     };
-    form_page(
-        &db,
-        &session,
-        &user,
-        Some(id),
-        form,
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+    console.form::<FormPage>(Editing::existing(&id, form)).await
 }
 
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
+    console: Console,
     CsrfForm(form): CsrfForm<GroupForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, &user, None, form).await
+    save(console, None, form).await
 }
 
 pub async fn update(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<GroupId>,
     CsrfForm(form): CsrfForm<GroupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    db.run(move |c| groups::get(c, &ws, &lookup)).await?;
-    save(&db, &session, &user, Some(id), form).await
+    save(console, Some(id), form).await
 }
 
 async fn save(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
+    console: Console,
     id: Option<GroupId>,
     form: GroupForm,
 ) -> Result<HttpResponse, AppError> {
-    let mut errors = FieldErrors::default();
-    let name = ObjectName::parse(&form.name)
-        .map_err(|e| errors.add("name", e))
-        .ok();
-    let members: Option<Vec<ContactId>> =
-        form.members.iter().map(|m| ContactId::parse(m)).collect();
-    if members.is_none() {
-        errors.add("members", SaveError::UnknownMember.to_string());
-    }
-    let (Some(name), Some(members)) = (name, members) else {
-        return form_page(
-            db,
-            session,
-            user,
-            id,
-            form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let editing = Editing::of(id.as_ref(), form);
+    let (name, members) = match editing.form.parse() {
+        Ok(parsed) => parsed,
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let (ws, who, target, saved_name) = (
-        user.workspace_id.clone(),
-        user.user_id.clone(),
-        id.clone(),
-        name.clone(),
-    );
-    let result = db
-        .run(move |c| match &target {
-            Some(id) => groups::update(c, &ws, id, &saved_name, &members),
-            None => groups::create(c, &ws, &who, &saved_name, &members).map(|_| ()),
+    let (target, saving) = (id.clone(), name.clone());
+    let result = console
+        .run(move |c, user| match &target {
+            Some(id) => groups::update(c, &user.workspace_id, id, &saving, &members),
+            None => {
+                groups::create(c, &user.workspace_id, &user.user_id, &saving, &members).map(|_| ())
+            }
         })
         .await;
     match result {
         Ok(()) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            session::flash(
-                session,
-                Level::Success,
-                format!("Group “{}” {verb}.", name.as_str()),
-            );
-            Ok(see_other("/groups"))
+            Ok(console.done(format!("Group “{}” {verb}.", name.as_str()), "/groups"))
         }
         Err(SaveError::Store(e)) => Err(e.into()),
-        Err(e @ SaveError::NameTaken(_)) => {
-            errors.add("name", e.to_string());
-            form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e @ SaveError::UnknownMember) => {
-            errors.add("members", e.to_string());
-            form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(e) => {
+            let field = if matches!(e, SaveError::NameTaken(_)) {
+                "name"
+            } else {
+                "members"
+            };
+            let errors = FieldErrors::one(field, e.to_string());
+            console.form::<FormPage>(editing.with_errors(errors)).await
         }
     }
 }
@@ -263,57 +202,47 @@ fn may_delete(user: &CurrentUser, group: &Group) -> bool {
 }
 
 pub async fn confirm_delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<GroupId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let (group, used_by) = db
-        .run(move |c| {
-            let group = groups::get(c, &ws, &id)?;
-            let used = groups::used_by_policies(c, &ws, "group", id.as_str())?;
+    let (group, used_by) = console
+        .run(move |c, user| {
+            let group = groups::get(c, &user.workspace_id, &id)?;
+            let used = policies::names_using(c, &user.workspace_id, &Target::Group(id))?;
             Ok::<_, StoreError>((group, used))
         })
         .await?;
-    let may = may_delete(&user, &group);
+    let may_delete = may_delete(&console.user, &group);
     render(
         StatusCode::OK,
         &DeletePage {
-            layout: Layout::new(&session, &user),
+            layout: console.layout(),
             group,
             used_by,
-            may_delete: may,
+            may_delete,
         },
     )
 }
 
 pub async fn delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<GroupId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    let group = db.run(move |c| groups::get(c, &ws, &lookup)).await?;
-    if !may_delete(&user, &group) {
+    let lookup = id.clone();
+    let group = console
+        .run(move |c, user| groups::get(c, &user.workspace_id, &lookup))
+        .await?;
+    if !may_delete(&console.user, &group) {
         return Err(AppError::Forbidden);
     }
-    let ws = user.workspace_id.clone();
-    match db.run(move |c| groups::delete(c, &ws, &id)).await {
-        Ok(()) => {
-            session::flash(
-                &session,
-                Level::Success,
-                format!("Group “{}” deleted.", group.name),
-            );
-        }
+    match console
+        .run(move |c, user| groups::delete(c, &user.workspace_id, &id))
+        .await
+    {
+        Ok(()) => Ok(console.done(format!("Group “{}” deleted.", group.name), "/groups")),
         Err(DeleteError::InUse(policies)) => {
-            session::flash(
-                &session,
+            console.flash(
                 Level::Error,
                 format!(
                     "Group “{}” is used by the notification policies {}: remove it from them first.",
@@ -321,8 +250,8 @@ pub async fn delete(
                     quoted(&policies)
                 ),
             );
+            Ok(see_other("/groups"))
         }
-        Err(DeleteError::Store(e)) => return Err(e.into()),
+        Err(DeleteError::Store(e)) => Err(e.into()),
     }
-    Ok(see_other("/groups"))
 }

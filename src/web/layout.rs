@@ -59,6 +59,13 @@ impl Layout {
 pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
 
 impl FieldErrors {
+    /// One field's error.
+    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, message);
+        errors
+    }
+
     pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
         self.0.entry(field).or_insert_with(|| message.into());
     }
@@ -71,6 +78,29 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// A field's `aria-invalid` and, when it has an error, the `aria-describedby` naming the
+    /// error (`<field>-error`, as the form partial writes it). Field names are the templates'
+    /// own literals, so the text is safe to write unescaped.
+    pub fn aria(&self, field: &str) -> String {
+        self.aria_hinted(field, false)
+    }
+
+    /// [`FieldErrors::aria`] for a field with a hint (`<field>-hint`) as well.
+    pub fn aria_hinted(&self, field: &str, hinted: bool) -> String {
+        let mut described = Vec::new();
+        if hinted {
+            described.push(format!("{field}-hint"));
+        }
+        if self.0.contains_key(field) {
+            described.push(format!("{field}-error"));
+        }
+        let mut out = format!("aria-invalid=\"{}\"", self.invalid(field));
+        if !described.is_empty() {
+            out.push_str(&format!(" aria-describedby=\"{}\"", described.join(" ")));
+        }
+        out
+    }
+
     /// `aria-invalid` value for a field, so assistive tech announces the error.
     pub fn invalid(&self, field: &str) -> &'static str {
         if self.0.contains_key(field) {
@@ -78,6 +108,16 @@ impl FieldErrors {
         } else {
             "false"
         }
+    }
+}
+
+impl From<crate::domain::Problems> for FieldErrors {
+    fn from(problems: crate::domain::Problems) -> Self {
+        let mut errors = FieldErrors::default();
+        for (field, message) in problems {
+            errors.add(field, message);
+        }
+        errors
     }
 }
 

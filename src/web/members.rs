@@ -10,7 +10,7 @@ use super::auth::{CurrentUser, Owner};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
-use crate::delivery::Email;
+use crate::channels::Email;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, see_other};
 use crate::store::invitations::{self, Invitation, InviteError};

@@ -1,7 +1,8 @@
 //! Notification Policies: which alerts (label matchers) notify whom (contacts, groups,
-//! chatbots, webhooks) and how; plus the read-only "who would be notified" panel.
+//! chatbots, webhooks) and how; plus the read-only "who would be notified" panel, which shows
+//! the routing the delivery engine uses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -9,73 +10,26 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor, Need, Visitor};
+use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
+use super::session::Level;
 use crate::domain::ObjectName;
-use crate::domain::policy::{self as rules, MatchOp, Matcher, NotifyMethod, valid_label_name};
-use crate::error::{AppError, see_other};
-use crate::store::chatbots::{self, Chatbot};
-use crate::store::contacts::{self, Contact};
-use crate::store::groups::{self, Group};
-use crate::store::named::SaveError;
+use crate::domain::policy::{
+    self as rules, MatchOp, Matcher, NotifyMethod, Target, TargetKind, valid_label_name,
+};
+use crate::domain::routing::{Address, PersonRoute, Route, Verdict, Via};
+use crate::error::AppError;
+use crate::store::contact_index::ContactIndex;
 use crate::store::policies::{self, Policy, PolicyInput};
-use crate::store::webhooks::{self, Webhook};
-use crate::store::{ContactId, Db, DbConn, PolicyId, StoreError, WorkspaceId};
+use crate::store::{Db, DbConn, PolicyId, StoreResult};
+use crate::usecases::policies::{self as save_policy, SavePolicyError};
+use crate::usecases::routing::{self as routing, Objects};
 
 /// Matcher rows on the form.
 const MATCHER_ROWS: usize = 8;
 const REPEAT_MAX_MINUTES: i32 = 7 * 24 * 60;
-
-/// Everything a policy can name, for the form and the panel.
-pub struct Objects {
-    pub contacts: Vec<Contact>,
-    pub groups: Vec<Group>,
-    pub chatbots: Vec<Chatbot>,
-    pub webhooks: Vec<Webhook>,
-}
-
-fn objects(
-    c: &mut DbConn,
-    index: &crate::store::contact_index::ContactIndex,
-    ws: &WorkspaceId,
-) -> Result<Objects, StoreError> {
-    Ok(Objects {
-        contacts: contacts::all_matching(c, index, ws, "")?,
-        groups: groups::list(c, ws)?,
-        chatbots: chatbots::list(c, ws)?,
-        webhooks: webhooks::list(c, ws)?,
-    })
-}
-
-impl Objects {
-    fn contact(&self, id: &str) -> Option<&Contact> {
-        self.contacts.iter().find(|c| c.id.as_str() == id)
-    }
-
-    fn name_of(&self, kind: &str, id: &str) -> Option<String> {
-        match kind {
-            "contact" => self.contact(id).map(|c| c.name.clone()),
-            "group" => self
-                .groups
-                .iter()
-                .find(|g| g.id.as_str() == id)
-                .map(|g| g.name.clone()),
-            "chatbot" => self
-                .chatbots
-                .iter()
-                .find(|b| b.id.as_str() == id)
-                .map(|b| b.name.clone()),
-            "webhook" => self
-                .webhooks
-                .iter()
-                .find(|w| w.id.as_str() == id)
-                .map(|w| w.name.clone()),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "policies/index.html")]
@@ -87,27 +41,31 @@ pub struct IndexPage {
 
 impl IndexPage {
     pub fn rules(&self, p: &Policy) -> String {
-        let m = p.matchers();
-        if m.is_empty() {
-            "every alert".into()
-        } else {
-            m.iter()
+        match &p.matchers {
+            Err(why) => why.clone(),
+            Ok(m) if m.is_empty() => "every alert".into(),
+            Ok(m) => m
+                .iter()
                 .map(|m| format!("{}{}\"{}\"", m.label, m.op.code(), m.value))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
         }
     }
 
     pub fn targets(&self, p: &Policy) -> String {
         p.targets
             .iter()
-            .filter_map(|(k, id)| self.objects.name_of(k, id).map(|n| format!("{n} ({k})")))
+            .filter_map(|t| {
+                self.objects
+                    .name_of(t)
+                    .map(|n| format!("{n} ({})", t.kind().label()))
+            })
             .collect::<Vec<_>>()
             .join(", ")
     }
 
     pub fn methods(&self, p: &Policy) -> String {
-        p.methods()
+        p.methods
             .iter()
             .map(|m| m.label())
             .collect::<Vec<_>>()
@@ -124,7 +82,7 @@ pub async fn index(
     let (user, (policies, objects)) = visitor
         .read(&db, Need::Member, move |c, user| {
             let p = policies::list(c, &user.workspace_id)?;
-            let o = objects(c, &index, &user.workspace_id)?;
+            let o = routing::objects(c, &index, &user.workspace_id)?;
             Ok((p, o))
         })
         .await?;
@@ -160,22 +118,22 @@ pub struct PolicyForm {
 
 impl PolicyForm {
     fn from_policy(p: &Policy) -> Self {
-        let m = p.matchers();
+        let m = p.rules();
         PolicyForm {
-            name: p.row.name.clone(),
-            enabled: p.row.enabled.then(|| "on".into()),
+            name: p.name.clone(),
+            enabled: p.enabled.then(|| "on".into()),
             matcher_label: m.iter().map(|m| m.label.clone()).collect(),
             matcher_op: m.iter().map(|m| m.op.code().to_string()).collect(),
             matcher_value: m.iter().map(|m| m.value.clone()).collect(),
-            contacts: p.ids("contact"),
-            groups: p.ids("group"),
-            chatbots: p.ids("chatbot"),
-            webhooks: p.ids("webhook"),
-            methods: p.methods().iter().map(|m| m.code().to_string()).collect(),
-            mention: p.row.mention.then(|| "on".into()),
-            notify_resolved: p.row.notify_resolved.then(|| "on".into()),
-            group_by: p.group_by().join(", "),
-            repeat_minutes: p.row.repeat_minutes.to_string(),
+            contacts: p.ids(TargetKind::Contact),
+            groups: p.ids(TargetKind::Group),
+            chatbots: p.ids(TargetKind::Chatbot),
+            webhooks: p.ids(TargetKind::Webhook),
+            methods: p.methods.iter().map(|m| m.code().to_string()).collect(),
+            mention: p.mention.then(|| "on".into()),
+            notify_resolved: p.notify_resolved.then(|| "on".into()),
+            group_by: p.group_by.join(", "),
+            repeat_minutes: p.repeat_minutes.to_string(),
         }
     }
 
@@ -199,8 +157,9 @@ impl PolicyForm {
             .collect()
     }
 
-    /// Checks every field against the workspace's objects; all problems at once.
-    pub fn parse(&self, objects: &Objects) -> Result<PolicyInput, FieldErrors> {
+    /// Checks every field; all problems at once. Whether the chosen objects are the
+    /// workspace's is the use case's check.
+    pub fn parse(&self) -> Result<PolicyInput, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = ObjectName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
@@ -223,19 +182,21 @@ impl PolicyForm {
                 Err(e) => errors.add("methods", e),
             }
         }
-        let known =
-            |kind: &str, ids: &[String]| ids.iter().all(|id| objects.name_of(kind, id).is_some());
+        let mut targets = Vec::new();
         for (kind, ids, field) in [
-            ("contact", &self.contacts, "contacts"),
-            ("group", &self.groups, "groups"),
-            ("chatbot", &self.chatbots, "chatbots"),
-            ("webhook", &self.webhooks, "webhooks"),
+            (TargetKind::Contact, &self.contacts, "contacts"),
+            (TargetKind::Group, &self.groups, "groups"),
+            (TargetKind::Chatbot, &self.chatbots, "chatbots"),
+            (TargetKind::Webhook, &self.webhooks, "webhooks"),
         ] {
-            if !known(kind, ids) {
-                errors.add(
-                    field,
-                    "Choose from the list: one of these no longer exists.",
-                );
+            for id in ids {
+                match Target::parse(kind.code(), id) {
+                    Some(t) => targets.push(t),
+                    None => errors.add(
+                        field,
+                        "Choose from the list: one of these no longer exists.",
+                    ),
+                }
             }
         }
         let total =
@@ -251,29 +212,6 @@ impl PolicyForm {
                 "methods",
                 "Choose how contacts are told: phone call, SMS or email.",
             );
-        }
-        // Phone calls and SMS go only to verified numbers: a chosen contact without one is
-        // refused by name.
-        if methods.iter().any(|m| m.needs_verified_phone()) {
-            let unusable: Vec<String> = self
-                .contacts
-                .iter()
-                .filter_map(|id| objects.contact(id))
-                .filter(|c| c.usable_phone().is_none())
-                .map(|c| match c.phone() {
-                    Some(p) => format!("{} ({} is not verified)", c.name, p.masked()),
-                    None => format!("{} (no phone number)", c.name),
-                })
-                .collect();
-            if !unusable.is_empty() {
-                errors.add(
-                    "contacts",
-                    format!(
-                        "Phone calls and SMS need a verified number: {}. Verify the numbers on the Contacts page, or choose email only.",
-                        unusable.join(", ")
-                    ),
-                );
-            }
         }
         let group_by: Vec<String> = self
             .group_by
@@ -296,76 +234,66 @@ impl PolicyForm {
             }
         };
         match (name, repeat) {
-            (Some(name), Some(repeat_minutes)) if errors.is_empty() => {
-                let mut targets = Vec::new();
-                for (kind, ids) in [
-                    ("contact", &self.contacts),
-                    ("group", &self.groups),
-                    ("chatbot", &self.chatbots),
-                    ("webhook", &self.webhooks),
-                ] {
-                    targets.extend(ids.iter().map(|id| (kind, id.clone())));
-                }
-                Ok(PolicyInput {
-                    name: name.as_str().to_string(),
-                    enabled: self.enabled.is_some(),
-                    matchers,
-                    methods,
-                    mention: self.mention.is_some(),
-                    notify_resolved: self.notify_resolved.is_some(),
-                    group_by,
-                    repeat_minutes,
-                    targets,
-                })
-            }
+            (Some(name), Some(repeat_minutes)) if errors.is_empty() => Ok(PolicyInput {
+                name: name.as_str().to_string(),
+                enabled: self.enabled.is_some(),
+                matchers,
+                methods,
+                mention: self.mention.is_some(),
+                notify_resolved: self.notify_resolved.is_some(),
+                group_by,
+                repeat_minutes,
+                targets,
+            }),
             _ => Err(errors),
         }
     }
-}
-
-/// Members of the chosen groups that cannot take calls or SMS, per group: a warning.
-fn group_warnings(form: &PolicyForm, objects: &Objects) -> Vec<String> {
-    let phones = form
-        .methods
-        .iter()
-        .any(|m| NotifyMethod::parse(m).is_ok_and(NotifyMethod::needs_verified_phone));
-    if !phones {
-        return Vec::new();
-    }
-    objects
-        .groups
-        .iter()
-        .filter(|g| form.groups.iter().any(|id| id == g.id.as_str()))
-        .filter_map(|g| {
-            let names: Vec<String> = g.unverified().iter().map(|m| m.name.clone()).collect();
-            (!names.is_empty()).then(|| {
-                format!(
-                    "Group “{}”: {} will get no phone calls or SMS until their numbers are verified.",
-                    g.name,
-                    names.join(", ")
-                )
-            })
-        })
-        .collect()
 }
 
 #[derive(Template)]
 #[template(path = "policies/form.html")]
 pub struct FormPage {
     pub layout: Layout,
-    pub policy_id: Option<PolicyId>,
+    pub id: Option<String>,
     pub form: PolicyForm,
     pub errors: FieldErrors,
     pub objects: Objects,
     pub warnings: Vec<String>,
 }
 
+impl FormScreen for FormPage {
+    type Form = PolicyForm;
+    type Choices = Objects;
+
+    fn choices(
+        c: &mut DbConn,
+        index: &ContactIndex,
+        user: &CurrentUser,
+        _: Option<&str>,
+    ) -> StoreResult<Objects> {
+        routing::objects(c, index, &user.workspace_id)
+    }
+
+    fn build(layout: Layout, editing: Editing<PolicyForm>, objects: Objects) -> Self {
+        let (id, form, errors) = editing.into_parts();
+        let warnings = form
+            .parse()
+            .map(|input| save_policy::group_warnings(&objects, &input))
+            .unwrap_or_default();
+        FormPage {
+            layout,
+            id,
+            form,
+            errors,
+            objects,
+            warnings,
+        }
+    }
+}
+
 impl FormPage {
     pub fn action(&self) -> String {
-        match &self.policy_id {
-            Some(id) => format!("/policies/{id}"),
-            None => "/policies".into(),
-        }
+        form::action("/policies", self.id.as_ref())
     }
 
     pub fn rows(&self) -> Vec<(usize, String, String, String)> {
@@ -397,37 +325,7 @@ impl FormPage {
     }
 }
 
-async fn form_page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
-    policy_id: Option<PolicyId>,
-    form: PolicyForm,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let index = db.contact_index();
-    let objects = db.run(move |c| objects(c, &index, &ws)).await?;
-    let warnings = group_warnings(&form, &objects);
-    render(
-        status,
-        &FormPage {
-            layout: Layout::new(session, user),
-            policy_id,
-            form,
-            errors,
-            objects,
-            warnings,
-        },
-    )
-}
-
-pub async fn new(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-) -> Result<HttpResponse, AppError> {
+pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
     let form = PolicyForm {
         enabled: Some("on".into()),
         mention: Some("on".into()),
@@ -435,185 +333,94 @@ pub async fn new(
         repeat_minutes: "240".into(),
         ..Default::default()
     };
-    form_page(
-        &db,
-        &session,
-        &user,
-        None,
-        form,
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-fn parse_id(raw: &str) -> Result<PolicyId, AppError> {
-    PolicyId::parse(raw).ok_or(AppError::NotFound)
+    console.form::<FormPage>(Editing::new(form)).await
 }
 
 pub async fn edit(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<PolicyId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    let policy = db.run(move |c| policies::get(c, &ws, &lookup)).await?;
-    form_page(
-        &db,
-        &session,
-        &user,
-        Some(id),
-        PolicyForm::from_policy(&policy),
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+    let lookup = id.clone();
+    let policy = console
+        .run(move |c, user| policies::get(c, &user.workspace_id, &lookup))
+        .await?;
+    console
+        .form::<FormPage>(Editing::existing(&id, PolicyForm::from_policy(&policy)))
+        .await
 }
 
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
+    console: Console,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, &user, None, form).await
+    save(console, None, form).await
 }
 
 pub async fn update(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<PolicyId>,
     CsrfForm(form): CsrfForm<PolicyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    db.run(move |c| policies::get(c, &ws, &lookup)).await?;
-    save(&db, &session, &user, Some(id), form).await
+    save(console, Some(id), form).await
 }
 
 async fn save(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
+    console: Console,
     id: Option<PolicyId>,
     form: PolicyForm,
 ) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let index = db.contact_index();
-    let objects = db.run(move |c| objects(c, &index, &ws)).await?;
-    let input = match form.parse(&objects) {
-        Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match editing.form.parse() {
+        Ok(input) => input,
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let warnings = group_warnings(&form, &objects);
-    let (ws, who, target, saved) = (
-        user.workspace_id.clone(),
-        user.user_id.clone(),
-        id.clone(),
-        input.clone(),
-    );
-    let result = db
-        .run(move |c| policies::save(c, &ws, &who, target.as_ref(), &saved))
+    let (index, target, saving) = (console.contact_index(), id.clone(), input.clone());
+    let result = console
+        .run(move |c, user| {
+            save_policy::save(
+                c,
+                &index,
+                &user.workspace_id,
+                &user.user_id,
+                target.as_ref(),
+                &saving,
+            )
+        })
         .await;
     match result {
-        Ok(_) => {
+        Ok(saved) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            session::flash(
-                session,
-                Level::Success,
-                format!("Policy “{}” {verb}.", input.name),
-            );
-            for w in warnings {
-                session::flash(session, Level::Info, w);
+            for w in saved.warnings {
+                console.flash(Level::Info, w);
             }
-            Ok(see_other("/policies"))
+            Ok(console.done(format!("Policy “{}” {verb}.", input.name), "/policies"))
         }
-        Err(e @ SaveError::NameTaken { .. }) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", e.to_string());
-            form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Err(SavePolicyError::Invalid(problems)) => {
+            console
+                .form::<FormPage>(editing.with_errors(FieldErrors::from(problems)))
+                .await
         }
-        Err(SaveError::Store(StoreError::NotFound))
-            if id.is_none() || still_there(db, user, id.as_ref()).await =>
-        {
-            let mut errors = FieldErrors::default();
-            errors.add(
-                "objects",
-                "One of the chosen objects was deleted meanwhile: check the choices and save again.",
-            );
-            form_page(db, session, user, id, form, errors, StatusCode::CONFLICT).await
+        Err(SavePolicyError::Conflict(problems)) => {
+            let mut editing = editing.with_errors(FieldErrors::from(problems));
+            editing.conflict = true;
+            console.form::<FormPage>(editing).await
         }
-        Err(SaveError::Store(e)) => Err(e.into()),
+        Err(SavePolicyError::Store(e)) => Err(e.into()),
     }
 }
 
-/// Whether the policy being edited still exists (else the save's NotFound is about it).
-async fn still_there(db: &Db, user: &CurrentUser, id: Option<&PolicyId>) -> bool {
-    let Some(id) = id.cloned() else {
-        return true;
-    };
-    let ws = user.workspace_id.clone();
-    db.run(move |c| policies::get(c, &ws, &id)).await.is_ok()
-}
-
 pub async fn delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<PolicyId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let name = db.run(move |c| policies::delete(c, &ws, &id)).await?;
-    session::flash(
-        &session,
-        Level::Success,
-        format!("Policy “{name}” deleted."),
-    );
-    Ok(see_other("/policies"))
+    let name = console
+        .run(move |c, user| policies::delete(c, &user.workspace_id, &id))
+        .await?;
+    Ok(console.done(format!("Policy “{name}” deleted."), "/policies"))
 }
 
 // Who would be notified.
-
-/// One contact reached by a matching policy, with each method's fate.
-pub struct Reached {
-    pub name: String,
-    pub via: String,
-    pub methods: Vec<(String, Result<String, String>)>,
-}
-
-pub struct Outcome {
-    pub policy: String,
-    pub enabled: bool,
-    pub matched: bool,
-    pub contacts: Vec<Reached>,
-    pub chatbots: Vec<String>,
-    pub webhooks: Vec<String>,
-}
 
 #[derive(Template)]
 #[template(path = "policies/simulate.html")]
@@ -622,15 +429,57 @@ pub struct SimulatePage {
     pub labels_text: String,
     pub error: Option<String>,
     pub labels: BTreeMap<String, String>,
-    pub outcomes: Vec<Outcome>,
+    pub routes: Vec<Route>,
 }
 
 impl SimulatePage {
     pub fn matched(&self) -> usize {
-        self.outcomes
+        self.routes.iter().filter(|r| r.sends()).count()
+    }
+
+    /// Why a policy sends nothing, in a few words; None when it sends.
+    pub fn why_not(&self, r: &Route) -> Option<String> {
+        match &r.verdict {
+            Verdict::Matched => None,
+            Verdict::Disabled => Some("matches, but is disabled".into()),
+            Verdict::NotMatched { rule, actual } if actual.is_empty() => Some(format!(
+                "does not match: {rule} fails (the alert has no such label)"
+            )),
+            Verdict::NotMatched { rule, actual } => Some(format!(
+                "does not match: {rule} fails (the alert has “{actual}”)"
+            )),
+            Verdict::Unreadable { why } => Some(format!("matches nothing: {why}")),
+        }
+    }
+
+    pub fn via(&self, p: &PersonRoute) -> String {
+        match &p.via {
+            Via::Directly => "directly".into(),
+            Via::Group(name) => format!("group “{name}”"),
+        }
+    }
+
+    /// Each method with where it goes (masked) or why it is not sent.
+    pub fn fates(&self, p: &PersonRoute) -> Vec<(&'static str, Result<String, String>)> {
+        p.methods
             .iter()
-            .filter(|o| o.matched && o.enabled)
-            .count()
+            .map(|(m, to)| {
+                let fate = match to {
+                    Ok(Address::Phone(n)) => Ok(n.masked()),
+                    Ok(Address::Email(e)) => Ok(e.masked()),
+                    Err(why) => Err(format!("not sent: {why}")),
+                };
+                (m.label(), fate)
+            })
+            .collect()
+    }
+
+    pub fn mention(&self, mention: &bool) -> &'static str {
+        if *mention {
+            "@mentions the contacts"
+        } else {
+            "no @mentions"
+        }
     }
 }
 
@@ -639,95 +488,17 @@ pub struct SimulateQuery {
     labels: Option<String>,
 }
 
-fn reach(c: &Contact, via: &str, methods: &[NotifyMethod]) -> Reached {
-    let methods = methods
-        .iter()
-        .map(|m| {
-            let fate = match m {
-                NotifyMethod::Phone | NotifyMethod::Sms => match (c.phone(), c.usable_phone()) {
-                    (_, Some(p)) => Ok(p.masked()),
-                    (Some(p), None) => Err(format!("not sent: {} is not verified", p.masked())),
-                    (None, None) => Err("not sent: no phone number".into()),
-                },
-                NotifyMethod::Email => match (&c.email, c.usable_email()) {
-                    (_, Some(e)) => Ok(e.masked()),
-                    (Some(e), None) => Err(format!(
-                        "not sent: {} is not activated",
-                        crate::domain::EmailAddress::from_trusted(e.clone()).masked()
-                    )),
-                    (None, None) => Err("not sent: no email address".into()),
-                },
-            };
-            (m.label().to_string(), fate)
+fn sample_labels() -> String {
+    let sample = crate::template::sample_alert();
+    sample["commonLabels"]
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("\n")
         })
-        .collect();
-    Reached {
-        name: c.name.clone(),
-        via: via.to_string(),
-        methods,
-    }
-}
-
-fn simulate(
-    policies: &[Policy],
-    objects: &Objects,
-    labels: &BTreeMap<String, String>,
-) -> Vec<Outcome> {
-    policies
-        .iter()
-        .map(|p| {
-            let matched = rules::all_match(&p.matchers(), labels);
-            let methods = p.methods();
-            let mut seen = BTreeSet::new();
-            let mut contacts = Vec::new();
-            for id in p.ids("contact") {
-                if let Some(c) = objects.contact(&id)
-                    && seen.insert(c.id.clone())
-                {
-                    contacts.push(reach(c, "directly", &methods));
-                }
-            }
-            for gid in p.ids("group") {
-                if let Some(g) = objects.groups.iter().find(|g| g.id.as_str() == gid) {
-                    for m in &g.members {
-                        let id: &ContactId = &m.id;
-                        if let Some(c) = objects.contact(id.as_str())
-                            && seen.insert(c.id.clone())
-                        {
-                            contacts.push(reach(c, &format!("group “{}”", g.name), &methods));
-                        }
-                    }
-                }
-            }
-            let chatbots = p
-                .ids("chatbot")
-                .iter()
-                .filter_map(|id| objects.chatbots.iter().find(|b| b.id.as_str() == id))
-                .map(|b| {
-                    let mention = if p.row.mention {
-                        "@mentions the contacts"
-                    } else {
-                        "no @mentions"
-                    };
-                    format!("{} ({}, {mention})", b.name, b.platform)
-                })
-                .collect();
-            let webhooks = p
-                .ids("webhook")
-                .iter()
-                .filter_map(|id| objects.webhooks.iter().find(|w| w.id.as_str() == id))
-                .map(|w| format!("{} ({})", w.name, w.method))
-                .collect();
-            Outcome {
-                policy: p.row.name.clone(),
-                enabled: p.row.enabled,
-                matched,
-                contacts,
-                chatbots,
-                webhooks,
-            }
-        })
-        .collect()
+        .unwrap_or_default()
 }
 
 /// The panel: paste labels, see which policies match and who would be told how. Sends nothing.
@@ -737,48 +508,32 @@ pub async fn simulate_page(
     visitor: Visitor,
     q: web::Query<SimulateQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let index = db.contact_index();
-    let (user, (policies, objects)) = visitor
+    let labels_text = q.into_inner().labels.unwrap_or_else(sample_labels);
+    let parsed = rules::parse_sample_labels(&labels_text);
+    let (index, lookup) = (db.contact_index(), parsed.clone().unwrap_or_default());
+    let (user, routes) = visitor
         .read(&db, Need::Member, move |c, user| {
-            Ok((
-                policies::list(c, &user.workspace_id)?,
-                objects(c, &index, &user.workspace_id)?,
-            ))
+            Ok(routing::who_would_be_notified(
+                c,
+                &index,
+                &user.workspace_id,
+                &lookup,
+            )?)
         })
         .await?;
-    let labels_text = q.into_inner().labels.unwrap_or_else(|| {
-        let sample = crate::template::sample_alert();
-        sample["commonLabels"]
-            .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default()
-    });
-    let (labels, error) = match rules::parse_sample_labels(&labels_text) {
-        Ok(l) => (l, None),
-        Err(e) => (BTreeMap::new(), Some(e)),
+    let (labels, error, status) = match parsed {
+        Ok(l) => (l, None, StatusCode::OK),
+        Err(e) => (BTreeMap::new(), Some(e), StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let outcomes = if error.is_none() {
-        simulate(&policies, &objects, &labels)
-    } else {
-        Vec::new()
-    };
+    let routes = if error.is_none() { routes } else { Vec::new() };
     render(
-        if error.is_some() {
-            StatusCode::UNPROCESSABLE_ENTITY
-        } else {
-            StatusCode::OK
-        },
+        status,
         &SimulatePage {
             layout: Layout::new(&session, &user),
             labels_text,
             error,
             labels,
-            outcomes,
+            routes,
         },
     )
 }

@@ -8,20 +8,22 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor, Need, Visitor};
+use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
-use super::session::{self, Level};
-use crate::delivery::webhook::{self, Call};
+use crate::channels::webhook::{self, Call};
 use crate::domain::ObjectName;
+use crate::domain::policy::Target;
 use crate::domain::webhook::{
-    DEFAULT_HEADER, Method, PAIRS_MAX, WebhookInput, check_pairs, check_template, check_url,
+    DEFAULT_HEADER, Method, PAIRS_MAX, Pairs, WebhookInput, check_pairs, check_template, check_url,
 };
-use crate::error::{AppError, see_other};
+use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
+use crate::store::contact_index::ContactIndex;
 use crate::store::named::SaveError;
 use crate::store::webhooks::{self, Webhook};
-use crate::store::{Db, WebhookId};
+use crate::store::{Db, DbConn, StoreError, StoreResult, WebhookId, policies};
 use crate::template;
 
 /// A Send test that gets no answer in this long is reported as failed (SPEC §2.5).
@@ -84,7 +86,7 @@ impl WebhookForm {
         let pairs = w.pairs();
         WebhookForm {
             name: w.name.clone(),
-            method: w.method.clone(),
+            method: w.method.code().to_string(),
             url: w.url.clone(),
             header_name: pairs.iter().map(|p| p.0.clone()).collect(),
             header_value: pairs.iter().map(|p| p.1.clone()).collect(),
@@ -164,7 +166,7 @@ pub struct Preview {
 #[template(path = "webhooks/form.html")]
 pub struct FormPage {
     pub layout: Layout,
-    pub webhook_id: Option<WebhookId>,
+    pub id: Option<String>,
     pub form: WebhookForm,
     pub errors: FieldErrors,
     pub previews: Vec<Preview>,
@@ -172,12 +174,35 @@ pub struct FormPage {
     pub test: Option<Call>,
 }
 
+impl FormScreen for FormPage {
+    type Form = WebhookForm;
+    type Choices = ();
+
+    fn choices(
+        _: &mut DbConn,
+        _: &ContactIndex,
+        _: &CurrentUser,
+        _: Option<&str>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn build(layout: Layout, editing: Editing<WebhookForm>, (): ()) -> Self {
+        let (id, form, errors) = editing.into_parts();
+        FormPage {
+            layout,
+            id,
+            form,
+            errors,
+            previews: Vec::new(),
+            test: None,
+        }
+    }
+}
+
 impl FormPage {
     pub fn action(&self) -> String {
-        match &self.webhook_id {
-            Some(id) => format!("/webhooks/{id}"),
-            None => "/webhooks".into(),
-        }
+        form::action("/webhooks", self.id.as_ref())
     }
 
     /// Always six rows to fill in: the limit is six in all.
@@ -202,147 +227,85 @@ impl FormPage {
     }
 }
 
-fn form_page(
-    session: &Session,
-    user: &CurrentUser,
-    webhook_id: Option<WebhookId>,
-    form: WebhookForm,
-    errors: FieldErrors,
-    previews: Vec<Preview>,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    render(
-        status,
-        &FormPage {
-            layout: Layout::new(session, user),
-            webhook_id,
-            form,
-            errors,
-            previews,
-            test: None,
-        },
-    )
-}
-
-pub async fn new(session: Session, Editor(user): Editor) -> Result<HttpResponse, AppError> {
+pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
     let form = WebhookForm {
         method: "POST".into(),
         header_name: vec![DEFAULT_HEADER.0.into()],
         header_value: vec![DEFAULT_HEADER.1.into()],
         ..Default::default()
     };
-    form_page(
-        &session,
-        &user,
-        None,
-        form,
-        FieldErrors::default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
+    console.form::<FormPage>(Editing::new(form)).await
 }
 
-fn parse_id(raw: &str) -> Result<WebhookId, AppError> {
-    WebhookId::parse(raw).ok_or(AppError::NotFound)
+async fn stored(console: &Console, id: &WebhookId) -> Result<Webhook, AppError> {
+    let id = id.clone();
+    Ok(console
+        .run(move |c, user| webhooks::get(c, &user.workspace_id, &id))
+        .await?)
 }
 
 pub async fn edit(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    let hook = db.run(move |c| webhooks::get(c, &ws, &lookup)).await?;
-    form_page(
-        &session,
-        &user,
-        Some(id),
-        WebhookForm::from_webhook(&hook),
-        FieldErrors::default(),
-        Vec::new(),
-        StatusCode::OK,
-    )
+    let hook = stored(&console, &id).await?;
+    console
+        .form::<FormPage>(Editing::existing(&id, WebhookForm::from_webhook(&hook)))
+        .await
 }
 
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, **policy, &user, None, form).await
+    save(console, **policy, None, form).await
 }
 
 pub async fn update(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    PathId(id): PathId<WebhookId>,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let (ws, lookup) = (user.workspace_id.clone(), id.clone());
-    db.run(move |c| webhooks::get(c, &ws, &lookup)).await?;
-    save(&db, &session, **policy, &user, Some(id), form).await
+    stored(&console, &id).await?;
+    save(console, **policy, Some(id), form).await
 }
 
 async fn save(
-    db: &Db,
-    session: &Session,
+    console: Console,
     policy: TargetPolicy,
-    user: &CurrentUser,
     id: Option<WebhookId>,
     form: WebhookForm,
 ) -> Result<HttpResponse, AppError> {
-    let input = match form.parse(policy) {
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match editing.form.parse(policy) {
         Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                session,
-                user,
-                id,
-                form,
-                errors,
-                Vec::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let (ws, who, target, saved) = (
-        user.workspace_id.clone(),
-        user.user_id.clone(),
-        id.clone(),
-        input.clone(),
-    );
-    let result = db
-        .run(move |c| webhooks::save(c, &ws, &who, target.as_ref(), &saved))
+    let (target, saving) = (id.clone(), input.clone());
+    let result = console
+        .run(move |c, user| {
+            webhooks::save(
+                c,
+                &user.workspace_id,
+                &user.user_id,
+                target.as_ref(),
+                &saving,
+            )
+        })
         .await;
     match result {
         Ok(_) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            session::flash(
-                session,
-                Level::Success,
+            Ok(console.done(
                 format!("Webhook “{}” {verb}.", input.name.as_str()),
-            );
-            Ok(see_other("/webhooks"))
+                "/webhooks",
+            ))
         }
         Err(e @ SaveError::NameTaken { .. }) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", e.to_string());
-            form_page(
-                session,
-                user,
-                id,
-                form,
-                errors,
-                Vec::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let errors = FieldErrors::one("name", e.to_string());
+            console.form::<FormPage>(editing.with_errors(errors)).await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
@@ -356,14 +319,23 @@ pub struct PreviewQuery {
 
 /// The form's Preview button: renders both templates against the sample alert, saves nothing.
 pub async fn preview(
-    session: Session,
-    Editor(user): Editor,
+    console: Console,
     q: web::Query<PreviewQuery>,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
+    let previews = previews(&form);
+    let editing = Editing::of(WebhookId::parse(&q.id).as_ref(), form);
+    console
+        .form_with::<FormPage>(editing, |page| page.previews = previews)
+        .await
+}
+
+/// Each non-empty template rendered against the sample alert (the resolve template against
+/// the sample as resolved).
+fn previews(form: &WebhookForm) -> Vec<Preview> {
     let sample = template::sample_alert();
     let method = Method::parse(&form.method).unwrap_or(Method::Post);
-    let previews = [
+    [
         ("template", &form.template, false),
         ("resolve_template", &form.resolve_template, true),
     ]
@@ -374,9 +346,9 @@ pub async fn preview(
             let probe = Webhook {
                 id: WebhookId::new(),
                 name: String::new(),
-                method: method.code().into(),
+                method,
                 url: String::new(),
-                headers: serde_json::to_string(&form.rows()).unwrap_or_default(),
+                headers: Pairs(form.rows()),
                 template: t.clone(),
                 resolve_template: t,
             };
@@ -384,16 +356,7 @@ pub async fn preview(
         });
         Preview { field, result }
     })
-    .collect();
-    form_page(
-        &session,
-        &user,
-        WebhookId::parse(&q.id),
-        form,
-        FieldErrors::default(),
-        previews,
-        StatusCode::OK,
-    )
+    .collect()
 }
 
 #[derive(Template)]
@@ -432,77 +395,52 @@ async fn test_call(policy: TargetPolicy, hook: &Webhook) -> Call {
 /// Send test from the form, before saving (as the seed's Create Webhook panel has it): the
 /// form comes back with the outcome below it, nothing stored.
 pub async fn test_form(
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
     q: web::Query<PreviewQuery>,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = WebhookId::parse(&q.id);
-    let input = match form.parse(**policy) {
+    let editing = Editing::of(WebhookId::parse(&q.id).as_ref(), form);
+    let input = match editing.form.parse(**policy) {
         Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                &session,
-                &user,
-                id,
-                form,
-                errors,
-                Vec::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
-        }
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
     let probe = Webhook {
         id: WebhookId::new(),
         name: input.name.as_str().to_string(),
-        method: input.method.code().into(),
+        method: input.method,
         url: input.url.clone(),
-        headers: serde_json::to_string(&input.pairs).unwrap_or_else(|_| "[]".into()),
+        headers: Pairs(input.pairs.clone()),
         template: input.template.clone(),
         resolve_template: input.resolve_template.clone(),
     };
     let call = test_call(**policy, &probe).await;
-    render(
-        StatusCode::OK,
-        &FormPage {
-            layout: Layout::new(&session, &user),
-            webhook_id: id,
-            form,
-            errors: FieldErrors::default(),
-            previews: Vec::new(),
-            test: Some(call),
-        },
-    )
+    console
+        .form_with::<FormPage>(editing, |page| page.test = Some(call))
+        .await
 }
 
 /// Send test: calls the saved webhook with the sample alert and shows what came back.
 pub async fn send_test(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     policy: web::Data<TargetPolicy>,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    PathId(id): PathId<WebhookId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let hook = db.run(move |c| webhooks::get(c, &ws, &id)).await?;
+    let hook = stored(&console, &id).await?;
     let call = test_call(**policy, &hook).await;
     let status = if call.ok() {
         StatusCode::OK
     } else {
         StatusCode::BAD_GATEWAY
     };
-    render(
-        status,
-        &TestPage {
-            layout: Layout::new(&session, &user),
-            webhook: hook,
-            call,
-            timeout_secs: TEST_TIMEOUT.as_secs(),
-        },
-    )
+    let page = TestPage {
+        layout: console.layout(),
+        webhook: hook,
+        call,
+        timeout_secs: TEST_TIMEOUT.as_secs(),
+    };
+    render(status, &page)
 }
 
 #[derive(Template)]
@@ -514,24 +452,20 @@ pub struct DeletePage {
 }
 
 pub async fn confirm_delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<WebhookId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let (webhook, used_by) = db
-        .run(move |c| {
-            let w = webhooks::get(c, &ws, &id)?;
-            let used = crate::store::groups::used_by_policies(c, &ws, "webhook", id.as_str())?;
-            Ok::<_, crate::store::StoreError>((w, used))
+    let (webhook, used_by) = console
+        .run(move |c, user| {
+            let w = webhooks::get(c, &user.workspace_id, &id)?;
+            let used = policies::names_using(c, &user.workspace_id, &Target::Webhook(id))?;
+            Ok::<_, StoreError>((w, used))
         })
         .await?;
     render(
         StatusCode::OK,
         &DeletePage {
-            layout: Layout::new(&session, &user),
+            layout: console.layout(),
             webhook,
             used_by,
         },
@@ -539,26 +473,17 @@ pub async fn confirm_delete(
 }
 
 pub async fn delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<WebhookId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let (name, policies) = db
-        .run(move |c| {
-            let w = webhooks::get(c, &ws, &id)?;
-            let policies = webhooks::delete(c, &ws, &id)?;
-            Ok::<_, crate::store::StoreError>((w.name, policies))
+    let (name, policies) = console
+        .run(move |c, user| {
+            let w = webhooks::get(c, &user.workspace_id, &id)?;
+            let policies = webhooks::delete(c, &user.workspace_id, &id)?;
+            Ok::<_, StoreError>((w.name, policies))
         })
         .await?;
     let also = removed_from_policies(&policies);
-    session::flash(
-        &session,
-        Level::Success,
-        format!("Webhook “{name}” deleted.{also}"),
-    );
-    Ok(see_other("/webhooks"))
+    Ok(console.done(format!("Webhook “{name}” deleted.{also}"), "/webhooks"))
 }

@@ -372,6 +372,31 @@ async fn group_webhook_with_send_test_and_a_policy_using_both_in_chromium() {
     // A webhook: preview its template, save it, Send test.
     b.goto(&format!("{base}/webhooks/new")).await.expect("open");
     fill(&b, "name", "Ops hook").await;
+    // A URL longer than the limit is typed in full (no maxlength cutting it), counted as it is
+    // typed, and refused beside the field, not saved cut short.
+    let long = format!("{}/alerts?token={}", hook.url, "t".repeat(120));
+    let n = long.chars().count();
+    fill(&b, "url", &long).await;
+    wait_text(&b, "#url-count", &format!("{n} / 100")).await;
+    submit(&b).await;
+    wait_text(
+        &b,
+        "#url-error",
+        &format!("at most 100 characters (this one has {n})"),
+    )
+    .await;
+    let kept = b
+        .find(Locator::Id("url"))
+        .await
+        .expect("url")
+        .prop("value")
+        .await
+        .expect("value");
+    assert_eq!(
+        kept.as_deref(),
+        Some(long.as_str()),
+        "the whole URL is shown again"
+    );
     fill(&b, "url", &format!("{}/alerts", hook.url)).await;
     fill(
         &b,

@@ -12,8 +12,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use herald::chat::{self, Bot, ChatAnswer, ChatMessage, Platform};
-use herald::delivery::FailureKind;
+use herald::channels::FailureKind;
+use herald::channels::chat::{self, Bot, ChatAnswer, ChatMessage};
+use herald::domain::Platform;
 use herald::outbound::{self, TargetPolicy};
 
 pub(crate) const DING_TOKEN: &str = "ding-token";

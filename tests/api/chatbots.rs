@@ -187,17 +187,19 @@ both_backends! {
         };
         assert_eq!(stored.as_deref(), Some(DING_SECRET));
 
-        // A form sent back with errors never echoes a typed key.
+        // A form sent back with errors keeps the key just typed in its field, so it is not lost
+        // (it was the sender's own input, in the same page); the stored key is never shown.
         let typed = "SECtyped-but-not-saved-9876";
+        let kept = format!("name=\"secret\" type=\"password\" value=\"{typed}\"");
         let bad = save(&owner, &format!("/chatbots/{id}"), BotForm { secret: typed, ..BotForm::new("dingtalk", "Ops DingTalk", "nope") }).await;
         refused(&bad, "Paste the whole webhook URL");
-        bad.assert_lacks(typed).assert_contains("Stored: SEC•••••••• (set).");
-        // Nor does the card preview.
+        bad.assert_contains(&kept).assert_lacks(DING_SECRET).assert_contains("Stored: SEC•••••••• (set).");
+        // So does the card preview.
         let preview = owner
             .post_form(&format!("/chatbots/preview?id={id}"), &BotForm { secret: typed, card: "{{ .commonLabels.alertname }}", ..BotForm::new("dingtalk", "Ops DingTalk", DING_URL) }.fields())
             .await;
         assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
-        preview.assert_lacks(typed).assert_contains("PodCrashLooping");
+        preview.assert_contains(&kept).assert_lacks(DING_SECRET).assert_contains("PodCrashLooping");
     // Previewing an existing bot still says a key is stored and offers to remove it.
     preview
         .assert_contains("Stored: SEC•••••••• (set).")
@@ -396,6 +398,14 @@ both_backends! {
         let disk = policy_using(&app, "Disk full", "chatbot", &slack);
         let cpu = policy_using(&app, "CPU high", "chatbot", &wecom);
 
+        // Delete on the list opens a confirmation naming the policies; it deletes nothing.
+        owner.get("/chatbots").await.assert_contains(&format!("href=\"/chatbots/{slack}/delete\""));
+        let confirm = owner.get(&format!("/chatbots/{slack}/delete")).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+        confirm
+            .assert_contains("Delete chatbot “Ops Slack”?")
+            .assert_contains("It will be removed from the notification policies “Database down”, “Disk full”.");
+        assert_eq!(targets_of(&app, &db_down).len(), 1, "the confirmation page changes nothing");
         owner.post_form(&format!("/chatbots/{slack}/delete"), &[]).await.assert_redirect("/chatbots");
         owner.get("/chatbots").await
             .assert_contains("Chatbot “Ops Slack” deleted. It was removed from the policies “Database down”, “Disk full”.")
@@ -685,8 +695,10 @@ async fn send_test_works_from_the_form_before_saving() {
     assert_eq!(p.status, StatusCode::OK, "{}", p.body);
     p.assert_contains("Message accepted.")
         .assert_contains("Nothing is saved until you press Create")
-        .assert_contains("type it once more before saving")
-        .assert_lacks(DING_SECRET);
+        // The key typed for the test stays in its field, to be saved with the form…
+        .assert_contains(&format!(
+            "name=\"secret\" type=\"password\" value=\"{DING_SECRET}\""
+        ));
     assert_eq!(fake.accepted().len(), 1);
     owner.get("/chatbots").await.assert_lacks("Draft bot</td>");
 
@@ -701,6 +713,12 @@ async fn send_test_works_from_the_form_before_saving() {
         .post_form(&format!("/chatbots/test?id={id}"), &blank.fields())
         .await;
     p.assert_contains("Message accepted.")
-        .assert_lacks("type it once more");
+        .assert_lacks(DING_SECRET);
     assert_eq!(fake.accepted().len(), 2);
+    // …and is never shown once saved.
+    owner.get("/chatbots").await.assert_lacks(DING_SECRET);
+    owner
+        .get(&format!("/chatbots/{id}/edit"))
+        .await
+        .assert_lacks(DING_SECRET);
 }

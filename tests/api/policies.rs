@@ -77,6 +77,58 @@ async fn policy_id(c: &Client, name: &str) -> String {
 }
 
 both_backends! {
+    async fn a_policy_whose_stored_rules_do_not_decode_matches_nothing_and_says_why(app: TestApp) {
+        use herald::store::schema::notification_policies;
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "", "ana@example.com").await;
+        let ana = owner.contact_id("Ana").await;
+        let mut p = P::new("Critical");
+        p.rules = vec![("severity", "=", "critical")];
+        p.contacts = vec![&ana];
+        p.methods = vec!["email"];
+        p.post(&owner, "/policies").await.assert_redirect("/policies");
+        let q: String = url::form_urlencoded::byte_serialize(b"severity=critical").collect();
+        owner.get(&format!("/policies/simulate?labels={q}")).await.assert_contains("1 enabled policy matches");
+        // A damaged column (a bad restore, a hand edit): read as "no rules" it would match
+        // every alert.
+        let mut conn = app.db.get().expect("conn");
+        diesel::update(notification_policies::table)
+            .set(notification_policies::matchers.eq("{not json"))
+            .execute(&mut *conn)
+            .expect("corrupt");
+        drop(conn);
+        for labels in ["severity=critical", "severity=info"] {
+            let q: String = url::form_urlencoded::byte_serialize(labels.as_bytes()).collect();
+            let sim = owner.get(&format!("/policies/simulate?labels={q}")).await;
+            assert_eq!(sim.status, StatusCode::OK);
+            sim.assert_contains("0 enabled policies match")
+                .assert_contains("matches nothing: Its stored rules could not be read")
+                .assert_lacks("ana***");
+        }
+        owner.get("/policies").await.assert_contains("Its stored rules could not be read").assert_lacks("every alert");
+    }
+
+    async fn the_simulator_names_the_rule_an_alert_fails(app: TestApp) {
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "", "ana@example.com").await;
+        let ana = owner.contact_id("Ana").await;
+        let mut p = P::new("DB");
+        p.rules = vec![("team", "=", "db"), ("severity", "=~", "critical|page")];
+        p.contacts = vec![&ana];
+        p.methods = vec!["email"];
+        p.post(&owner, "/policies").await.assert_redirect("/policies");
+        let q: String = url::form_urlencoded::byte_serialize(b"team=db\nseverity=info").collect();
+        owner
+            .get(&format!("/policies/simulate?labels={q}"))
+            .await
+            .assert_contains("does not match: severity=~&#34;critical|page&#34; fails (the alert has “info”)");
+        let q: String = url::form_urlencoded::byte_serialize(b"severity=page").collect();
+        owner
+            .get(&format!("/policies/simulate?labels={q}"))
+            .await
+            .assert_contains("does not match: team=&#34;db&#34; fails (the alert has no such label)");
+    }
+
     async fn policies_check_rules_objects_and_methods(app: TestApp) {
         let owner = app.owner().await;
         owner.create_contact("Ana", "+8613900001111", "ana@example.com").await;
@@ -261,7 +313,7 @@ mod races {
                 notify_resolved: true,
                 group_by: vec![],
                 repeat_minutes: 60,
-                targets: vec![("group", uuid::Uuid::now_v7().to_string())],
+                targets: vec![herald::domain::policy::Target::Group(herald::store::GroupId::new())],
             };
             let r = policies::save(&mut conn, &ws, &user, None, &input);
             assert!(matches!(r, Err(SaveError::Store(StoreError::NotFound))), "{r:?}");
@@ -298,7 +350,7 @@ mod races {
                         notify_resolved: true,
                         group_by: vec![],
                         repeat_minutes: 60,
-                        targets: vec![("group", group2.to_string())],
+                        targets: vec![herald::domain::policy::Target::Group(group2.clone())],
                     };
                     policies::save(c, &ws2, &user, None, &input)
                         .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use herald::delivery::aliyun::{Aliyun, AliyunConfig};
-use herald::delivery::smtp::Smtp;
-use herald::delivery::twilio::{Twilio, TwilioConfig};
-use herald::delivery::{
+use herald::channels::aliyun::{Aliyun, AliyunConfig};
+use herald::channels::smtp::Smtp;
+use herald::channels::twilio::{Twilio, TwilioConfig};
+use herald::channels::{
     Email, EmailSender, FailureKind, Sms, SmsPurpose, SmsSender, VoiceCall, VoiceCaller,
 };
 use herald::domain::{EmailAddress, Language, PhoneNumber};

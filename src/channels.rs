@@ -1,22 +1,32 @@
-//! Sending SMS, voice calls and email: one trait per kind, one file per provider.
+//! Every way Herald tells someone: chat platforms (DingTalk, Lark, WeCom, Slack), webhooks, and
+//! SMS, voice calls and email through their providers. One file per channel or provider; all of
+//! them answer in the same terms ([`SendResult`]), which the delivery engine acts on.
 //!
 //! Providers answer in their own terms; each client maps that answer to a [`SendFailure`] kind
 //! Herald can act on (retry, fall back to another contact, wait) so callers never parse vendor
 //! codes.
 
 pub mod aliyun;
+pub mod chat;
+mod chat_parts;
 pub mod console;
+pub mod dingtalk;
 pub mod http;
+pub mod lark;
+pub mod outcome;
 pub mod providers;
+pub mod slack;
 pub mod smtp;
 pub mod twilio;
 pub mod webhook;
+pub mod wecom;
 
 use futures_util::future::BoxFuture;
 
 use crate::domain::{EmailAddress, Language, PhoneNumber};
 use crate::store::WorkspaceId;
 
+pub use outcome::{Accepted, FailureKind, SendFailure, SendResult};
 pub use providers::Providers;
 
 /// What an SMS is for. Providers that only send pre-approved templates (Alibaba Cloud) pick
@@ -59,57 +69,6 @@ pub struct Email {
     pub subject: String,
     pub text: String,
 }
-
-/// The provider took the message; `id` is its reference when it gave one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    pub id: Option<String>,
-}
-
-/// What Herald can do about a failed send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Network trouble, timeouts, provider 5xx: the same send may work later.
-    Transient,
-    /// The provider throttled us or the recipient: wait, then retry.
-    RateLimited,
-    /// The number or address is wrong (invalid, not reachable by this channel, bouncing):
-    /// retrying will not help; the contact's details need fixing.
-    BadRecipient,
-    /// Refused for a reason that is ours, not the recipient's (credentials, signature, balance,
-    /// template): retrying will not help until the configuration changes.
-    Rejected,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}: {reason}", kind.label())]
-pub struct SendFailure {
-    pub kind: FailureKind,
-    /// The provider's own words (code and message), safe to show: never contains secrets.
-    pub reason: String,
-}
-
-impl FailureKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            FailureKind::Transient => "temporary failure",
-            FailureKind::RateLimited => "rate limited",
-            FailureKind::BadRecipient => "wrong number or address",
-            FailureKind::Rejected => "refused by the provider",
-        }
-    }
-}
-
-impl SendFailure {
-    pub fn new(kind: FailureKind, reason: impl Into<String>) -> Self {
-        SendFailure {
-            kind,
-            reason: reason.into(),
-        }
-    }
-}
-
-pub type SendResult = Result<Accepted, SendFailure>;
 
 pub trait SmsSender: Send + Sync {
     /// Short name shown in the console and logs (`console`, `aliyun`, `twilio`).

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use url::Url;
 
-use super::{ChatMessage, Verdict, ids, json_code, truncate_bytes, unknown_code};
-use crate::delivery::FailureKind;
+use super::FailureKind;
+use super::chat_parts::{ChatMessage, Verdict, ids, json_code, truncate_bytes, unknown_code};
 
 /// Feishu (China) and Lark (international; the host is [U] in the reference, same API).
 pub const HOSTS: &[&str] = &["open.feishu.cn", "open.larksuite.com"];
@@ -152,7 +152,8 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{Bot, Platform, build_request};
+    use crate::channels::chat::{Bot, build_request};
+    use crate::domain::Platform;
 
     #[test]
     fn reference_vector() {

@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use url::Url;
 
-use super::{ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code};
-use crate::delivery::FailureKind;
+use super::FailureKind;
+use super::chat_parts::{
+    ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code,
+};
 
 pub const HOSTS: &[&str] = &["oapi.dingtalk.com"];
 const LABEL: &str = "DingTalk";
@@ -21,7 +23,7 @@ pub(super) fn check_shape(url: &Url) -> Result<(), &'static str> {
     if url.path() != "/robot/send" {
         return Err("The path must be /robot/send.");
     }
-    if super::query_value(url, "access_token").is_none() {
+    if super::chat_parts::query_value(url, "access_token").is_none() {
         return Err("The URL must carry access_token=….");
     }
     Ok(())
@@ -161,7 +163,8 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{Bot, Platform, build_request};
+    use crate::channels::chat::{Bot, build_request};
+    use crate::domain::Platform;
 
     #[test]
     fn reference_vector() {

@@ -5,8 +5,9 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{ChatMessage, Verdict, excerpt, ids};
-use crate::delivery::FailureKind;
+use super::FailureKind;
+use super::chat_parts::{ChatMessage, Verdict, ids};
+use super::http::excerpt;
 
 /// `hooks.slack-gov.com` serves GovSlack workspaces [U: not in the reference].
 pub const HOSTS: &[&str] = &["hooks.slack.com", "hooks.slack-gov.com"];
@@ -137,7 +138,8 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{Bot, Platform, build_request};
+    use crate::channels::chat::{Bot, build_request};
+    use crate::domain::Platform;
 
     fn bot() -> Bot {
         Bot {

@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use super::{Accepted, FailureKind, SendFailure, SendResult};
 use crate::domain::webhook::Method;
 use crate::outbound::{self, TargetPolicy};
 use crate::store::webhooks::Webhook;
@@ -21,11 +22,35 @@ pub struct Call {
     pub body: String,
     pub elapsed_ms: u128,
     pub error: Option<String>,
+    /// The call in the terms every channel answers in.
+    pub outcome: SendResult,
 }
 
 impl Call {
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.status.is_some_and(|s| (200..300).contains(&s))
+        self.outcome.is_ok()
+    }
+
+    fn fail(&mut self, kind: FailureKind, reason: String) {
+        self.outcome = Err(SendFailure::new(kind, reason.clone()));
+        self.error = Some(reason);
+    }
+}
+
+/// A webhook's answer: any 2xx is delivered; 429 and 5xx (and 408) may pass later; any other
+/// status is the receiver refusing, which retrying will not change.
+fn judge(status: u16, retry_after: Option<std::time::Duration>) -> SendResult {
+    match status {
+        200..=299 => Ok(Accepted { id: None }),
+        429 => Err(SendFailure::new(FailureKind::RateLimited, "HTTP 429").retry_after(retry_after)),
+        408 | 500..=599 => Err(
+            SendFailure::new(FailureKind::Transient, format!("HTTP {status}"))
+                .retry_after(retry_after),
+        ),
+        _ => Err(SendFailure::new(
+            FailureKind::Rejected,
+            format!("HTTP {status}"),
+        )),
     }
 }
 
@@ -104,11 +129,12 @@ pub async fn call(
         body: String::new(),
         elapsed_ms: 0,
         error: None,
+        outcome: Ok(Accepted { id: None }),
     };
     let mut url = match outbound::check_url(&hook.url, policy) {
         Ok(u) => u,
         Err(e) => {
-            call.error = Some(e.to_string());
+            call.fail(FailureKind::Rejected, e.to_string());
             return call;
         }
     };
@@ -123,7 +149,7 @@ pub async fn call(
             let text = match body(hook, data, resolved) {
                 Ok(t) => t,
                 Err(e) => {
-                    call.error = Some(e);
+                    call.fail(FailureKind::Rejected, e);
                     return call;
                 }
             };
@@ -138,14 +164,30 @@ pub async fn call(
     let started = Instant::now();
     let result = request.send().await;
     match result {
-        Ok(resp) => match outbound::read_capped(resp, MAX_ANSWER).await {
-            Ok((status, text)) => {
-                call.status = Some(status.as_u16());
-                call.body = text;
+        Ok(resp) => {
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
+            match outbound::read_capped(resp, MAX_ANSWER).await {
+                Ok((status, text)) => {
+                    call.status = Some(status.as_u16());
+                    call.body = text;
+                    call.outcome = judge(status.as_u16(), retry_after);
+                }
+                Err(e) => call.fail(FailureKind::Transient, e.to_string()),
             }
-            Err(e) => call.error = Some(e.to_string()),
-        },
-        Err(e) => call.error = Some(outbound::describe_error(&e)),
+        }
+        Err(e) => {
+            let kind = if outbound::refusal(&e).is_some() {
+                FailureKind::Rejected
+            } else {
+                FailureKind::Transient
+            };
+            call.fail(kind, outbound::describe_error(&e));
+        }
     }
     call.elapsed_ms = started.elapsed().as_millis();
     call

@@ -6,8 +6,10 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::{ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code};
-use crate::delivery::FailureKind;
+use super::FailureKind;
+use super::chat_parts::{
+    ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code,
+};
 
 pub const HOSTS: &[&str] = &["qyapi.weixin.qq.com"];
 const LABEL: &str = "WeCom";
@@ -20,7 +22,7 @@ pub(super) fn check_shape(url: &Url) -> Result<(), &'static str> {
     if url.path() != "/cgi-bin/webhook/send" {
         return Err("The path must be /cgi-bin/webhook/send.");
     }
-    if super::query_value(url, "key").is_none() {
+    if super::chat_parts::query_value(url, "key").is_none() {
         return Err("The URL must carry key=….");
     }
     Ok(())
@@ -109,7 +111,8 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{Bot, Platform, build_request};
+    use crate::channels::chat::{Bot, build_request};
+    use crate::domain::Platform;
 
     fn bot(keyword: Option<&str>) -> Bot {
         Bot {

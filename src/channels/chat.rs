@@ -5,23 +5,21 @@
 //! [`send`] posts it through the [`crate::outbound`] client and turns the platform's answer into a
 //! [`ChatAnswer`]: a [`SendFailure`] kind Herald can act on and a sentence a person can act on.
 //!
-//! Platform rules come from `reference/chat-and-delivery-protocols.md` §1–4. Items marked [U]
-//! there are unverified; the code handling them says so.
+//! Each platform's rules (signing, limits, answer codes) live in its own file beside this one;
+//! rules not confirmed against the platform's documentation are marked [U] where they are coded.
 //!
 //! Chat platforms answer HTTP 200 even when they refuse a message, so the body is always read.
-
-pub mod dingtalk;
-pub mod lark;
-pub mod slack;
-pub mod wecom;
 
 use std::fmt;
 
 use serde_json::Value;
 use url::Url;
 
-use crate::delivery::http::excerpt;
-use crate::delivery::{FailureKind, SendFailure};
+pub use super::chat_parts::ChatMessage;
+use super::chat_parts::{Verdict, truncate_chars};
+use super::http::excerpt;
+use super::{FailureKind, SendFailure, dingtalk, lark, slack, wecom};
+use crate::domain::Platform;
 use crate::outbound::{self, OutboundError, TargetPolicy};
 
 /// Longest webhook URL the console stores.
@@ -32,75 +30,6 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 pub const ANSWER_EXCERPT_CHARS: usize = 500;
 /// Longest title put in a message (before the keyword is added).
 const MAX_TITLE_CHARS: usize = 200;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Platform {
-    DingTalk,
-    Lark,
-    WeCom,
-    Slack,
-}
-
-impl Platform {
-    pub const ALL: [Platform; 4] = [
-        Platform::DingTalk,
-        Platform::Lark,
-        Platform::WeCom,
-        Platform::Slack,
-    ];
-
-    /// The stored and submitted value.
-    pub fn code(self) -> &'static str {
-        match self {
-            Platform::DingTalk => "dingtalk",
-            Platform::Lark => "lark",
-            Platform::WeCom => "wecom",
-            Platform::Slack => "slack",
-        }
-    }
-
-    /// The name shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Platform::DingTalk => "DingTalk",
-            Platform::Lark => "Lark (Feishu)",
-            Platform::WeCom => "WeCom",
-            Platform::Slack => "Slack",
-        }
-    }
-
-    /// Accepts the codes, case-insensitively, and `feishu` for Lark.
-    pub fn parse(s: &str) -> Result<Self, &'static str> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "dingtalk" => Ok(Platform::DingTalk),
-            "lark" | "feishu" => Ok(Platform::Lark),
-            "wecom" => Ok(Platform::WeCom),
-            "slack" => Ok(Platform::Slack),
-            _ => Err("Choose DingTalk, Lark, WeCom or Slack."),
-        }
-    }
-
-    /// Whether the platform signs requests with the bot's signature key.
-    pub fn signs(self) -> bool {
-        matches!(self, Platform::DingTalk | Platform::Lark)
-    }
-
-    /// An example webhook URL, for form hints.
-    pub fn example_url(self) -> &'static str {
-        match self {
-            Platform::DingTalk => "https://oapi.dingtalk.com/robot/send?access_token=…",
-            Platform::Lark => "https://open.feishu.cn/open-apis/bot/v2/hook/…",
-            Platform::WeCom => "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
-            Platform::Slack => "https://hooks.slack.com/services/T…/B…/…",
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
 
 /// A configured bot: where to post and how to pass the platform's security checks.
 #[derive(Clone, PartialEq, Eq)]
@@ -130,19 +59,6 @@ impl fmt::Debug for Bot {
     }
 }
 
-/// What to post, before the platform's format is applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChatMessage {
-    pub title: String,
-    /// Markdown-ish plain text.
-    pub text: String,
-    /// Bare national mobile numbers (DingTalk `atMobiles`, WeCom `mentioned_mobile_list`).
-    pub mention_mobiles: Vec<String>,
-    /// Lark open_id/user_id, WeCom userid, Slack member id (DingTalk userId, too).
-    pub mention_user_ids: Vec<String>,
-    pub mention_all: bool,
-}
-
 /// What the platform answered, for the console's Send test and for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatAnswer {
@@ -170,36 +86,6 @@ impl ChatAnswer {
             code: None,
             outcome: Err(SendFailure::new(kind, reason)),
             explanation,
-        }
-    }
-}
-
-/// A platform's reading of its answer.
-struct Verdict {
-    code: Option<i64>,
-    outcome: Result<(), SendFailure>,
-    explanation: String,
-}
-
-impl Verdict {
-    fn ok(code: Option<i64>) -> Self {
-        Verdict {
-            code,
-            outcome: Ok(()),
-            explanation: "Message accepted.".into(),
-        }
-    }
-
-    fn fail(
-        code: Option<i64>,
-        kind: FailureKind,
-        reason: impl Into<String>,
-        explanation: impl Into<String>,
-    ) -> Self {
-        Verdict {
-            code,
-            outcome: Err(SendFailure::new(kind, reason)),
-            explanation: explanation.into(),
         }
     }
 }
@@ -283,14 +169,6 @@ fn is_loopback_host(url: &Url) -> bool {
     }
 }
 
-/// The value of query parameter `name`, when present and not empty.
-fn query_value(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.trim().is_empty())
-}
-
 /// Builds the exact request: the URL to POST to (with DingTalk's signature in the query) and
 /// the JSON body (with Lark's signature in it), signed for `now_ms` (Unix milliseconds). The
 /// security keyword, when set, is put in the title so every message contains it; texts over
@@ -331,69 +209,6 @@ fn titled(title: &str, keyword: Option<&str>) -> String {
         title = "Herald".into();
     }
     title
-}
-
-/// At most `max` bytes of `s`, cut on a character boundary and ending with "…" when cut.
-fn truncate_bytes(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let ellipsis = "…";
-    if max < ellipsis.len() {
-        return String::new();
-    }
-    let mut end = max - ellipsis.len();
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{ellipsis}", &s[..end])
-}
-
-/// At most `max` characters of `s`, ending with "…" when cut.
-fn truncate_chars(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let kept: String = s.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…")
-}
-
-/// A user ID safe to put in any platform's mention syntax (`<@…>`, `@…`, JSON).
-fn clean_id(id: &str) -> Option<&str> {
-    let id = id.trim();
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
-    ok.then_some(id)
-}
-
-/// A bare mobile number (digits only, as DingTalk and WeCom want them).
-fn clean_mobile(m: &str) -> Option<&str> {
-    let m = m.trim();
-    let ok = (5..=15).contains(&m.len()) && m.bytes().all(|b| b.is_ascii_digit());
-    ok.then_some(m)
-}
-
-fn ids(msg: &ChatMessage) -> Vec<&str> {
-    let mut v: Vec<&str> = msg
-        .mention_user_ids
-        .iter()
-        .filter_map(|s| clean_id(s))
-        .collect();
-    v.dedup();
-    v
-}
-
-fn mobiles(msg: &ChatMessage) -> Vec<&str> {
-    let mut v: Vec<&str> = msg
-        .mention_mobiles
-        .iter()
-        .filter_map(|s| clean_mobile(s))
-        .collect();
-    v.dedup();
-    v
 }
 
 /// Sends `msg` through `bot`, refusing IP-literal hosts that `policy` refuses (host names are
@@ -476,12 +291,16 @@ fn interpret(platform: Platform, status: u16, body: &str, retry_after: Option<u6
         let wait = retry_after
             .map(|s| format!(" (it asks to wait {s} s)"))
             .unwrap_or_default();
-        return Verdict::fail(
+        let mut verdict = Verdict::fail(
             None,
             FailureKind::RateLimited,
             format!("HTTP 429 {}", excerpt(body, 100)),
             format!("{label} is rate limiting this bot{wait}; Herald will send again later."),
         );
+        verdict.outcome = verdict
+            .outcome
+            .map_err(|f| f.retry_after(retry_after.map(std::time::Duration::from_secs)));
+        return verdict;
     }
     if status >= 500 {
         return Verdict::fail(
@@ -511,68 +330,6 @@ fn interpret(platform: Platform, status: u16, body: &str, retry_after: Option<u6
     }
 }
 
-/// Reads a JSON answer's numeric code field, for DingTalk, Lark and WeCom. `Err` is the verdict
-/// when the answer is not JSON with that field.
-fn json_code(
-    label: &str,
-    status: u16,
-    body: &str,
-    fields: &[&str],
-) -> Result<(i64, String), Verdict> {
-    let json: Option<Value> = serde_json::from_str(body).ok();
-    let code = json.as_ref().and_then(|j| {
-        fields
-            .iter()
-            .find_map(|f| j.get(*f).and_then(Value::as_i64))
-    });
-    let Some(code) = code else {
-        if status == 404 {
-            return Err(Verdict::fail(
-                None,
-                FailureKind::BadRecipient,
-                "HTTP 404",
-                format!("{label} answered HTTP 404: no such webhook. Check the webhook URL."),
-            ));
-        }
-        let what = if json.is_some() {
-            "an answer without a result code"
-        } else {
-            "an answer that is not JSON"
-        };
-        return Err(Verdict::fail(
-            None,
-            FailureKind::Rejected,
-            format!("HTTP {status}: {}", excerpt(body, 100)),
-            format!(
-                "{label} answered HTTP {status} with {what}, so Herald cannot tell whether the message arrived. Check the webhook URL."
-            ),
-        ));
-    };
-    let message = json
-        .as_ref()
-        .and_then(|j| {
-            ["errmsg", "msg", "StatusMessage"]
-                .iter()
-                .find_map(|f| j.get(*f).and_then(Value::as_str))
-        })
-        .unwrap_or_default()
-        .to_string();
-    Ok((code, message))
-}
-
-/// A code the platform module does not know: refused, with the platform's own words.
-fn unknown_code(label: &str, status: u16, code: i64, message: &str) -> Verdict {
-    Verdict::fail(
-        Some(code),
-        FailureKind::Rejected,
-        format!("code {code}: {message}"),
-        format!(
-            "{label} refused the message (HTTP {status}, code {code}: {}).",
-            excerpt(message, 200)
-        ),
-    )
-}
-
 /// A test message for the Send test button; the platform format is applied by
 /// [`build_request`].
 pub fn test_message() -> ChatMessage {
@@ -589,6 +346,7 @@ pub fn test_message() -> ChatMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::chat_parts::{ids, mobiles, truncate_bytes};
 
     #[test]
     fn platform_codes_round_trip() {

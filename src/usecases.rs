@@ -1,0 +1,7 @@
+//! What a person or a machine does with Herald, as plain functions over domain types: the
+//! layer between the console (`web`) and the store. A use case takes a connection and domain
+//! values, calls the store (which owns transactions), and answers in domain terms; nothing
+//! here knows about HTTP.
+
+pub mod policies;
+pub mod routing;

@@ -1,0 +1,118 @@
+//! Routing an alert in a workspace: its policies and objects loaded, then the domain's `route`.
+
+use std::collections::BTreeMap;
+
+use crate::domain::policy::Target;
+use crate::domain::routing::{self, ChatbotEntry, Directory, Person, Route, Team, WebhookEntry};
+use crate::domain::{EmailAddress, Policy};
+use crate::store::chatbots::Chatbot;
+use crate::store::contact_index::ContactIndex;
+use crate::store::contacts::Contact;
+use crate::store::groups::Group;
+use crate::store::webhooks::Webhook;
+use crate::store::{
+    DbConn, StoreResult, WorkspaceId, chatbots, contacts, groups, policies, webhooks,
+};
+
+/// Everything a policy can name in one workspace, as the store lists it.
+pub struct Objects {
+    pub contacts: Vec<Contact>,
+    pub groups: Vec<Group>,
+    pub chatbots: Vec<Chatbot>,
+    pub webhooks: Vec<Webhook>,
+}
+
+pub fn objects(conn: &mut DbConn, index: &ContactIndex, ws: &WorkspaceId) -> StoreResult<Objects> {
+    Ok(Objects {
+        contacts: contacts::all_matching(conn, index, ws, "")?,
+        groups: groups::list(conn, ws)?,
+        chatbots: chatbots::list(conn, ws)?,
+        webhooks: webhooks::list(conn, ws)?,
+    })
+}
+
+impl Objects {
+    /// The name of the object `target` names, when it is one of these.
+    pub fn name_of(&self, target: &Target) -> Option<&str> {
+        match target {
+            Target::Contact(id) => self
+                .contacts
+                .iter()
+                .find(|c| &c.id == id)
+                .map(|c| c.name.as_str()),
+            Target::Group(id) => self
+                .groups
+                .iter()
+                .find(|g| &g.id == id)
+                .map(|g| g.name.as_str()),
+            Target::Chatbot(id) => self
+                .chatbots
+                .iter()
+                .find(|b| &b.id == id)
+                .map(|b| b.name.as_str()),
+            Target::Webhook(id) => self
+                .webhooks
+                .iter()
+                .find(|w| &w.id == id)
+                .map(|w| w.name.as_str()),
+        }
+    }
+
+    /// The objects by id, as routing reads them.
+    pub fn directory(&self) -> Directory {
+        let mut dir = Directory::default();
+        for c in &self.contacts {
+            dir.contacts.insert(
+                c.id.clone(),
+                Person {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    phone: c.phone(),
+                    phone_verified: c.usable_phone().is_some(),
+                    email: c.email.clone().map(EmailAddress::from_trusted),
+                    email_activated: c.usable_email().is_some(),
+                },
+            );
+        }
+        for g in &self.groups {
+            dir.groups.insert(
+                g.id.clone(),
+                Team {
+                    name: g.name.clone(),
+                    members: g.members.iter().map(|m| m.id.clone()).collect(),
+                },
+            );
+        }
+        for b in &self.chatbots {
+            dir.chatbots.insert(
+                b.id.clone(),
+                ChatbotEntry {
+                    name: b.name.clone(),
+                    platform: b.platform,
+                },
+            );
+        }
+        for w in &self.webhooks {
+            dir.webhooks.insert(
+                w.id.clone(),
+                WebhookEntry {
+                    name: w.name.clone(),
+                    method: w.method(),
+                },
+            );
+        }
+        dir
+    }
+}
+
+/// Every policy of the workspace with its answer for an alert carrying `labels`.
+pub fn who_would_be_notified(
+    conn: &mut DbConn,
+    index: &ContactIndex,
+    ws: &WorkspaceId,
+    labels: &BTreeMap<String, String>,
+) -> StoreResult<Vec<Route>> {
+    let policies: Vec<Policy> = policies::list(conn, ws)?;
+    let directory = objects(conn, index, ws)?.directory();
+    Ok(routing::route(labels, &policies, &directory))
+}

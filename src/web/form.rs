@@ -1,0 +1,215 @@
+//! The scaffold every create/edit/delete page is built from: a typed id from the path, the
+//! signed-in editor with their database access, and one way to show a form with its values and
+//! field errors. A handler reads as: parse, one call, respond.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::{CurrentUser, Editor};
+use super::layout::{FieldErrors, Layout, render};
+use super::session::{self, Level};
+use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId};
+use crate::error::{AppError, see_other};
+use crate::store::contact_index::ContactIndex;
+use crate::store::{Db, DbConn, DbError, StoreResult};
+
+/// An id from the path (`/contacts/{id}`): one that cannot be an id is a 404 before any query;
+/// one of another workspace is a 404 too, because every store lookup is scoped to the
+/// signed-in user's workspace.
+pub struct PathId<T>(pub T);
+
+/// Ids that can come from a path.
+pub trait FromPath: Sized {
+    fn from_path(s: &str) -> Option<Self>;
+}
+
+macro_rules! ids_from_path {
+    ($($t:ty),+) => {$(
+        impl FromPath for $t {
+            fn from_path(s: &str) -> Option<Self> {
+                <$t>::parse(s)
+            }
+        }
+    )+};
+}
+ids_from_path!(ContactId, GroupId, ChatbotId, WebhookId, PolicyId, UserId);
+
+impl<T: FromPath + 'static> FromRequest for PathId<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Every page names its one id as the path's first parameter.
+        let id = req
+            .match_info()
+            .iter()
+            .next()
+            .and_then(|(_, v)| T::from_path(v));
+        std::future::ready(id.map(PathId).ok_or(AppError::NotFound))
+    }
+}
+
+/// A signed-in owner or admin (viewers get 403), with the database and the session: what a
+/// create/edit/delete handler needs.
+pub struct Console {
+    pub db: web::Data<Db>,
+    pub session: Session,
+    pub user: CurrentUser,
+}
+
+impl FromRequest for Console {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let editor = Editor::from_request(req, payload);
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        let session = req.get_session();
+        Box::pin(async move {
+            let Editor(user) = editor.await?;
+            let db = db.ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
+            Ok(Console { db, session, user })
+        })
+    }
+}
+
+impl Console {
+    /// Runs `f` on a pooled connection as the signed-in user (their workspace, id and role).
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn, &CurrentUser) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let user = self.user.clone();
+        self.db.run(move |c| f(c, &user)).await
+    }
+
+    pub fn contact_index(&self) -> std::sync::Arc<ContactIndex> {
+        self.db.contact_index()
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::new(&self.session, &self.user)
+    }
+
+    pub fn flash(&self, level: Level, message: impl Into<String>) {
+        session::flash(&self.session, level, message);
+    }
+
+    /// A change is done: say so and go to `to` (303).
+    pub fn done(&self, message: impl Into<String>, to: &str) -> HttpResponse {
+        self.flash(Level::Success, message);
+        see_other(to)
+    }
+
+    /// Shows a create/edit page: its choices are loaded, then the page is rendered with the
+    /// values and errors in `editing` (422 when there are errors, 409 for a conflict).
+    pub async fn form<P: FormScreen>(
+        &self,
+        editing: Editing<P::Form>,
+    ) -> Result<HttpResponse, AppError> {
+        self.form_with::<P>(editing, |_| {}).await
+    }
+
+    /// [`Console::form`] with something more on the page (a preview, a test's outcome).
+    pub async fn form_with<P: FormScreen>(
+        &self,
+        editing: Editing<P::Form>,
+        more: impl FnOnce(&mut P),
+    ) -> Result<HttpResponse, AppError> {
+        let (index, id) = (self.contact_index(), editing.id.clone());
+        let choices = self
+            .run(move |c, user| P::choices(c, &index, user, id.as_deref()))
+            .await?;
+        let status = editing.status();
+        let mut page = P::build(self.layout(), editing, choices);
+        more(&mut page);
+        render(status, &page)
+    }
+}
+
+/// A create or edit form as shown: the id being edited (None: creating), the values, and the
+/// errors to show beside their fields.
+pub struct Editing<F> {
+    pub id: Option<String>,
+    pub form: F,
+    pub errors: FieldErrors,
+    /// Set for a conflict with a concurrent change (409); otherwise errors mean 422.
+    pub conflict: bool,
+}
+
+impl<F> Editing<F> {
+    pub fn new(form: F) -> Self {
+        Editing {
+            id: None,
+            form,
+            errors: FieldErrors::default(),
+            conflict: false,
+        }
+    }
+
+    /// The form of an object that exists, to save under `id`.
+    pub fn existing(id: &impl std::fmt::Display, form: F) -> Self {
+        Editing {
+            id: Some(id.to_string()),
+            ..Editing::new(form)
+        }
+    }
+
+    /// `existing` or `new`, as the handler has an id or not.
+    pub fn of<I: std::fmt::Display>(id: Option<&I>, form: F) -> Self {
+        match id {
+            Some(id) => Editing::existing(id, form),
+            None => Editing::new(form),
+        }
+    }
+
+    pub fn with_errors(mut self, errors: FieldErrors) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        if self.conflict {
+            StatusCode::CONFLICT
+        } else if self.errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
+    /// The id, the values and the errors, for the page to hold.
+    pub fn into_parts(self) -> (Option<String>, F, FieldErrors) {
+        (self.id, self.form, self.errors)
+    }
+}
+
+/// Where a form posts: `base` to create, `base/{id}` to save.
+pub fn action(base: &str, id: Option<&String>) -> String {
+    match id {
+        Some(id) => format!("{base}/{id}"),
+        None => base.to_string(),
+    }
+}
+
+/// A create/edit page: what it offers to choose from, and how it is put together.
+pub trait FormScreen: Template + Sized {
+    type Form: Send + 'static;
+    type Choices: Send + 'static;
+
+    /// Loaded for every showing of the form; `id` is the object being edited, if any.
+    fn choices(
+        c: &mut DbConn,
+        index: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&str>,
+    ) -> StoreResult<Self::Choices>;
+
+    fn build(layout: Layout, editing: Editing<Self::Form>, choices: Self::Choices) -> Self;
+}
