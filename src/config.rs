@@ -233,7 +233,7 @@ impl Settings {
                 "send_concurrency must be between 1 and 1024".into(),
             ));
         }
-        crate::web::client_ip::TrustedProxies::parse(&self.trusted_proxies)
+        crate::domain::trusted_proxies::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
         self.validate_providers()
     }

@@ -93,7 +93,7 @@ impl Application {
         ));
         let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
         let proxies = actix_web::web::Data::new(
-            web::client_ip::TrustedProxies::parse(&settings.trusted_proxies)
+            crate::domain::trusted_proxies::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
         );
         let lifetime = actix_web::web::Data::new(web::auth::SessionLifetime(

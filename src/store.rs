@@ -34,6 +34,7 @@ pub(crate) use wraps_store_error;
 pub mod chatbots;
 pub mod connection;
 pub mod contact_index;
+pub mod contact_row;
 pub mod contacts;
 pub mod dev_outbox;
 pub mod groups;

@@ -7,6 +7,7 @@ pub mod client_ip;
 pub mod contact_defaults;
 pub mod contacts;
 pub mod csrf;
+pub mod current_user;
 pub mod dev_outbox;
 pub mod errors;
 pub mod form;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::WorkspaceId;
-use super::contacts::Contact;
+use super::contact_row::Contact;
 
 /// One workspace's contacts in list order (name, id), with the text search looks in.
 pub struct Snapshot {

@@ -20,17 +20,7 @@ use crate::store::login_throttle::{self, Attempt};
 use crate::store::sessions::{self, SessionToken};
 use crate::store::{Db, DbConn, UserId, WorkspaceId, users};
 
-/// A signed-in user in their current workspace.
-#[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user_id: UserId,
-    pub email: String,
-    pub workspace_id: WorkspaceId,
-    pub workspace_name: String,
-    pub role: Role,
-    /// The session this request came with (for sign-out and "Sign out other sessions").
-    pub session: SessionToken,
-}
+pub use super::current_user::CurrentUser;
 
 /// A signed-in user whose role may change objects (owner or admin). Viewers get 403.
 pub struct Editor(pub CurrentUser);

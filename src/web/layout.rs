@@ -5,7 +5,7 @@ use askama::Template;
 
 use crate::error::AppError;
 
-use super::auth::CurrentUser;
+use super::current_user::CurrentUser;
 use super::session::{self, Flash};
 use crate::domain::Role;
 
