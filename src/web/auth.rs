@@ -155,6 +155,30 @@ impl Visitor {
 }
 
 impl Visitor {
+    /// A read-only page: the visitor confirmed, `load` run in the same database call, and the
+    /// page `build` makes from its answer rendered (200).
+    pub async fn page<T, P, F, B>(
+        &self,
+        db: &Db,
+        need: Need,
+        load: F,
+        build: B,
+    ) -> Result<HttpResponse, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn, &CurrentUser) -> Result<T, AppError> + Send + 'static,
+        P: Template,
+        B: FnOnce(Layout, T) -> P,
+    {
+        let (user, data) = self.read(db, need, load).await?;
+        render(
+            StatusCode::OK,
+            &build(Layout::new(&self.session, &user), data),
+        )
+    }
+}
+
+impl Visitor {
     /// The signed-in user, or None on pages anyone may open (invitation links).
     pub async fn optional(&self, db: &Db) -> Result<Option<CurrentUser>, AppError> {
         if self.token.is_none() {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -11,8 +10,8 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, PathId};
-use super::layout::{FieldErrors, Layout, removed_from_policies, render};
+use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused, Removable};
+use super::layout::{FieldErrors, Layout, render};
 use crate::channels::chat::{self, Bot, ChatAnswer};
 use crate::domain::ObjectName;
 use crate::domain::Platform;
@@ -21,8 +20,7 @@ use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
 use crate::store::chatbots::{self, Chatbot, ChatbotInput};
 use crate::store::contact_index::ContactIndex;
-use crate::store::named::SaveError;
-use crate::store::{ChatbotId, Db, DbConn, StoreError, StoreResult, policies};
+use crate::store::{ChatbotId, Db, DbConn, StoreResult, WorkspaceId};
 use crate::template::{self, Escape, RenderOptions};
 
 const KEYWORD_MAX: usize = 64;
@@ -81,23 +79,10 @@ impl IndexPage {
     }
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    session: Session,
-    visitor: Visitor,
-) -> Result<HttpResponse, AppError> {
-    let (user, chatbots) = visitor
-        .read(&db, Need::Member, |c, user| {
-            Ok(chatbots::list(c, &user.workspace_id)?)
-        })
-        .await?;
-    render(
-        StatusCode::OK,
-        &IndexPage {
-            layout: Layout::new(&session, &user),
-            chatbots,
-        },
-    )
+pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+    let list = |c: &mut DbConn, user: &CurrentUser| Ok(chatbots::list(c, &user.workspace_id)?);
+    let page = |layout, chatbots| IndexPage { layout, chatbots };
+    visitor.page(&db, Need::Member, list, page).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -249,14 +234,47 @@ impl FormPage {
     }
 }
 
-pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
-    let form = ChatbotForm {
-        platform: Platform::DingTalk.code().into(),
-        // The seeds' default security keyword.
-        keyword: "Alert".into(),
-        ..Default::default()
-    };
-    console.form::<FormPage>(Editing::new(form)).await
+impl EditScreen for FormPage {
+    type Id = ChatbotId;
+    type Input = ChatbotInput;
+    const BASE: &'static str = "/chatbots";
+    const NOUN: &'static str = "Chatbot";
+
+    fn blank() -> ChatbotForm {
+        ChatbotForm {
+            platform: Platform::DingTalk.code().into(),
+            // The seeds' default security keyword.
+            keyword: "Alert".into(),
+            ..Default::default()
+        }
+    }
+
+    fn load(c: &mut DbConn, user: &CurrentUser, id: &ChatbotId) -> StoreResult<ChatbotForm> {
+        Ok(ChatbotForm::from_chatbot(&chatbots::get(
+            c,
+            &user.workspace_id,
+            id,
+        )?))
+    }
+
+    fn parse(form: &ChatbotForm, targets: TargetPolicy) -> Result<ChatbotInput, FieldErrors> {
+        form.parse(targets)
+    }
+
+    fn name(input: &ChatbotInput) -> String {
+        input.name.clone()
+    }
+
+    fn save(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&ChatbotId>,
+        input: &ChatbotInput,
+    ) -> Result<Vec<String>, Refused> {
+        chatbots::save(c, &user.workspace_id, &user.user_id, id, input)?;
+        Ok(Vec::new())
+    }
 }
 
 async fn stored(console: &Console, id: &ChatbotId) -> Result<Chatbot, AppError> {
@@ -264,70 +282,6 @@ async fn stored(console: &Console, id: &ChatbotId) -> Result<Chatbot, AppError> 
     Ok(console
         .run(move |c, user| chatbots::get(c, &user.workspace_id, &id))
         .await?)
-}
-
-pub async fn edit(
-    console: Console,
-    PathId(id): PathId<ChatbotId>,
-) -> Result<HttpResponse, AppError> {
-    let bot = stored(&console, &id).await?;
-    console
-        .form::<FormPage>(Editing::existing(&id, ChatbotForm::from_chatbot(&bot)))
-        .await
-}
-
-pub async fn create(
-    console: Console,
-    policy: web::Data<TargetPolicy>,
-    CsrfForm(form): CsrfForm<ChatbotForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, **policy, None, form).await
-}
-
-pub async fn update(
-    console: Console,
-    policy: web::Data<TargetPolicy>,
-    PathId(id): PathId<ChatbotId>,
-    CsrfForm(form): CsrfForm<ChatbotForm>,
-) -> Result<HttpResponse, AppError> {
-    stored(&console, &id).await?;
-    save(console, **policy, Some(id), form).await
-}
-
-async fn save(
-    console: Console,
-    policy: TargetPolicy,
-    id: Option<ChatbotId>,
-    form: ChatbotForm,
-) -> Result<HttpResponse, AppError> {
-    let editing = Editing::of(id.as_ref(), form);
-    let input = match editing.form.parse(policy) {
-        Ok(i) => i,
-        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
-    };
-    let (target, saving) = (id.clone(), input.clone());
-    let result = console
-        .run(move |c, user| {
-            chatbots::save(
-                c,
-                &user.workspace_id,
-                &user.user_id,
-                target.as_ref(),
-                &saving,
-            )
-        })
-        .await;
-    match result {
-        Ok(_) => {
-            let verb = if id.is_some() { "saved" } else { "created" };
-            Ok(console.done(format!("Chatbot “{}” {verb}.", input.name), "/chatbots"))
-        }
-        Err(e @ SaveError::NameTaken { .. }) => {
-            let errors = FieldErrors::one("name", e.to_string());
-            console.form::<FormPage>(editing.with_errors(errors)).await
-        }
-        Err(SaveError::Store(e)) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -441,51 +395,32 @@ pub async fn send_test(
     )
 }
 
-#[derive(Template)]
-#[template(path = "chatbots/delete.html")]
-pub struct DeletePage {
-    pub layout: Layout,
-    pub chatbot: Chatbot,
-    /// Policies the bot will be taken out of.
-    pub used_by: Vec<String>,
-}
+/// Deleting takes it out of the policies that use it: the confirmation page names them.
+pub struct Chatbots;
 
-/// Deleting a chatbot takes it out of the policies that use it: the page names them first.
-pub async fn confirm_delete(
-    console: Console,
-    PathId(id): PathId<ChatbotId>,
-) -> Result<HttpResponse, AppError> {
-    let (chatbot, used_by) = console
-        .run(move |c, user| {
-            let b = chatbots::get(c, &user.workspace_id, &id)?;
-            let used = policies::names_using(c, &user.workspace_id, &Target::Chatbot(id))?;
-            Ok::<_, StoreError>((b, used))
-        })
-        .await?;
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: console.layout(),
-            chatbot,
-            used_by,
-        },
-    )
-}
+impl Removable for Chatbots {
+    type Id = ChatbotId;
+    const BASE: &'static str = "/chatbots";
+    const NOUN: &'static str = "chatbot";
 
-pub async fn delete(
-    console: Console,
-    PathId(id): PathId<ChatbotId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let bot = stored(&console, &id).await?;
-    let policies = console
-        .run(move |c, user| chatbots::delete(c, &user.workspace_id, &id))
-        .await?;
-    let also = removed_from_policies(&policies);
-    Ok(console.done(
-        format!("Chatbot “{}” deleted.{also}", bot.name),
-        "/chatbots",
-    ))
+    fn target(id: &ChatbotId) -> Target {
+        Target::Chatbot(id.clone())
+    }
+
+    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<(String, String)> {
+        let b = chatbots::get(c, ws, id)?;
+        Ok((
+            b.name.clone(),
+            format!(
+                "{} · alerts stop arriving in this group chat.",
+                b.platform.label()
+            ),
+        ))
+    }
+
+    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
+        chatbots::delete(c, ws, id)
+    }
 }
 
 #[cfg(test)]

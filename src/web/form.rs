@@ -10,14 +10,18 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::de::DeserializeOwned;
 
 use super::auth::{CurrentUser, Editor};
-use super::layout::{FieldErrors, Layout, render};
+use super::csrf::{CsrfForm, NoFields};
+use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
-use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId};
+use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId};
+use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
+use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
-use crate::store::{Db, DbConn, DbError, StoreResult};
+use crate::store::{Db, DbConn, DbError, StoreError, StoreResult, policies};
 
 /// An id from the path (`/contacts/{id}`): one that cannot be an id is a 404 before any query;
 /// one of another workspace is a 404 too, because every store lookup is scoped to the
@@ -212,4 +216,223 @@ pub trait FormScreen: Template + Sized {
     ) -> StoreResult<Self::Choices>;
 
     fn build(layout: Layout, editing: Editing<Self::Form>, choices: Self::Choices) -> Self;
+}
+
+/// Why a save did not happen, as a create/edit page shows it.
+#[derive(Debug)]
+pub enum Refused {
+    /// Fields to correct (422).
+    Fields(FieldErrors),
+    /// Something changed meanwhile (409); the form comes back to be checked and sent again.
+    Conflict(FieldErrors),
+    /// Not a problem with the form: the object is gone (404) or the database failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Store(e)
+    }
+}
+
+impl From<DbError> for Refused {
+    fn from(e: DbError) -> Self {
+        Refused::Store(e.into())
+    }
+}
+
+impl From<crate::store::named::SaveError> for Refused {
+    fn from(e: crate::store::named::SaveError) -> Self {
+        use crate::store::named::SaveError;
+        match e {
+            SaveError::NameTaken { .. } => Refused::Fields(FieldErrors::one("name", e.to_string())),
+            SaveError::Store(e) => Refused::Store(e),
+        }
+    }
+}
+
+/// A page that creates and edits one kind of object: the generic [`new`], [`edit`],
+/// [`create`] and [`update`] handlers do the rest.
+pub trait EditScreen: FormScreen<Form: DeserializeOwned + Default> {
+    type Id: FromPath + std::fmt::Display + Clone + Send + 'static;
+    /// The form once parsed.
+    type Input: Send + 'static;
+    /// Where the list is and forms post (`/groups`).
+    const BASE: &'static str;
+    /// The object as sentences name it (`Group`).
+    const NOUN: &'static str;
+
+    /// The form for a new object.
+    fn blank() -> Self::Form {
+        Self::Form::default()
+    }
+
+    /// The stored object as its form; `StoreError::NotFound` when it is not the workspace's.
+    fn load(c: &mut DbConn, user: &CurrentUser, id: &Self::Id) -> StoreResult<Self::Form>;
+
+    /// Every field checked; all problems at once.
+    fn parse(form: &Self::Form, targets: TargetPolicy) -> Result<Self::Input, FieldErrors>;
+
+    /// The name the confirmation sentence uses.
+    fn name(input: &Self::Input) -> String;
+
+    /// Stores it; the answer is what the admin should know but does not stop the save.
+    fn save(
+        c: &mut DbConn,
+        index: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&Self::Id>,
+        input: &Self::Input,
+    ) -> Result<Vec<String>, Refused>;
+}
+
+pub async fn new<P: EditScreen>(console: Console) -> Result<HttpResponse, AppError> {
+    console.form::<P>(Editing::new(P::blank())).await
+}
+
+pub async fn edit<P: EditScreen>(
+    console: Console,
+    PathId(id): PathId<P::Id>,
+) -> Result<HttpResponse, AppError> {
+    let lookup = id.clone();
+    let form = console
+        .run(move |c, user| P::load(c, user, &lookup))
+        .await?;
+    console.form::<P>(Editing::existing(&id, form)).await
+}
+
+pub async fn create<P: EditScreen>(
+    console: Console,
+    targets: web::Data<TargetPolicy>,
+    CsrfForm(form): CsrfForm<P::Form>,
+) -> Result<HttpResponse, AppError> {
+    save::<P>(console, **targets, None, form).await
+}
+
+pub async fn update<P: EditScreen>(
+    console: Console,
+    targets: web::Data<TargetPolicy>,
+    PathId(id): PathId<P::Id>,
+    CsrfForm(form): CsrfForm<P::Form>,
+) -> Result<HttpResponse, AppError> {
+    // Gone, or another workspace's: 404 before the form is looked at.
+    let lookup = id.clone();
+    console
+        .run(move |c, user| P::load(c, user, &lookup))
+        .await?;
+    save::<P>(console, **targets, Some(id), form).await
+}
+
+async fn save<P: EditScreen>(
+    console: Console,
+    targets: TargetPolicy,
+    id: Option<P::Id>,
+    form: P::Form,
+) -> Result<HttpResponse, AppError> {
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match P::parse(&editing.form, targets) {
+        Ok(input) => input,
+        Err(errors) => return console.form::<P>(editing.with_errors(errors)).await,
+    };
+    let name = P::name(&input);
+    let (index, target) = (console.contact_index(), id.clone());
+    let result = console
+        .run(move |c, user| P::save(c, &index, user, target.as_ref(), &input))
+        .await;
+    match result {
+        Ok(notes) => {
+            let verb = if id.is_some() { "saved" } else { "created" };
+            console.flash(Level::Success, format!("{} “{name}” {verb}.", P::NOUN));
+            for note in notes {
+                console.flash(Level::Info, note);
+            }
+            Ok(see_other(P::BASE))
+        }
+        Err(Refused::Fields(errors)) => console.form::<P>(editing.with_errors(errors)).await,
+        Err(Refused::Conflict(errors)) => {
+            let mut editing = editing.with_errors(errors);
+            editing.conflict = true;
+            console.form::<P>(editing).await
+        }
+        Err(Refused::Store(e)) => Err(e.into()),
+    }
+}
+
+/// An object that policies name and that deleting takes out of them: a confirmation page that
+/// names those policies, then the delete. Chatbots and webhooks are such objects.
+pub trait Removable: 'static {
+    type Id: FromPath + std::fmt::Display + Clone + Send + 'static;
+    /// Where the list is (`/chatbots`).
+    const BASE: &'static str;
+    /// The object as sentences name it (`chatbot`).
+    const NOUN: &'static str;
+
+    fn target(id: &Self::Id) -> Target;
+
+    /// The object's name, and a line saying what it is.
+    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<(String, String)>;
+
+    /// Deletes it and takes it out of its policies; answers their names.
+    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Vec<String>>;
+}
+
+#[derive(Template)]
+#[template(path = "delete.html")]
+pub struct ConfirmDelete {
+    pub layout: Layout,
+    pub noun: &'static str,
+    pub name: String,
+    pub detail: String,
+    pub action: String,
+    pub back: &'static str,
+    /// Policies it will be taken out of.
+    pub used_by: Vec<String>,
+}
+
+pub async fn confirm_delete<R: Removable>(
+    console: Console,
+    PathId(id): PathId<R::Id>,
+) -> Result<HttpResponse, AppError> {
+    let action = format!("{}/{id}/delete", R::BASE);
+    let ((name, detail), used_by) = console
+        .run(move |c, user| {
+            let about = R::describe(c, &user.workspace_id, &id)?;
+            let used = policies::names_using(c, &user.workspace_id, &R::target(&id))?;
+            Ok::<_, StoreError>((about, used))
+        })
+        .await?;
+    let page = ConfirmDelete {
+        layout: console.layout(),
+        noun: R::NOUN,
+        name,
+        detail,
+        action,
+        back: R::BASE,
+        used_by,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn delete<R: Removable>(
+    console: Console,
+    PathId(id): PathId<R::Id>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let (name, policies) = console
+        .run(move |c, user| {
+            let (name, _) = R::describe(c, &user.workspace_id, &id)?;
+            Ok::<_, StoreError>((name, R::delete(c, &user.workspace_id, &id)?))
+        })
+        .await?;
+    let also = removed_from_policies(&policies);
+    let noun = capitalized(R::NOUN);
+    Ok(console.done(format!("{noun} “{name}” deleted.{also}"), R::BASE))
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }

@@ -1,7 +1,6 @@
 //! Notification Objects › Contact Groups: list (members shown by expanding a row), create,
 //! edit, delete. A group a policy uses cannot be deleted; only its creator or an owner may.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -9,12 +8,13 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, PathId};
+use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused};
 use super::layout::{FieldErrors, Layout, quoted, render};
 use super::session::Level;
 use crate::domain::ObjectName;
 use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
+use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::{self, Contact};
 use crate::store::groups::{self, DeleteError, Group, SaveError};
@@ -27,23 +27,10 @@ pub struct IndexPage {
     pub groups: Vec<Group>,
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    session: Session,
-    visitor: Visitor,
-) -> Result<HttpResponse, AppError> {
-    let (user, groups) = visitor
-        .read(&db, Need::Member, |c, user| {
-            Ok(groups::list(c, &user.workspace_id)?)
-        })
-        .await?;
-    render(
-        StatusCode::OK,
-        &IndexPage {
-            layout: Layout::new(&session, &user),
-            groups,
-        },
-    )
+pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+    let list = |c: &mut DbConn, user: &CurrentUser| Ok(groups::list(c, &user.workspace_id)?);
+    let page = |layout, groups| IndexPage { layout, groups };
+    visitor.page(&db, Need::Member, list, page).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -98,14 +85,27 @@ impl FormPage {
     }
 }
 
-impl GroupForm {
-    fn parse(&self) -> Result<(ObjectName, Vec<ContactId>), FieldErrors> {
+impl EditScreen for FormPage {
+    type Id = GroupId;
+    type Input = (ObjectName, Vec<ContactId>);
+    const BASE: &'static str = "/groups";
+    const NOUN: &'static str = "Group";
+
+    fn load(c: &mut DbConn, user: &CurrentUser, id: &GroupId) -> StoreResult<GroupForm> {
+        let group = groups::get(c, &user.workspace_id, id)?;
+        Ok(GroupForm {
+            name: group.name,
+            members: group.members.iter().map(|m| m.id.to_string()).collect(),
+        })
+    }
+
+    fn parse(form: &GroupForm, _: TargetPolicy) -> Result<Self::Input, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = ObjectName::parse(&self.name)
+        let name = ObjectName::parse(&form.name)
             .map_err(|e| errors.add("name", e))
             .ok();
         let members: Option<Vec<ContactId>> =
-            self.members.iter().map(|m| ContactId::parse(m)).collect();
+            form.members.iter().map(|m| ContactId::parse(m)).collect();
         if members.is_none() {
             errors.add("members", SaveError::UnknownMember.to_string());
         }
@@ -114,74 +114,32 @@ impl GroupForm {
             _ => Err(errors),
         }
     }
-}
 
-pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
-    console
-        .form::<FormPage>(Editing::new(GroupForm::default()))
-        .await
-}
+    fn name((name, _): &Self::Input) -> String {
+        name.as_str().to_string()
+    }
 
-pub async fn edit(console: Console, PathId(id): PathId<GroupId>) -> Result<HttpResponse, AppError> {
-    let lookup = id.clone();
-    let group = console
-        .run(move |c, user| groups::get(c, &user.workspace_id, &lookup))
-        .await?;
-    let form = GroupForm {
-        name: group.name.clone(),
-        members: group.members.iter().map(|m| m.id.to_string()).collect(),
-    };
-    console.form::<FormPage>(Editing::existing(&id, form)).await
-}
-
-pub async fn create(
-    console: Console,
-    CsrfForm(form): CsrfForm<GroupForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, None, form).await
-}
-
-pub async fn update(
-    console: Console,
-    PathId(id): PathId<GroupId>,
-    CsrfForm(form): CsrfForm<GroupForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, Some(id), form).await
-}
-
-async fn save(
-    console: Console,
-    id: Option<GroupId>,
-    form: GroupForm,
-) -> Result<HttpResponse, AppError> {
-    let editing = Editing::of(id.as_ref(), form);
-    let (name, members) = match editing.form.parse() {
-        Ok(parsed) => parsed,
-        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
-    };
-    let (target, saving) = (id.clone(), name.clone());
-    let result = console
-        .run(move |c, user| match &target {
-            Some(id) => groups::update(c, &user.workspace_id, id, &saving, &members),
-            None => {
-                groups::create(c, &user.workspace_id, &user.user_id, &saving, &members).map(|_| ())
+    fn save(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&GroupId>,
+        (name, members): &Self::Input,
+    ) -> Result<Vec<String>, Refused> {
+        let ws = &user.workspace_id;
+        let saved = match id {
+            Some(id) => groups::update(c, ws, id, name, members),
+            None => groups::create(c, ws, &user.user_id, name, members).map(|_| ()),
+        };
+        match saved {
+            Ok(()) => Ok(Vec::new()),
+            Err(SaveError::Store(e)) => Err(Refused::Store(e)),
+            Err(e @ SaveError::NameTaken(_)) => {
+                Err(Refused::Fields(FieldErrors::one("name", e.to_string())))
             }
-        })
-        .await;
-    match result {
-        Ok(()) => {
-            let verb = if id.is_some() { "saved" } else { "created" };
-            Ok(console.done(format!("Group “{}” {verb}.", name.as_str()), "/groups"))
-        }
-        Err(SaveError::Store(e)) => Err(e.into()),
-        Err(e) => {
-            let field = if matches!(e, SaveError::NameTaken(_)) {
-                "name"
-            } else {
-                "members"
-            };
-            let errors = FieldErrors::one(field, e.to_string());
-            console.form::<FormPage>(editing.with_errors(errors)).await
+            Err(e @ SaveError::UnknownMember) => {
+                Err(Refused::Fields(FieldErrors::one("members", e.to_string())))
+            }
         }
     }
 }

@@ -12,15 +12,15 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, PathId};
+use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused};
 use super::layout::{FieldErrors, Layout, render};
-use super::session::Level;
 use crate::domain::ObjectName;
 use crate::domain::policy::{
     self as rules, MatchOp, Matcher, NotifyMethod, Target, TargetKind, valid_label_name,
 };
 use crate::domain::routing::{Address, PersonRoute, Route, Verdict, Via};
 use crate::error::AppError;
+use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
 use crate::store::policies::{self, Policy, PolicyInput};
 use crate::store::{Db, DbConn, PolicyId, StoreResult};
@@ -325,87 +325,51 @@ impl FormPage {
     }
 }
 
-pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
-    let form = PolicyForm {
-        enabled: Some("on".into()),
-        mention: Some("on".into()),
-        notify_resolved: Some("on".into()),
-        repeat_minutes: "240".into(),
-        ..Default::default()
-    };
-    console.form::<FormPage>(Editing::new(form)).await
-}
+impl EditScreen for FormPage {
+    type Id = PolicyId;
+    type Input = PolicyInput;
+    const BASE: &'static str = "/policies";
+    const NOUN: &'static str = "Policy";
 
-pub async fn edit(
-    console: Console,
-    PathId(id): PathId<PolicyId>,
-) -> Result<HttpResponse, AppError> {
-    let lookup = id.clone();
-    let policy = console
-        .run(move |c, user| policies::get(c, &user.workspace_id, &lookup))
-        .await?;
-    console
-        .form::<FormPage>(Editing::existing(&id, PolicyForm::from_policy(&policy)))
-        .await
-}
-
-pub async fn create(
-    console: Console,
-    CsrfForm(form): CsrfForm<PolicyForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, None, form).await
-}
-
-pub async fn update(
-    console: Console,
-    PathId(id): PathId<PolicyId>,
-    CsrfForm(form): CsrfForm<PolicyForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, Some(id), form).await
-}
-
-async fn save(
-    console: Console,
-    id: Option<PolicyId>,
-    form: PolicyForm,
-) -> Result<HttpResponse, AppError> {
-    let editing = Editing::of(id.as_ref(), form);
-    let input = match editing.form.parse() {
-        Ok(input) => input,
-        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
-    };
-    let (index, target, saving) = (console.contact_index(), id.clone(), input.clone());
-    let result = console
-        .run(move |c, user| {
-            save_policy::save(
-                c,
-                &index,
-                &user.workspace_id,
-                &user.user_id,
-                target.as_ref(),
-                &saving,
-            )
-        })
-        .await;
-    match result {
-        Ok(saved) => {
-            let verb = if id.is_some() { "saved" } else { "created" };
-            for w in saved.warnings {
-                console.flash(Level::Info, w);
-            }
-            Ok(console.done(format!("Policy “{}” {verb}.", input.name), "/policies"))
+    fn blank() -> PolicyForm {
+        PolicyForm {
+            enabled: Some("on".into()),
+            mention: Some("on".into()),
+            notify_resolved: Some("on".into()),
+            repeat_minutes: "240".into(),
+            ..Default::default()
         }
-        Err(SavePolicyError::Invalid(problems)) => {
-            console
-                .form::<FormPage>(editing.with_errors(FieldErrors::from(problems)))
-                .await
+    }
+
+    fn load(c: &mut DbConn, user: &CurrentUser, id: &PolicyId) -> StoreResult<PolicyForm> {
+        Ok(PolicyForm::from_policy(&policies::get(
+            c,
+            &user.workspace_id,
+            id,
+        )?))
+    }
+
+    fn parse(form: &PolicyForm, _: TargetPolicy) -> Result<PolicyInput, FieldErrors> {
+        form.parse()
+    }
+
+    fn name(input: &PolicyInput) -> String {
+        input.name.clone()
+    }
+
+    fn save(
+        c: &mut DbConn,
+        index: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&PolicyId>,
+        input: &PolicyInput,
+    ) -> Result<Vec<String>, Refused> {
+        match save_policy::save(c, index, &user.workspace_id, &user.user_id, id, input) {
+            Ok(saved) => Ok(saved.warnings),
+            Err(SavePolicyError::Invalid(problems)) => Err(Refused::Fields(problems.into())),
+            Err(SavePolicyError::Conflict(problems)) => Err(Refused::Conflict(problems.into())),
+            Err(SavePolicyError::Store(e)) => Err(Refused::Store(e)),
         }
-        Err(SavePolicyError::Conflict(problems)) => {
-            let mut editing = editing.with_errors(FieldErrors::from(problems));
-            editing.conflict = true;
-            console.form::<FormPage>(editing).await
-        }
-        Err(SavePolicyError::Store(e)) => Err(e.into()),
     }
 }
 

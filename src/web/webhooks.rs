@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -10,8 +9,8 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, PathId};
-use super::layout::{FieldErrors, Layout, removed_from_policies, render};
+use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused, Removable};
+use super::layout::{FieldErrors, Layout, render};
 use crate::channels::webhook::{self, Call};
 use crate::domain::ObjectName;
 use crate::domain::policy::Target;
@@ -21,9 +20,8 @@ use crate::domain::webhook::{
 use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
 use crate::store::contact_index::ContactIndex;
-use crate::store::named::SaveError;
 use crate::store::webhooks::{self, Webhook};
-use crate::store::{Db, DbConn, StoreError, StoreResult, WebhookId, policies};
+use crate::store::{Db, DbConn, StoreResult, WebhookId, WorkspaceId};
 use crate::template;
 
 /// A Send test that gets no answer in this long is reported as failed (SPEC §2.5).
@@ -49,23 +47,10 @@ impl IndexPage {
     }
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    session: Session,
-    visitor: Visitor,
-) -> Result<HttpResponse, AppError> {
-    let (user, webhooks) = visitor
-        .read(&db, Need::Member, |c, user| {
-            Ok(webhooks::list(c, &user.workspace_id)?)
-        })
-        .await?;
-    render(
-        StatusCode::OK,
-        &IndexPage {
-            layout: Layout::new(&session, &user),
-            webhooks,
-        },
-    )
+pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
+    let list = |c: &mut DbConn, user: &CurrentUser| Ok(webhooks::list(c, &user.workspace_id)?);
+    let page = |layout, webhooks| IndexPage { layout, webhooks };
+    visitor.page(&db, Need::Member, list, page).await
 }
 
 /// The form as submitted, so a refused form shows exactly what was typed.
@@ -227,14 +212,47 @@ impl FormPage {
     }
 }
 
-pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
-    let form = WebhookForm {
-        method: "POST".into(),
-        header_name: vec![DEFAULT_HEADER.0.into()],
-        header_value: vec![DEFAULT_HEADER.1.into()],
-        ..Default::default()
-    };
-    console.form::<FormPage>(Editing::new(form)).await
+impl EditScreen for FormPage {
+    type Id = WebhookId;
+    type Input = WebhookInput;
+    const BASE: &'static str = "/webhooks";
+    const NOUN: &'static str = "Webhook";
+
+    fn blank() -> WebhookForm {
+        WebhookForm {
+            method: "POST".into(),
+            header_name: vec![DEFAULT_HEADER.0.into()],
+            header_value: vec![DEFAULT_HEADER.1.into()],
+            ..Default::default()
+        }
+    }
+
+    fn load(c: &mut DbConn, user: &CurrentUser, id: &WebhookId) -> StoreResult<WebhookForm> {
+        Ok(WebhookForm::from_webhook(&webhooks::get(
+            c,
+            &user.workspace_id,
+            id,
+        )?))
+    }
+
+    fn parse(form: &WebhookForm, targets: TargetPolicy) -> Result<WebhookInput, FieldErrors> {
+        form.parse(targets)
+    }
+
+    fn name(input: &WebhookInput) -> String {
+        input.name.as_str().to_string()
+    }
+
+    fn save(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&WebhookId>,
+        input: &WebhookInput,
+    ) -> Result<Vec<String>, Refused> {
+        webhooks::save(c, &user.workspace_id, &user.user_id, id, input)?;
+        Ok(Vec::new())
+    }
 }
 
 async fn stored(console: &Console, id: &WebhookId) -> Result<Webhook, AppError> {
@@ -242,73 +260,6 @@ async fn stored(console: &Console, id: &WebhookId) -> Result<Webhook, AppError> 
     Ok(console
         .run(move |c, user| webhooks::get(c, &user.workspace_id, &id))
         .await?)
-}
-
-pub async fn edit(
-    console: Console,
-    PathId(id): PathId<WebhookId>,
-) -> Result<HttpResponse, AppError> {
-    let hook = stored(&console, &id).await?;
-    console
-        .form::<FormPage>(Editing::existing(&id, WebhookForm::from_webhook(&hook)))
-        .await
-}
-
-pub async fn create(
-    console: Console,
-    policy: web::Data<TargetPolicy>,
-    CsrfForm(form): CsrfForm<WebhookForm>,
-) -> Result<HttpResponse, AppError> {
-    save(console, **policy, None, form).await
-}
-
-pub async fn update(
-    console: Console,
-    policy: web::Data<TargetPolicy>,
-    PathId(id): PathId<WebhookId>,
-    CsrfForm(form): CsrfForm<WebhookForm>,
-) -> Result<HttpResponse, AppError> {
-    stored(&console, &id).await?;
-    save(console, **policy, Some(id), form).await
-}
-
-async fn save(
-    console: Console,
-    policy: TargetPolicy,
-    id: Option<WebhookId>,
-    form: WebhookForm,
-) -> Result<HttpResponse, AppError> {
-    let editing = Editing::of(id.as_ref(), form);
-    let input = match editing.form.parse(policy) {
-        Ok(i) => i,
-        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
-    };
-    let (target, saving) = (id.clone(), input.clone());
-    let result = console
-        .run(move |c, user| {
-            webhooks::save(
-                c,
-                &user.workspace_id,
-                &user.user_id,
-                target.as_ref(),
-                &saving,
-            )
-        })
-        .await;
-    match result {
-        Ok(_) => {
-            let verb = if id.is_some() { "saved" } else { "created" };
-            Ok(console.done(
-                format!("Webhook “{}” {verb}.", input.name.as_str()),
-                "/webhooks",
-            ))
-        }
-        Err(e @ SaveError::NameTaken { .. }) => {
-            let errors = FieldErrors::one("name", e.to_string());
-            console.form::<FormPage>(editing.with_errors(errors)).await
-        }
-        Err(SaveError::Store(e)) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -443,47 +394,24 @@ pub async fn send_test(
     render(status, &page)
 }
 
-#[derive(Template)]
-#[template(path = "webhooks/delete.html")]
-pub struct DeletePage {
-    pub layout: Layout,
-    pub webhook: Webhook,
-    pub used_by: Vec<String>,
-}
+/// Deleting takes it out of the policies that use it: the confirmation page names them.
+pub struct Webhooks;
 
-pub async fn confirm_delete(
-    console: Console,
-    PathId(id): PathId<WebhookId>,
-) -> Result<HttpResponse, AppError> {
-    let (webhook, used_by) = console
-        .run(move |c, user| {
-            let w = webhooks::get(c, &user.workspace_id, &id)?;
-            let used = policies::names_using(c, &user.workspace_id, &Target::Webhook(id))?;
-            Ok::<_, StoreError>((w, used))
-        })
-        .await?;
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: console.layout(),
-            webhook,
-            used_by,
-        },
-    )
-}
+impl Removable for Webhooks {
+    type Id = WebhookId;
+    const BASE: &'static str = "/webhooks";
+    const NOUN: &'static str = "webhook";
 
-pub async fn delete(
-    console: Console,
-    PathId(id): PathId<WebhookId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let (name, policies) = console
-        .run(move |c, user| {
-            let w = webhooks::get(c, &user.workspace_id, &id)?;
-            let policies = webhooks::delete(c, &user.workspace_id, &id)?;
-            Ok::<_, StoreError>((w.name, policies))
-        })
-        .await?;
-    let also = removed_from_policies(&policies);
-    Ok(console.done(format!("Webhook “{name}” deleted.{also}"), "/webhooks"))
+    fn target(id: &WebhookId) -> Target {
+        Target::Webhook(id.clone())
+    }
+
+    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<(String, String)> {
+        let b = webhooks::get(c, ws, id)?;
+        Ok((b.name.clone(), format!("{} {}", b.method, b.url)))
+    }
+
+    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
+        webhooks::delete(c, ws, id)
+    }
 }

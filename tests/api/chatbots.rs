@@ -107,7 +107,7 @@ fn chatbot_count(app: &TestApp) -> i64 {
 }
 
 /// A policy using `kind`/`target`, stored directly (as in `groups.rs`).
-fn policy_using(app: &TestApp, name: &str, kind: &str, target: &str) -> String {
+pub(crate) fn policy_using(app: &TestApp, name: &str, kind: &str, target: &str) -> String {
     let mut conn = app.db.get().expect("conn");
     let ws: String = herald::store::schema::workspaces::table
         .select(herald::store::schema::workspaces::id)
@@ -137,7 +137,7 @@ fn policy_using(app: &TestApp, name: &str, kind: &str, target: &str) -> String {
     id
 }
 
-fn targets_of(app: &TestApp, policy: &str) -> Vec<(String, String)> {
+pub(crate) fn targets_of(app: &TestApp, policy: &str) -> Vec<(String, String)> {
     let mut conn = app.db.get().expect("conn");
     policy_targets::table
         .filter(policy_targets::policy_id.eq(policy))

@@ -49,6 +49,31 @@ fn refused(p: &Page, needle: &str) {
 const PLAIN: (&str, &str) = ("Content-Type", "text/plain; charset=UTF-8");
 
 both_backends! {
+    async fn deleting_a_webhook_asks_first_and_takes_it_out_of_its_policies(app: TestApp) {
+        use crate::chatbots::{policy_using, targets_of};
+        let owner = app.owner().await;
+        let created = owner.post_form("/webhooks", &form("Jira", "POST", "https://jira.example.com/hook", &[PLAIN], "")).await;
+        created.assert_redirect("/webhooks");
+        let id = webhook_id(&owner, "Jira").await;
+        let a = policy_using(&app, "Database down", "webhook", &id);
+        let b = policy_using(&app, "Disk full", "webhook", &id);
+        let confirm = owner.get(&format!("/webhooks/{id}/delete")).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+        confirm
+            .assert_contains("Delete webhook “Jira”?")
+            .assert_contains("POST https://jira.example.com/hook")
+            .assert_contains("It will be removed from the notification policies “Database down”, “Disk full”.")
+            .assert_contains(&format!("action=\"/webhooks/{id}/delete\""));
+        assert_eq!(targets_of(&app, &a).len(), 1, "the confirmation page changes nothing");
+        owner.post_form(&format!("/webhooks/{id}/delete"), &[]).await.assert_redirect("/webhooks");
+        owner.get("/webhooks").await
+            .assert_contains("Webhook “Jira” deleted. It was removed from the policies “Database down”, “Disk full”.")
+            .assert_lacks("<td class=\"name\">Jira</td>");
+        assert!(targets_of(&app, &a).is_empty() && targets_of(&app, &b).is_empty());
+        assert_eq!(owner.get(&format!("/webhooks/{id}/delete")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(owner.post_form(&format!("/webhooks/{id}/delete"), &[]).await.status, StatusCode::NOT_FOUND);
+    }
+
     async fn every_limit_holds_at_its_edge(app: TestApp) {
         let owner = app.owner().await;
         let new = owner.get("/webhooks/new").await;
