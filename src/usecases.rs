@@ -3,5 +3,6 @@
 //! values, calls the store (which owns transactions), and answers in domain terms; nothing
 //! here knows about HTTP.
 
+pub mod contacts;
 pub mod policies;
 pub mod routing;

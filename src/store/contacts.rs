@@ -289,6 +289,32 @@ fn save_checked(
     }
 }
 
+/// Creates (`id` None) or updates a contact and sets the groups it is in, in one transaction;
+/// says which methods are new or changed (they wait for activation again).
+pub fn save_with_groups(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    id: Option<&ContactId>,
+    input: &ContactInput,
+    groups: &[super::GroupId],
+) -> Result<(ContactId, Changed), SaveError> {
+    use diesel::Connection;
+    conn.transaction(|c| {
+        let (id, changed) = match id {
+            Some(id) => (id.clone(), update(c, ws, id, input)?),
+            None => {
+                let changed = Changed {
+                    phone: input.phone.is_some(),
+                    email: input.email.is_some(),
+                };
+                (create(c, ws, input)?, changed)
+            }
+        };
+        super::groups::set_for_contact(c, ws, &id, groups)?;
+        Ok((id, changed))
+    })
+}
+
 pub fn create(
     conn: &mut DbConn,
     ws: &WorkspaceId,

@@ -1,22 +1,24 @@
 //! Notification Objects › Contacts: list with search, create, edit, delete.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use diesel::Connection;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor, Need, Visitor};
+use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
+use super::session::Level;
+use crate::domain::policy::Target;
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 use crate::error::{AppError, see_other};
-use crate::store::contacts::{
-    self, Changed, Conflict, Contact, ContactInput, MethodState, Page, SaveError,
+use crate::store::contact_index::ContactIndex;
+use crate::store::contacts::{self, Conflict, Contact, ContactInput, MethodState, Page, SaveError};
+use crate::store::{
+    ContactId, Db, DbConn, GroupId, StoreError, StoreResult, groups, policies, workspaces,
 };
-use crate::store::{ContactId, Db, GroupId, groups, workspaces};
+use crate::usecases::contacts as save_contact;
 use crate::verification::Verifications;
 
 #[derive(Deserialize)]
@@ -62,7 +64,6 @@ impl IndexPage {
 
 pub async fn index(
     db: web::Data<Db>,
-    session: Session,
     visitor: Visitor,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -70,21 +71,21 @@ pub async fn index(
     // A mangled page number shows the first page rather than an error.
     let page_no = page.and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1);
     let search = q.chars().take(100).collect::<String>();
-    let s = search.clone();
-    let index = db.contact_index();
-    let (user, page) = visitor
-        .read(&db, Need::Member, move |c, user| {
-            Ok(contacts::list(c, &index, &user.workspace_id, &s, page_no)?)
-        })
-        .await?;
-    let mut view = IndexPage {
-        layout: Layout::new(&session, &user),
-        q: search,
-        page,
-        back: String::new(),
+    let (index, s) = (db.contact_index(), search.clone());
+    let list = move |c: &mut DbConn, user: &CurrentUser| {
+        Ok(contacts::list(c, &index, &user.workspace_id, &s, page_no)?)
     };
-    view.back = view.page_url(view.page.page);
-    render(StatusCode::OK, &view)
+    let view = |layout, page| {
+        let mut view = IndexPage {
+            layout,
+            q: search,
+            page,
+            back: String::new(),
+        };
+        view.back = view.page_url(view.page.page);
+        view
+    };
+    visitor.page(&db, Need::Member, list, view).await
 }
 
 /// The form as submitted: raw strings, so a rejected form shows exactly what was typed.
@@ -169,7 +170,7 @@ impl ContactForm {
 pub struct FormPage {
     pub layout: Layout,
     /// None when creating.
-    pub contact_id: Option<ContactId>,
+    pub id: Option<String>,
     pub form: ContactForm,
     pub errors: FieldErrors,
     pub default_fallback: String,
@@ -177,6 +178,60 @@ pub struct FormPage {
     pub stored: Option<Contact>,
     /// The workspace's groups to pick from: (id, name).
     pub all_groups: Vec<(GroupId, String)>,
+}
+
+/// What the form offers: the workspace default fallback, the stored contact, the groups.
+pub struct Choices {
+    default_fallback: String,
+    stored: Option<Contact>,
+    all_groups: Vec<(GroupId, String)>,
+}
+
+impl FormScreen for FormPage {
+    type Form = ContactForm;
+    type Choices = Choices;
+
+    fn choices(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        id: Option<&str>,
+    ) -> StoreResult<Choices> {
+        let ws = &user.workspace_id;
+        let stored = match id.and_then(ContactId::parse) {
+            Some(id) => Some(contacts::get(c, ws, &id)?),
+            None => None,
+        };
+        Ok(Choices {
+            default_fallback: workspaces::get(c, ws)?
+                .default_fallback()
+                .label()
+                .to_string(),
+            stored,
+            all_groups: groups::list(c, ws)?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
+        })
+    }
+
+    fn build(layout: Layout, editing: Editing<ContactForm>, choices: Choices) -> Self {
+        let (id, form, errors) = editing.into_parts();
+        let Choices {
+            default_fallback,
+            stored,
+            all_groups,
+        } = choices;
+        FormPage {
+            layout,
+            id,
+            form,
+            errors,
+            default_fallback,
+            stored,
+            all_groups,
+        }
+    }
 }
 
 impl FormPage {
@@ -203,70 +258,17 @@ impl FormPage {
     }
 
     pub fn action(&self) -> String {
-        match &self.contact_id {
-            Some(id) => format!("/contacts/{id}"),
-            None => "/contacts".into(),
-        }
+        form::action("/contacts", self.id.as_ref())
     }
 }
 
-async fn form_page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
-    contact_id: Option<ContactId>,
-    form: ContactForm,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let lookup = contact_id.clone();
-    let (workspace, stored, all_groups) = db
-        .run(move |c| {
-            let workspace = workspaces::get(c, &ws)?;
-            let stored = match &lookup {
-                Some(id) => Some(contacts::get(c, &ws, id)?),
-                None => None,
-            };
-            let all_groups = groups::list(c, &ws)?
-                .into_iter()
-                .map(|g| (g.id, g.name))
-                .collect();
-            Ok::<_, crate::store::StoreError>((workspace, stored, all_groups))
-        })
-        .await?;
-    let page = FormPage {
-        layout: Layout::new(session, user),
-        contact_id,
-        form,
-        errors,
-        default_fallback: workspace.default_fallback().label().to_string(),
-        stored,
-        all_groups,
-    };
-    render(status, &page)
-}
-
-pub async fn new(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-) -> Result<HttpResponse, AppError> {
+pub async fn new(console: Console) -> Result<HttpResponse, AppError> {
     let form = ContactForm {
         language: Language::Auto.code().into(),
         fallback: Fallback::Default.code().into(),
         ..Default::default()
     };
-    form_page(
-        &db,
-        &session,
-        &user,
-        None,
-        form,
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+    console.form::<FormPage>(Editing::new(form)).await
 }
 
 fn conflict_errors(found: Vec<Conflict>) -> FieldErrors {
@@ -287,144 +289,79 @@ fn conflict_errors(found: Vec<Conflict>) -> FieldErrors {
 }
 
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
+    console: Console,
     verifications: web::Data<Verifications>,
-    Editor(user): Editor,
     CsrfForm(form): CsrfForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
-    save(&db, &session, &verifications, &user, None, form).await
+    save(console, &verifications, None, form).await
+}
+
+pub async fn edit(
+    console: Console,
+    PathId(id): PathId<ContactId>,
+) -> Result<HttpResponse, AppError> {
+    let lookup = id.clone();
+    let (contact, in_groups) = console
+        .run(move |c, user| {
+            let contact = contacts::get(c, &user.workspace_id, &lookup)?;
+            let in_groups = groups::ids_for_contact(c, &user.workspace_id, &lookup)?;
+            Ok::<_, StoreError>((contact, in_groups))
+        })
+        .await?;
+    let form = ContactForm::from_contact(&contact, in_groups);
+    console.form::<FormPage>(Editing::existing(&id, form)).await
+}
+
+pub async fn update(
+    console: Console,
+    verifications: web::Data<Verifications>,
+    PathId(id): PathId<ContactId>,
+    CsrfForm(form): CsrfForm<ContactForm>,
+) -> Result<HttpResponse, AppError> {
+    // A contact of another workspace is a 404 before its form is even looked at.
+    let lookup = id.clone();
+    console
+        .run(move |c, user| contacts::get(c, &user.workspace_id, &lookup))
+        .await?;
+    save(console, &verifications, Some(id), form).await
 }
 
 /// Creates (`id` None) or updates a contact; a rejected form comes back with its messages.
 async fn save(
-    db: &Db,
-    session: &Session,
+    console: Console,
     verifications: &Verifications,
-    user: &CurrentUser,
     id: Option<ContactId>,
     form: ContactForm,
 ) -> Result<HttpResponse, AppError> {
-    let input = match form.parse() {
+    let editing = Editing::of(id.as_ref(), form);
+    let input = match editing.form.parse() {
         Ok(i) => i,
-        Err(errors) => {
-            return form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+        Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };
-    let ws = user.workspace_id.clone();
-    let (target, saved) = (id.clone(), input.clone());
-    let chosen_groups: Vec<GroupId> = form
+    let name = input.name.as_str().to_string();
+    let chosen: Vec<GroupId> = editing
+        .form
         .groups
         .iter()
         .filter_map(|g| GroupId::parse(g))
         .collect();
-    let result = db
-        .run(move |c| {
-            c.transaction(|c| {
-                let (id, changed) = match &target {
-                    Some(id) => (id.clone(), contacts::update(c, &ws, id, &saved)?),
-                    None => {
-                        let id = contacts::create(c, &ws, &saved)?;
-                        let changed = Changed {
-                            phone: saved.phone.is_some(),
-                            email: saved.email.is_some(),
-                        };
-                        (id, changed)
-                    }
-                };
-                groups::set_for_contact(c, &ws, &id, &chosen_groups)?;
-                Ok::<_, SaveError>((id, changed))
-            })
-        })
-        .await;
-    match result {
-        Ok((saved_id, changed)) => {
+    let ws = console.user.workspace_id.clone();
+    match save_contact::save(&console.db, verifications, &ws, id.clone(), input, chosen).await {
+        Ok(saved) => {
             let verb = if id.is_some() { "saved" } else { "created" };
-            session::flash(
-                session,
-                Level::Success,
-                format!("Contact “{}” {verb}.", input.name.as_str()),
-            );
-            // A new or changed number or address waits for activation: send its link now.
-            for method in changed.methods() {
-                let sent = verifications
-                    .send_link(&user.workspace_id, &saved_id, method)
-                    .await;
-                super::verify::flash_sent(session, verifications, method, sent)?;
+            console.flash(Level::Success, format!("Contact “{name}” {verb}."));
+            for (method, sent) in saved.links {
+                super::verify::flash_sent(&console.session, verifications, method, sent)?;
             }
             Ok(see_other("/contacts"))
         }
         Err(SaveError::Conflicts(found)) => {
-            form_page(
-                db,
-                session,
-                user,
-                id,
-                form,
-                conflict_errors(found),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            console
+                .form::<FormPage>(editing.with_errors(conflict_errors(found)))
+                .await
         }
         Err(SaveError::Store(e)) => Err(e.into()),
     }
-}
-
-fn parse_id(raw: &str) -> Result<ContactId, AppError> {
-    ContactId::parse(raw).ok_or(AppError::NotFound)
-}
-
-pub async fn edit(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let lookup = id.clone();
-    let (contact, in_groups) = db
-        .run(move |c| {
-            let contact = contacts::get(c, &ws, &lookup)?;
-            let in_groups = groups::ids_for_contact(c, &ws, &lookup)?;
-            Ok::<_, crate::store::StoreError>((contact, in_groups))
-        })
-        .await?;
-    form_page(
-        &db,
-        &session,
-        &user,
-        Some(id),
-        ContactForm::from_contact(&contact, in_groups),
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
-}
-
-pub async fn update(
-    db: web::Data<Db>,
-    session: Session,
-    verifications: web::Data<Verifications>,
-    Editor(user): Editor,
-    path: web::Path<String>,
-    CsrfForm(form): CsrfForm<ContactForm>,
-) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    // A contact of another workspace is a 404 before its form is even looked at.
-    let ws = user.workspace_id.clone();
-    let lookup = id.clone();
-    db.run(move |c| contacts::get(c, &ws, &lookup)).await?;
-    save(&db, &session, &verifications, &user, Some(id), form).await
 }
 
 #[derive(Template)]
@@ -438,56 +375,38 @@ pub struct DeletePage {
 }
 
 pub async fn confirm_delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<ContactId>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let (contact, groups, policies) = db
-        .run(move |c| {
-            let contact = contacts::get(c, &ws, &id)?;
-            let groups = crate::store::groups::names_for_contact(c, &ws, &id)?;
-            let policies = crate::store::policies::names_using(
-                c,
-                &ws,
-                &crate::domain::policy::Target::Contact(id.clone()),
-            )?;
-            Ok::<_, crate::store::StoreError>((contact, groups, policies))
+    let (contact, groups, policies) = console
+        .run(move |c, user| {
+            let ws = &user.workspace_id;
+            let contact = contacts::get(c, ws, &id)?;
+            let groups = groups::names_for_contact(c, ws, &id)?;
+            let policies = policies::names_using(c, ws, &Target::Contact(id))?;
+            Ok::<_, StoreError>((contact, groups, policies))
         })
         .await?;
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: Layout::new(&session, &user),
-            contact,
-            groups,
-            policies,
-        },
-    )
+    let page = DeletePage {
+        layout: console.layout(),
+        contact,
+        groups,
+        policies,
+    };
+    render(StatusCode::OK, &page)
 }
 
 pub async fn delete(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    console: Console,
+    PathId(id): PathId<ContactId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let id = parse_id(&path)?;
-    let ws = user.workspace_id.clone();
-    let contact = db
-        .run(move |c| {
-            let contact = contacts::get(c, &ws, &id)?;
-            contacts::delete(c, &ws, &id)?;
-            Ok::<_, crate::store::StoreError>(contact)
+    let contact = console
+        .run(move |c, user| {
+            let contact = contacts::get(c, &user.workspace_id, &id)?;
+            contacts::delete(c, &user.workspace_id, &id)?;
+            Ok::<_, StoreError>(contact)
         })
         .await?;
-    session::flash(
-        &session,
-        Level::Success,
-        format!("Contact “{}” deleted.", contact.name),
-    );
-    Ok(see_other("/contacts"))
+    Ok(console.done(format!("Contact “{}” deleted.", contact.name), "/contacts"))
 }
