@@ -4,5 +4,6 @@
 //! here knows about HTTP.
 
 pub mod contacts;
+pub mod invitations;
 pub mod policies;
 pub mod routing;

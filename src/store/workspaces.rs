@@ -45,7 +45,13 @@ pub fn parse_name(input: &str) -> Result<String, &'static str> {
 }
 
 /// Creates a workspace with `owner` as its owner; call inside the caller's transaction.
+/// A new workspace with `owner` as its owner, in one transaction (a savepoint inside another).
 pub fn create(conn: &mut DbConn, name: &str, owner: &UserId) -> StoreResult<WorkspaceId> {
+    use diesel::Connection;
+    conn.transaction(|c| insert(c, name, owner))
+}
+
+fn insert(conn: &mut DbConn, name: &str, owner: &UserId) -> StoreResult<WorkspaceId> {
     let id = WorkspaceId::new();
     let at = now();
     diesel::insert_into(workspaces::table)

@@ -192,7 +192,7 @@ impl Visitor {
     }
 }
 
-async fn load(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
+pub(super) async fn load(req: HttpRequest, need: Need) -> Result<CurrentUser, AppError> {
     let db = req
         .app_data::<web::Data<Db>>()
         .cloned()

@@ -3,6 +3,7 @@
 //! field errors. A handler reads as: parse, one call, respond.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
@@ -12,7 +13,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::de::DeserializeOwned;
 
-use super::auth::{CurrentUser, Editor};
+use super::auth::{CurrentUser, Need};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
@@ -42,7 +43,15 @@ macro_rules! ids_from_path {
         }
     )+};
 }
-ids_from_path!(ContactId, GroupId, ChatbotId, WebhookId, PolicyId, UserId);
+ids_from_path!(
+    ContactId,
+    GroupId,
+    ChatbotId,
+    WebhookId,
+    PolicyId,
+    UserId,
+    WorkspaceId
+);
 
 impl<T: FromPath + 'static> FromRequest for PathId<T> {
     type Error = AppError;
@@ -58,30 +67,60 @@ impl<T: FromPath + 'static> FromRequest for PathId<T> {
     }
 }
 
-/// A signed-in owner or admin (viewers get 403), with the database and the session: what a
-/// create/edit/delete handler needs.
-pub struct Console {
+/// Who may use a [`Console`]: its type parameter.
+pub trait Access: 'static {
+    const NEED: Need;
+}
+
+/// Any member of the workspace, viewers too.
+pub struct Members;
+/// Owners and admins (viewers get 403): the default, for create/edit/delete.
+pub struct Editors;
+/// Owners only.
+pub struct Owners;
+
+impl Access for Members {
+    const NEED: Need = Need::Member;
+}
+impl Access for Editors {
+    const NEED: Need = Need::Editor;
+}
+impl Access for Owners {
+    const NEED: Need = Need::Owner;
+}
+
+/// The signed-in user, checked for `A`, with the database and the session: what a console
+/// handler needs.
+pub struct Console<A: Access = Editors> {
     pub db: web::Data<Db>,
     pub session: Session,
     pub user: CurrentUser,
+    access: PhantomData<A>,
 }
 
-impl FromRequest for Console {
+impl<A: Access> FromRequest for Console<A> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let editor = Editor::from_request(req, payload);
-        let db = req.app_data::<web::Data<Db>>().cloned();
-        let session = req.get_session();
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
         Box::pin(async move {
-            let Editor(user) = editor.await?;
-            let db = db.ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
-            Ok(Console { db, session, user })
+            let user = super::auth::load(req.clone(), A::NEED).await?;
+            let db = req
+                .app_data::<web::Data<Db>>()
+                .cloned()
+                .ok_or_else(|| AppError::Other(anyhow::anyhow!("no database")))?;
+            let session = req.get_session();
+            Ok(Console {
+                db,
+                session,
+                user,
+                access: PhantomData,
+            })
         })
     }
 }
 
-impl Console {
+impl<A: Access> Console<A> {
     /// Runs `f` on a pooled connection as the signed-in user (their workspace, id and role).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where

@@ -1,21 +1,25 @@
 //! Members of the current workspace: owners invite people and change roles.
 
-use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Owner};
+use super::auth::CurrentUser;
 use super::csrf::{CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
-use crate::channels::Email;
+use super::form::{Console, Editing, FormScreen, Members, Owners, PathId};
+use super::layout::{FieldErrors, Layout};
+use super::session::Level;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, see_other};
-use crate::store::invitations::{self, Invitation, InviteError};
+use crate::store::contact_index::ContactIndex;
+use crate::store::invitations::{self, Invitation};
 use crate::store::users::{self, Member, MemberError};
-use crate::store::{Db, StoreError, UserId};
+use crate::store::{DbConn, StoreError, StoreResult, UserId};
+use crate::usecases::{
+    self,
+    invitations::{InviteProblem, Inviter},
+};
 use crate::verification::Verifications;
 
 #[derive(Template)]
@@ -42,49 +46,49 @@ pub struct InviteForm {
     pub role: String,
 }
 
-async fn page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
-    form: InviteForm,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let (members, invitations) = db
-        .run(move |c| {
-            Ok::<_, AppError>((users::members(c, &ws)?, invitations::for_workspace(c, &ws)?))
-        })
-        .await?;
-    let page = IndexPage {
-        layout: Layout::new(session, user),
-        me: user.user_id.clone(),
-        members,
-        invitations,
-        form,
-        errors,
-    };
-    render(status, &page)
+impl FormScreen for IndexPage {
+    type Form = InviteForm;
+    /// Me, the members and the open invitations.
+    type Choices = (UserId, Vec<Member>, Vec<Invitation>);
+
+    fn choices(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        _: Option<&str>,
+    ) -> StoreResult<Self::Choices> {
+        let ws = &user.workspace_id;
+        Ok((
+            user.user_id.clone(),
+            users::members(c, ws)?,
+            invitations::for_workspace(c, ws)?,
+        ))
+    }
+
+    fn build(
+        layout: Layout,
+        editing: Editing<InviteForm>,
+        (me, members, invitations): Self::Choices,
+    ) -> Self {
+        let (_, form, errors) = editing.into_parts();
+        IndexPage {
+            layout,
+            me,
+            members,
+            invitations,
+            form,
+            errors,
+        }
+    }
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    session: Session,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
+/// Every member sees the list; owners also the invitation form.
+pub async fn index(console: Console<Members>) -> Result<HttpResponse, AppError> {
     let form = InviteForm {
         email: String::new(),
         role: Role::Admin.code().into(),
     };
-    page(
-        &db,
-        &session,
-        &user,
-        form,
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+    console.form::<IndexPage>(Editing::new(form)).await
 }
 
 fn member_error(e: MemberError) -> Result<String, AppError> {
@@ -95,15 +99,7 @@ fn member_error(e: MemberError) -> Result<String, AppError> {
     }
 }
 
-/// Invites an email address. Whether it has an account or not, the inviter sees the same:
-/// an invitation sent by email and listed as open until it is answered.
-pub async fn invite(
-    db: web::Data<Db>,
-    session: Session,
-    verifications: web::Data<Verifications>,
-    Owner(user): Owner,
-    CsrfForm(form): CsrfForm<InviteForm>,
-) -> Result<HttpResponse, AppError> {
+fn parse_invite(form: &InviteForm) -> Result<(EmailAddress, Role), FieldErrors> {
     let mut errors = FieldErrors::default();
     let email = EmailAddress::parse(&form.email)
         .map_err(|e| errors.add("email", e.to_string()))
@@ -111,92 +107,63 @@ pub async fn invite(
     let role = Role::parse(&form.role)
         .map_err(|e| errors.add("role", e))
         .ok();
-    let (Some(email), Some(role)) = (email, role) else {
-        return page(
-            &db,
-            &session,
-            &user,
-            form,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    email.zip(role).ok_or(errors)
+}
+
+/// Invites an email address; a refused or unsent invitation comes back on the form.
+pub async fn invite(
+    console: Console<Owners>,
+    verifications: web::Data<Verifications>,
+    CsrfForm(form): CsrfForm<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let editing = Editing::new(form);
+    let (email, role) = match parse_invite(&editing.form) {
+        Ok(parsed) => parsed,
+        Err(errors) => return console.form::<IndexPage>(editing.with_errors(errors)).await,
     };
-    let (ws, to, by) = (
-        user.workspace_id.clone(),
-        email.clone(),
-        user.user_id.clone(),
+    let u = &console.user;
+    let by = Inviter {
+        workspace_id: u.workspace_id.clone(),
+        workspace_name: u.workspace_name.clone(),
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
+    };
+    let done = format!(
+        "Invitation sent to {email}. They join as {} when they accept it.",
+        role.label()
     );
-    let token = match db
-        .run(move |c| invitations::create(c, &ws, &to, role, &by))
-        .await
-    {
-        Ok(token) => token,
-        Err(InviteError::AlreadyMember(who)) => {
-            errors.add("email", InviteError::AlreadyMember(who).to_string());
-            return page(
-                &db,
-                &session,
-                &user,
-                form,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+    match usecases::invitations::invite(&console.db, &verifications, &by, email, role).await {
+        Ok(()) => Ok(console.done(done, "/members")),
+        Err(e @ (InviteProblem::AlreadyMember(_) | InviteProblem::NotSent(_))) => {
+            let editing = editing.with_errors(FieldErrors::one("email", e.to_string()));
+            let page = console.form::<IndexPage>(editing).await?;
+            // Unsent is the provider failing, not the form.
+            Ok(if matches!(e, InviteProblem::NotSent(_)) {
+                with_status(page, StatusCode::BAD_GATEWAY)
+            } else {
+                page
+            })
         }
-        Err(e) => return Err(AppError::Other(e.into())),
-    };
-    let message = Email {
-        workspace_id: Some(user.workspace_id.clone()),
-        to: email.clone(),
-        subject: format!("Invitation to {} on Herald", user.workspace_name),
-        text: format!(
-            "{} invites you to the Herald workspace “{}” as {}.\n\n\
-             Open this link to accept or decline (valid for {} days):\n{}/invite/{token}\n\n\
-             If you did not expect this, ignore this email.\n",
-            user.email,
-            user.workspace_name,
-            role.label(),
-            invitations::VALID_DAYS,
-            verifications.base_url(),
-        ),
-    };
-    if let Err(failure) = verifications.providers().email.send_email(&message).await {
-        tracing::warn!(error = %failure, "invitation email not sent");
-        let (ws, to) = (user.workspace_id.clone(), email.clone());
-        db.run(move |c| invitations::withdraw(c, &ws, to.as_str()))
-            .await?;
-        errors.add(
-            "email",
-            format!(
-                "The invitation email could not be sent ({failure}). Nothing was kept; try again."
-            ),
-        );
-        return page(&db, &session, &user, form, errors, StatusCode::BAD_GATEWAY).await;
+        Err(InviteProblem::Invite(e)) => Err(AppError::Other(e.into())),
+        Err(InviteProblem::Store(e)) => Err(e.into()),
     }
-    tracing::info!("invitation sent");
-    session::flash(
-        &session,
-        Level::Success,
-        format!(
-            "Invitation sent to {email}. They join as {} when they accept it.",
-            role.label()
-        ),
-    );
-    Ok(see_other("/members"))
+}
+
+fn with_status(mut page: HttpResponse, status: StatusCode) -> HttpResponse {
+    *page.status_mut() = status;
+    page
 }
 
 pub async fn revoke(
-    db: web::Data<Db>,
-    session: Session,
-    Owner(user): Owner,
+    console: Console<Owners>,
     path: web::Path<String>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (ws, id) = (user.workspace_id.clone(), path.into_inner());
-    db.run(move |c| invitations::revoke(c, &ws, &id)).await?;
-    session::flash(&session, Level::Success, "Invitation withdrawn.");
-    Ok(see_other("/members"))
+    let id = path.into_inner();
+    console
+        .run(move |c, user| invitations::revoke(c, &user.workspace_id, &id))
+        .await?;
+    Ok(console.done("Invitation withdrawn.", "/members"))
 }
 
 #[derive(Deserialize)]
@@ -205,46 +172,42 @@ pub struct RoleForm {
     role: String,
 }
 
-fn parse_user(raw: &str) -> Result<UserId, AppError> {
-    UserId::parse(raw).ok_or(AppError::NotFound)
+/// A member change done, or refused with the reason (the last owner cannot leave, …).
+fn outcome(
+    console: &Console<Owners>,
+    done: &str,
+    result: Result<(), MemberError>,
+) -> Result<HttpResponse, AppError> {
+    match result {
+        Ok(()) => console.flash(Level::Success, done),
+        Err(e) => console.flash(Level::Error, member_error(e)?),
+    }
+    Ok(see_other("/members"))
 }
 
 pub async fn set_role(
-    db: web::Data<Db>,
-    session: Session,
-    Owner(user): Owner,
-    path: web::Path<String>,
+    console: Console<Owners>,
+    PathId(target): PathId<UserId>,
     CsrfForm(form): CsrfForm<RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    let target = parse_user(&path)?;
     let role = Role::parse(&form.role).map_err(|e| AppError::BadRequest(e.into()))?;
-    let ws = user.workspace_id.clone();
-    match db
-        .run(move |c| users::set_role(c, &ws, &target, role))
-        .await
-    {
-        Ok(()) => session::flash(
-            &session,
-            Level::Success,
-            format!("Role changed to {}.", role.label()),
-        ),
-        Err(e) => session::flash(&session, Level::Error, member_error(e)?),
-    }
-    Ok(see_other("/members"))
+    let result = console
+        .run(move |c, user| users::set_role(c, &user.workspace_id, &target, role))
+        .await;
+    outcome(
+        &console,
+        &format!("Role changed to {}.", role.label()),
+        result,
+    )
 }
 
 pub async fn remove(
-    db: web::Data<Db>,
-    session: Session,
-    Owner(user): Owner,
-    path: web::Path<String>,
+    console: Console<Owners>,
+    PathId(target): PathId<UserId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let target = parse_user(&path)?;
-    let ws = user.workspace_id.clone();
-    match db.run(move |c| users::remove_member(c, &ws, &target)).await {
-        Ok(()) => session::flash(&session, Level::Success, "Member removed."),
-        Err(e) => session::flash(&session, Level::Error, member_error(e)?),
-    }
-    Ok(see_other("/members"))
+    let result = console
+        .run(move |c, user| users::remove_member(c, &user.workspace_id, &target))
+        .await;
+    outcome(&console, "Member removed.", result)
 }

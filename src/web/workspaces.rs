@@ -1,19 +1,19 @@
 //! Workspaces: the ones I belong to, switching between them, creating a new one.
 
-use actix_session::Session;
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
 use super::auth::CurrentUser;
 use super::csrf::{CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
-use crate::error::{AppError, see_other};
+use super::form::{Console, Editing, FormScreen, Members, PathId};
+use super::layout::{FieldErrors, Layout};
+use super::session;
+use crate::error::AppError;
+use crate::store::contact_index::ContactIndex;
 use crate::store::invitations::{self, Invitation};
 use crate::store::workspaces::{self, MyWorkspace};
-use crate::store::{Db, WorkspaceId};
+use crate::store::{DbConn, StoreResult, WorkspaceId};
 
 #[derive(Template)]
 #[template(path = "workspaces/index.html")]
@@ -26,51 +26,48 @@ pub struct IndexPage {
     pub errors: FieldErrors,
 }
 
-async fn page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
-    name: String,
-    errors: FieldErrors,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let (uid, email) = (user.user_id.clone(), user.email.clone());
-    let (list, invitations) = db
-        .run(move |c| {
-            Ok::<_, AppError>((
-                workspaces::list_for_user(c, &uid)?,
-                invitations::for_email(c, &email)?,
-            ))
-        })
-        .await?;
-    let page = IndexPage {
-        layout: Layout::new(session, user),
-        current: user.workspace_id.clone(),
-        workspaces: list,
-        invitations,
-        name,
-        errors,
-    };
-    render(status, &page)
+impl FormScreen for IndexPage {
+    type Form = CreateForm;
+    /// The current workspace, mine, and invitations waiting for me.
+    type Choices = (WorkspaceId, Vec<MyWorkspace>, Vec<Invitation>);
+
+    fn choices(
+        c: &mut DbConn,
+        _: &ContactIndex,
+        user: &CurrentUser,
+        _: Option<&str>,
+    ) -> StoreResult<Self::Choices> {
+        Ok((
+            user.workspace_id.clone(),
+            workspaces::list_for_user(c, &user.user_id)?,
+            invitations::for_email(c, &user.email)?,
+        ))
+    }
+
+    fn build(
+        layout: Layout,
+        editing: Editing<CreateForm>,
+        (current, workspaces, invitations): Self::Choices,
+    ) -> Self {
+        let (_, form, errors) = editing.into_parts();
+        IndexPage {
+            layout,
+            current,
+            workspaces,
+            invitations,
+            name: form.name,
+            errors,
+        }
+    }
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    session: Session,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    page(
-        &db,
-        &session,
-        &user,
-        String::new(),
-        FieldErrors::default(),
-        StatusCode::OK,
-    )
-    .await
+pub async fn index(console: Console<Members>) -> Result<HttpResponse, AppError> {
+    console
+        .form::<IndexPage>(Editing::new(CreateForm::default()))
+        .await
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct CreateForm {
     #[serde(default)]
     name: String,
@@ -78,62 +75,42 @@ pub struct CreateForm {
 
 /// Any signed-in user may start a workspace of their own and becomes its owner.
 pub async fn create(
-    db: web::Data<Db>,
-    session: Session,
-    user: CurrentUser,
+    console: Console<Members>,
     CsrfForm(form): CsrfForm<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
     let name = match workspaces::parse_name(&form.name) {
         Ok(n) => n,
         Err(e) => {
-            let mut errors = FieldErrors::default();
-            errors.add("name", e);
-            return page(
-                &db,
-                &session,
-                &user,
-                form.name,
-                errors,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            let editing = Editing::new(form).with_errors(FieldErrors::one("name", e));
+            return console.form::<IndexPage>(editing).await;
         }
     };
-    let uid = user.user_id.clone();
     let n = name.clone();
-    let ws = db
-        .run(move |c| {
-            use diesel::Connection;
-            c.transaction(|c| workspaces::create(c, &n, &uid))
-        })
+    let ws = console
+        .run(move |c, user| workspaces::create(c, &n, &user.user_id))
         .await?;
-    session::set_workspace(&session, &ws);
-    session::flash(
-        &session,
-        Level::Success,
+    session::set_workspace(&console.session, &ws);
+    Ok(console.done(
         format!("Workspace “{name}” created; you are its owner."),
-    );
-    Ok(see_other("/contacts"))
+        "/contacts",
+    ))
 }
 
 pub async fn switch(
-    session: Session,
-    user: CurrentUser,
-    db: web::Data<Db>,
-    path: web::Path<String>,
+    console: Console<Members>,
+    PathId(ws): PathId<WorkspaceId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let ws = WorkspaceId::parse(&path).ok_or(AppError::NotFound)?;
-    let uid = user.user_id.clone();
-    let mine = db.run(move |c| workspaces::list_for_user(c, &uid)).await?;
-    let Some(target) = mine.into_iter().find(|w| w.id == ws) else {
-        return Err(AppError::NotFound);
-    };
-    session::set_workspace(&session, &target.id);
-    session::flash(
-        &session,
-        Level::Success,
+    let mine = console
+        .run(move |c, user| workspaces::list_for_user(c, &user.user_id))
+        .await?;
+    let target = mine
+        .into_iter()
+        .find(|w| w.id == ws)
+        .ok_or(AppError::NotFound)?;
+    session::set_workspace(&console.session, &target.id);
+    Ok(console.done(
         format!("Switched to workspace “{}”.", target.name),
-    );
-    Ok(see_other("/contacts"))
+        "/contacts",
+    ))
 }
