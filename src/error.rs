@@ -40,6 +40,16 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<crate::usecases::sign_in::AuthError> for AppError {
+    fn from(e: crate::usecases::sign_in::AuthError) -> Self {
+        use crate::usecases::sign_in::AuthError;
+        match e {
+            AuthError::Store(e) => e.into(),
+            AuthError::Hashing(why) => AppError::Other(anyhow::anyhow!(why)),
+        }
+    }
+}
+
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
         AppError::Store(StoreError::Pool(e))

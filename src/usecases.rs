@@ -7,3 +7,4 @@ pub mod contacts;
 pub mod invitations;
 pub mod policies;
 pub mod routing;
+pub mod sign_in;

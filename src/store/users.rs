@@ -133,6 +133,20 @@ pub fn get(conn: &mut DbConn, id: &UserId) -> StoreResult<User> {
         .first(conn)?)
 }
 
+/// A new password, and every session of the account but `keep` ended, in one transaction;
+/// answers how many sessions ended.
+pub fn replace_password(
+    conn: &mut DbConn,
+    id: &UserId,
+    password_hash: &str,
+    keep: &super::sessions::SessionToken,
+) -> StoreResult<usize> {
+    super::write_transaction(conn, |c| {
+        set_password(c, id, password_hash)?;
+        super::sessions::delete_others(c, id, keep)
+    })
+}
+
 pub fn set_password(conn: &mut DbConn, id: &UserId, password_hash: &str) -> StoreResult<()> {
     diesel::update(users::table.find(id))
         .set((

@@ -13,12 +13,11 @@ use serde::Deserialize;
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
-use crate::domain::{NewPassword, Role};
+use crate::domain::Role;
 use crate::error::{AppError, see_other};
-use crate::passwords;
-use crate::store::login_throttle::{self, Attempt};
 use crate::store::sessions::{self, SessionToken};
 use crate::store::{Db, DbConn, UserId, WorkspaceId, users};
+use crate::usecases::sign_in::{self, PasswordChange, SignIn};
 
 pub use super::current_user::CurrentUser;
 
@@ -322,17 +321,18 @@ fn throttle_key(req: &HttpRequest, email: &str) -> String {
     format!("{ip}|{}", email.trim().to_lowercase())
 }
 
-/// The password-change form's key: its current-password field is a password guess too.
-fn password_change_key(user: &UserId) -> String {
-    format!("password-change|{user}")
-}
-
 fn user_agent(req: &HttpRequest) -> String {
     req.headers()
         .get(actix_web::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string()
+}
+
+fn lifetime(req: &HttpRequest) -> chrono::Duration {
+    req.app_data::<web::Data<SessionLifetime>>()
+        .map(|l| l.0)
+        .unwrap_or_else(|| chrono::Duration::hours(24 * 7))
 }
 
 /// Starts a server-side session for `user` and puts its token in the cookie. None when the
@@ -343,58 +343,11 @@ pub async fn start_session(
     session: &Session,
     user: UserId,
 ) -> Result<Option<users::SessionUser>, AppError> {
-    let lifetime = req
-        .app_data::<web::Data<SessionLifetime>>()
-        .map(|l| l.0)
-        .unwrap_or_else(|| chrono::Duration::hours(24 * 7));
-    let agent = user_agent(req);
-    let (token, found) = db
-        .run(move |c| {
-            let token = sessions::create(c, &user, &agent, lifetime)?;
-            let found = users::session_user(c, &token, None)?;
-            if found.is_none() {
-                sessions::delete(c, &token)?;
-            }
-            Ok::<_, AppError>((token, found))
-        })
-        .await?;
-    if let Some(su) = &found {
-        session::sign_in(session, &token, &su.workspace_id);
-    }
-    Ok(found)
-}
-
-/// The account with `email` when `password` is its password. Costs the same time whether or
-/// not the account exists, so timing does not tell.
-pub async fn account_with_password(
-    db: &Db,
-    email: &str,
-    password: &str,
-) -> Result<Option<users::User>, AppError> {
-    let email = email.to_string();
-    let user = db.run(move |c| users::find_by_email(c, &email)).await?;
-    let password = password.to_string();
-    web::block(move || match user {
-        Some(u) if passwords::verify(&password, &u.password_hash) => Some(u),
-        Some(_) => None,
-        None => {
-            passwords::verify_dummy(&password);
-            None
-        }
-    })
-    .await
-    .map_err(|e| AppError::Other(e.into()))
-}
-
-/// Counts a password guess under `key` before it is checked; Some(message) when refused.
-async fn guess_allowed(db: &Db, key: String) -> Result<Option<String>, AppError> {
-    match db
-        .run(move |c| login_throttle::take_attempt(c, &key))
-        .await?
-    {
-        Attempt::Allowed => Ok(None),
-        Attempt::Locked { until } => Ok(Some(Attempt::retry_message(until))),
-    }
+    let started = sign_in::start_session(db, user, user_agent(req), lifetime(req)).await?;
+    Ok(started.map(|s| {
+        session::sign_in(session, &s.token, &s.user.workspace_id);
+        s.user
+    }))
 }
 
 pub async fn login(
@@ -403,41 +356,41 @@ pub async fn login(
     session: Session,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
-    let key = throttle_key(&req, &form.email);
-    let refuse = |status: StatusCode, message: String| {
-        let page = LoginPage {
-            layout: Layout::public(&session),
-            email: form.email.clone(),
-            next: form.next.clone(),
-            error: Some(message),
-            notice: None,
-        };
-        render(status, &page)
+    let attempt = sign_in::Attempting {
+        throttle_key: throttle_key(&req, &form.email),
+        email: &form.email,
+        password: &form.password,
+        user_agent: user_agent(&req),
+        lifetime: lifetime(&req),
     };
-
-    if let Some(retry) = guess_allowed(&db, key.clone()).await? {
-        return refuse(
+    let (status, message) = match sign_in::sign_in(&db, attempt).await? {
+        SignIn::SignedIn(started) => {
+            session::sign_in(&session, &started.token, &started.user.workspace_id);
+            let to = if started.user.must_change_password {
+                "/account/password".into()
+            } else {
+                safe_next(&form.next)
+            };
+            return Ok(see_other(&to));
+        }
+        SignIn::Throttled(retry) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many failed sign-ins. {retry}"),
-        );
-    }
-    let Some(user) = account_with_password(&db, &form.email, &form.password).await? else {
-        tracing::info!("failed sign-in");
-        return refuse(StatusCode::UNAUTHORIZED, "Wrong email or password.".into());
-    };
-
-    db.run(move |c| login_throttle::clear(c, &key)).await?;
-    let Some(su) = start_session(&req, &db, &session, user.id).await? else {
-        return refuse(
+        ),
+        SignIn::WrongPassword => (StatusCode::UNAUTHORIZED, "Wrong email or password.".into()),
+        SignIn::NoWorkspace => (
             StatusCode::FORBIDDEN,
             "This account belongs to no workspace. Ask an owner to invite you.".into(),
-        );
+        ),
     };
-    tracing::info!(user = %su.user_id, "signed in");
-    if su.must_change_password {
-        return Ok(see_other("/account/password"));
-    }
-    Ok(see_other(&safe_next(&form.next)))
+    let page = LoginPage {
+        layout: Layout::public(&session),
+        email: form.email,
+        next: form.next,
+        error: Some(message),
+        notice: None,
+    };
+    render(status, &page)
 }
 
 /// Ends this session on the server too, so a copy of the cookie no longer signs anyone in.
@@ -516,53 +469,26 @@ pub async fn change_password(
     db: web::Data<Db>,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    let key = password_change_key(&user.user_id);
-    let mut errors = FieldErrors::default();
-    if let Some(retry) = guess_allowed(&db, key.clone()).await? {
-        errors.add("current", format!("Too many wrong passwords. {retry}"));
-        return account_page(&db, &session, &user, errors, StatusCode::TOO_MANY_REQUESTS).await;
-    }
-    let uid = user.user_id.clone();
-    let stored = db.run(move |c| users::get(c, &uid)).await?;
-    let current = form.current.clone();
-    let current_ok = web::block(move || passwords::verify(&current, &stored.password_hash))
-        .await
-        .map_err(|e| AppError::Other(e.into()))?;
-    if !current_ok {
-        errors.add("current", "This is not your current password.");
-    }
-    let new = NewPassword::parse(&form.new)
-        .map_err(|e| errors.add("new", e))
-        .ok();
-    if form.new != form.confirm {
-        errors.add("confirm", "The two new passwords differ.");
-    }
-    let Some(new) = new.filter(|_| errors.is_empty()) else {
-        return account_page(
-            &db,
-            &session,
-            &user,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let typed = sign_in::PasswordForm {
+        current: &form.current,
+        new: &form.new,
+        confirm: &form.confirm,
     };
-    let hash = passwords::hash_off_thread(new.expose()).await?;
-    let (uid, keep) = (user.user_id.clone(), user.session.clone());
-    let ended = db
-        .run(move |c| {
-            users::set_password(c, &uid, &hash)?;
-            login_throttle::clear(c, &key)?;
-            sessions::delete_others(c, &uid, &keep)
-        })
-        .await?;
-    tracing::info!(user = %user.user_id, ended, "password changed; other sessions ended");
-    session::flash(
-        &session,
-        Level::Success,
-        signed_out_message("Your password is changed.", ended),
-    );
-    Ok(see_other("/contacts"))
+    let (status, errors) = match sign_in::change_password(&db, &user.user_id, &user.session, typed)
+        .await?
+    {
+        PasswordChange::Changed { ended } => {
+            let done = signed_out_message("Your password is changed.", ended);
+            session::flash(&session, Level::Success, done);
+            return Ok(see_other("/contacts"));
+        }
+        PasswordChange::Throttled(retry) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            FieldErrors::one("current", format!("Too many wrong passwords. {retry}")),
+        ),
+        PasswordChange::Refused(problems) => (StatusCode::UNPROCESSABLE_ENTITY, problems.into()),
+    };
+    account_page(&db, &session, &user, errors, status).await
 }
 
 /// "Sign out other sessions" on the account page.

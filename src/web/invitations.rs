@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, SignedIn, Visitor, account_with_password, start_session};
+use super::auth::{CurrentUser, SignedIn, Visitor, start_session};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
@@ -19,6 +19,7 @@ use crate::error::{AppError, see_other};
 use crate::passwords;
 use crate::store::invitations::{self, Invitation, InviteError};
 use crate::store::{Db, StoreError, login_throttle};
+use crate::usecases::sign_in::account_with_password;
 
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
