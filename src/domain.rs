@@ -15,7 +15,9 @@ pub mod routing;
 pub mod trusted_proxies;
 pub mod webhook;
 
-pub use contact::{ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language};
+pub use contact::{
+    Address, ContactMethod, ContactName, DefaultFallback, Fallback, ImUserId, Language,
+};
 pub use email::EmailAddress;
 pub use link_token::LinkToken;
 

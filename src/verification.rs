@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 use crate::background::Background;
 use crate::channels::{Email, Providers, SendFailure, Sms, SmsPurpose};
 use crate::domain::LinkToken;
-use crate::domain::{ContactMethod, EmailAddress, Language, PhoneNumber};
+use crate::domain::{Address, ContactMethod, Language, PhoneNumber};
 use crate::store::contacts::{self, Contact, MethodState};
 use crate::store::verification::{self as links, BatchFailure, Confirmed, NewLink};
 use crate::store::{ContactId, Db, StoreError, UserId, WorkspaceId, now, workspaces};
@@ -147,11 +147,12 @@ struct Prepared {
     link: NewLink,
 }
 
+/// A stored link target, masked; one that does not decode shows as `***` (the link row is
+/// still answered, so its page can say it is outdated).
 fn mask(method: ContactMethod, target: &str) -> String {
-    match method {
-        ContactMethod::Phone => PhoneNumber::from_trusted(target.to_string()).masked(),
-        ContactMethod::Email => EmailAddress::from_trusted(target.to_string()).masked(),
-    }
+    Address::stored(method, target)
+        .map(|a| a.masked())
+        .unwrap_or_else(|_| "***".into())
 }
 
 impl Verifications {
@@ -206,18 +207,16 @@ impl Verifications {
                     // SQLite: take the write lock before the first read (see lock_targets).
                     links::lock_targets(c, &[])?;
                     let contact = contacts::get(c, &ws2, &id)?;
-                    let target = contact
-                        .target(method)
-                        .ok_or(SendError::NoTarget(method))?
-                        .to_string();
+                    let target = contact.target(method).ok_or(SendError::NoTarget(method))?;
                     if contact.method_state(method) == MethodState::Verified {
-                        return Err(SendError::AlreadyVerified(mask(method, &target)));
+                        return Err(SendError::AlreadyVerified(target.masked()));
                     }
-                    links::lock_targets(c, &[target.clone(), workspace_lock(&ws2)])?;
+                    let key = target.as_str().to_string();
+                    links::lock_targets(c, &[key.clone(), workspace_lock(&ws2)])?;
                     let at = now();
                     let sends: Vec<NaiveDateTime> = links::recent_sends(
                         c,
-                        std::slice::from_ref(&target),
+                        std::slice::from_ref(&key),
                         at - Duration::hours(1),
                     )?
                     .into_iter()
@@ -225,7 +224,7 @@ impl Verifications {
                     .collect();
                     if let Some(secs) = retry_after(&sends, at) {
                         return Err(SendError::RateLimited {
-                            target: mask(method, &target),
+                            target: target.masked(),
                             retry_after_secs: secs,
                         });
                     }
@@ -241,7 +240,7 @@ impl Verifications {
                         token: LinkToken::generate(),
                     };
                     links::insert_links(c, &ws2, std::slice::from_ref(&link))?;
-                    links::record_sends(c, &ws2, std::slice::from_ref(&link.target))?;
+                    links::record_sends(c, &ws2, std::slice::from_ref(&key))?;
                     Ok(Prepared {
                         language: messages::resolve(
                             contact.language(),
@@ -253,7 +252,7 @@ impl Verifications {
                 })
             })
             .await?;
-        let masked = mask(method, &prepared.link.target);
+        let masked = prepared.link.target.masked();
         match self.deliver(ws, &prepared).await {
             Ok(()) => Ok(masked),
             Err(failure) => {
@@ -268,11 +267,11 @@ impl Verifications {
 
     async fn deliver(&self, ws: &WorkspaceId, p: &Prepared) -> Result<(), SendFailure> {
         let url = self.url(&p.link.token);
-        match p.link.method {
-            ContactMethod::Phone => {
+        match &p.link.target {
+            Address::Phone(to) => {
                 let sms = Sms {
                     workspace_id: Some(ws.clone()),
-                    to: PhoneNumber::from_trusted(p.link.target.clone()),
+                    to: to.clone(),
                     purpose: SmsPurpose::Verify,
                     text: messages::sms(p.language, &url),
                     language: p.language,
@@ -280,11 +279,11 @@ impl Verifications {
                 };
                 self.inner.providers.sms.send_sms(&sms).await.map(|_| ())
             }
-            ContactMethod::Email => {
+            Address::Email(to) => {
                 let (subject, text) = messages::email(p.language, &url);
                 let email = Email {
                     workspace_id: Some(ws.clone()),
-                    to: EmailAddress::from_trusted(p.link.target.clone()),
+                    to: to.clone(),
                     subject,
                     text,
                 };
@@ -387,7 +386,15 @@ impl Verifications {
         let default_language = default_language.to_string();
         let names: Vec<(String, String)> = chunk
             .iter()
-            .map(|c| (c.name.clone(), c.phone.clone().unwrap_or_default()))
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.phone
+                        .as_ref()
+                        .map(PhoneNumber::masked)
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         let prepared = self
             .inner
@@ -404,7 +411,7 @@ impl Verifications {
                     .into_iter()
                     .map(|(name, phone)| BatchFailure {
                         contact_name: name,
-                        target: PhoneNumber::from_trusted(phone).masked(),
+                        target: phone,
                         reason: "could not store the link (database error)".into(),
                     })
                     .collect();
@@ -427,7 +434,7 @@ impl Verifications {
                 Err(failure) => {
                     failures.push(BatchFailure {
                         contact_name: p.contact.name.clone(),
-                        target: mask(ContactMethod::Phone, &p.link.target),
+                        target: p.link.target.masked(),
                         reason: failure.to_string(),
                     });
                     withdrawn.push(p.link);
@@ -490,7 +497,7 @@ fn look(
     } else {
         let method = link.method();
         let current = match contacts::get(c, &link.workspace_id, &link.contact_id) {
-            Ok(contact) => contact.target(method).map(str::to_string),
+            Ok(contact) => contact.target(method).map(|a| a.as_str().to_string()),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
         };
@@ -520,7 +527,10 @@ fn prepare_chunk(
     default_language: &str,
     daily: u32,
 ) -> Result<(Vec<Prepared>, Vec<BatchFailure>), StoreError> {
-    let phones: Vec<String> = chunk.iter().filter_map(|c| c.phone.clone()).collect();
+    let phones: Vec<String> = chunk
+        .iter()
+        .filter_map(|c| c.phone.as_ref().map(|p| p.as_str().to_string()))
+        .collect();
     let mut locks = phones.clone();
     locks.push(workspace_lock(ws));
     links::lock_targets(c, &locks)?;
@@ -540,11 +550,11 @@ fn prepare_chunk(
         let Some(phone) = contact.phone.clone() else {
             continue;
         };
-        let previous = sends.get(&phone).map(Vec::as_slice).unwrap_or(&[]);
+        let previous = sends.get(phone.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         if let Some(secs) = retry_after(previous, at) {
             failures.push(BatchFailure {
                 contact_name: contact.name.clone(),
-                target: mask(ContactMethod::Phone, &phone),
+                target: phone.masked(),
                 reason: format!(
                     "rate limited: a link was sent to this number recently; try again in {}",
                     wait_words(secs)
@@ -555,7 +565,7 @@ fn prepare_chunk(
         if allowance <= 0 {
             failures.push(BatchFailure {
                 contact_name: contact.name.clone(),
-                target: mask(ContactMethod::Phone, &phone),
+                target: phone.masked(),
                 reason: format!(
                     "not sent: the workspace reached its daily limit of {daily} verification messages"
                 ),
@@ -568,7 +578,7 @@ fn prepare_chunk(
             link: NewLink {
                 contact_id: contact.id.clone(),
                 method: ContactMethod::Phone,
-                target: phone,
+                target: Address::Phone(phone),
                 token: LinkToken::generate(),
             },
             contact,
@@ -576,7 +586,10 @@ fn prepare_chunk(
     }
     let new_links: Vec<NewLink> = ready.iter().map(|p| p.link.clone()).collect();
     links::insert_links(c, ws, &new_links)?;
-    let targets: Vec<String> = new_links.iter().map(|l| l.target.clone()).collect();
+    let targets: Vec<String> = new_links
+        .iter()
+        .map(|l| l.target.as_str().to_string())
+        .collect();
     links::record_sends(c, ws, &targets)?;
     Ok((ready, failures))
 }

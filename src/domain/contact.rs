@@ -1,3 +1,47 @@
+use crate::domain::{EmailAddress, PhoneNumber};
+
+/// Where a contact is reached by one method: a number for calls and SMS, or a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Address {
+    Phone(PhoneNumber),
+    Email(EmailAddress),
+}
+
+impl Address {
+    /// An address as stored beside its method; the error names what does not decode.
+    pub fn stored(method: ContactMethod, s: &str) -> Result<Address, String> {
+        match method {
+            ContactMethod::Phone => PhoneNumber::parse_stored(s)
+                .map(Address::Phone)
+                .map_err(|e| format!("stored phone number {s:?}: {e}")),
+            ContactMethod::Email => EmailAddress::parse(s)
+                .map(Address::Email)
+                .map_err(|e| format!("stored email address {s:?}: {e}")),
+        }
+    }
+
+    pub fn method(&self) -> ContactMethod {
+        match self {
+            Address::Phone(_) => ContactMethod::Phone,
+            Address::Email(_) => ContactMethod::Email,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Address::Phone(p) => p.as_str(),
+            Address::Email(e) => e.as_str(),
+        }
+    }
+
+    pub fn masked(&self) -> String {
+        match self {
+            Address::Phone(p) => p.masked(),
+            Address::Email(e) => e.masked(),
+        }
+    }
+}
+
 /// A contact's display name: trimmed, 1–64 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactName(String);

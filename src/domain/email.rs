@@ -31,10 +31,6 @@ impl EmailAddress {
         Ok(Self(s.to_lowercase()))
     }
 
-    pub fn from_trusted(s: String) -> Self {
-        Self(s)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

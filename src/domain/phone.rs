@@ -45,9 +45,16 @@ impl PhoneNumber {
         Ok(Self(parsed.format().mode(Mode::E164).to_string()))
     }
 
-    /// For values read back from our own database, which only ever stores parsed numbers.
-    pub fn from_trusted(e164: String) -> Self {
-        Self(e164)
+    /// A number read back from the database, which only stores what `parse` made. Checked for
+    /// E.164's shape (`+` and up to 15 digits), not re-validated against the numbering plan:
+    /// the check is cheap enough for every row of a contact list, and a damaged value is an
+    /// error, never silently used.
+    pub fn parse_stored(e164: &str) -> Result<Self, PhoneError> {
+        let digits = e164.strip_prefix('+').ok_or(PhoneError::NotANumber)?;
+        if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(PhoneError::NotANumber);
+        }
+        Ok(Self(e164.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -94,6 +101,24 @@ impl fmt::Display for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_numbers_are_checked_not_trusted() {
+        assert_eq!(
+            PhoneNumber::parse_stored("+8613900001111").map(|p| p.0),
+            Ok("+8613900001111".to_string())
+        );
+        for damaged in [
+            "",
+            "8613900001111",
+            "+",
+            "+86 139",
+            "+1234567890123456",
+            "+86abc",
+        ] {
+            assert!(PhoneNumber::parse_stored(damaged).is_err(), "{damaged:?}");
+        }
+    }
 
     #[test]
     fn accepts_e164() {

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub use crate::domain::contact::Address;
 use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, WebhookId};
 use crate::domain::policy::{NotifyMethod, Policy, Target, first_failing};
 use crate::domain::webhook::Method;
@@ -72,13 +73,6 @@ pub enum Verdict {
 pub enum Via {
     Directly,
     Group(String),
-}
-
-/// Where a method goes for one person.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Address {
-    Phone(PhoneNumber),
-    Email(EmailAddress),
 }
 
 /// Why a method cannot reach a person; nothing is sent by it.

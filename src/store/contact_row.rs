@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::contacts;
 use super::{ContactId, now};
-use crate::domain::{ContactMethod, EmailAddress, Fallback, Language, PhoneNumber};
+use crate::domain::{Address, ContactMethod, EmailAddress, Fallback, Language, PhoneNumber};
 
 /// A contact as the console shows it. Only the columns pages use: the list loads 20 of these
 /// per view, and every column costs decoding (timestamps in SQLite are parsed text).
@@ -15,9 +15,9 @@ use crate::domain::{ContactMethod, EmailAddress, Fallback, Language, PhoneNumber
 pub struct Contact {
     pub id: ContactId,
     pub name: String,
-    pub phone: Option<String>,
+    pub phone: Option<PhoneNumber>,
     pub phone_verified_at: Option<NaiveDateTime>,
-    pub email: Option<String>,
+    pub email: Option<EmailAddress>,
     pub im_user_id: Option<String>,
     pub language: Language,
     pub fallback: Fallback,
@@ -49,7 +49,7 @@ impl MethodState {
 
 impl Contact {
     pub fn phone(&self) -> Option<PhoneNumber> {
-        self.phone.clone().map(PhoneNumber::from_trusted)
+        self.phone.clone()
     }
 
     pub fn phone_verified(&self) -> bool {
@@ -69,7 +69,6 @@ impl Contact {
         self.phone
             .clone()
             .filter(|_| self.phone_verified_at.is_some())
-            .map(PhoneNumber::from_trusted)
     }
 
     /// The address email may go to: only an activated one.
@@ -77,13 +76,12 @@ impl Contact {
         self.email
             .clone()
             .filter(|_| self.email_verified_at.is_some())
-            .map(EmailAddress::from_trusted)
     }
 
-    pub fn target(&self, method: ContactMethod) -> Option<&str> {
+    pub fn target(&self, method: ContactMethod) -> Option<Address> {
         match method {
-            ContactMethod::Phone => self.phone.as_deref(),
-            ContactMethod::Email => self.email.as_deref(),
+            ContactMethod::Phone => self.phone.clone().map(Address::Phone),
+            ContactMethod::Email => self.email.clone().map(Address::Email),
         }
     }
 

@@ -376,8 +376,8 @@ pub fn update(
             StoreError::Db(e) => e,
             _ => diesel::result::Error::NotFound,
         })?;
-        let phone_changed = phone != current.phone;
-        let email_changed = email != current.email;
+        let phone_changed = phone.as_deref() != current.phone.as_ref().map(PhoneNumber::as_str);
+        let email_changed = email.as_deref() != current.email.as_ref().map(EmailAddress::as_str);
         changed.set(Changed {
             phone: phone.is_some() && phone_changed,
             email: email.is_some() && email_changed,

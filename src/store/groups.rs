@@ -6,17 +6,17 @@ use diesel::prelude::*;
 
 use super::schema::{contact_group_members, contact_groups, contacts};
 use super::{ContactId, DbConn, GroupId, StoreError, StoreResult, UserId, WorkspaceId, now};
-use crate::domain::ObjectName;
 use crate::domain::policy::Target;
+use crate::domain::{EmailAddress, ObjectName, PhoneNumber};
 
 /// A member as the groups page shows it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct Member {
     pub id: ContactId,
     pub name: String,
-    pub phone: Option<String>,
+    pub phone: Option<PhoneNumber>,
     pub phone_verified: bool,
-    pub email: Option<String>,
+    pub email: Option<EmailAddress>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,9 +61,9 @@ super::wraps_store_error!(SaveError, DeleteError);
 type MemberRow = (
     ContactId,
     String,
-    Option<String>,
+    Option<PhoneNumber>,
     Option<chrono::NaiveDateTime>,
-    Option<String>,
+    Option<EmailAddress>,
 );
 
 fn members_of(conn: &mut DbConn, ids: &[GroupId]) -> StoreResult<BTreeMap<GroupId, Vec<Member>>> {

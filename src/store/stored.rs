@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 
 use crate::domain::policy::NotifyMethod;
 use crate::domain::webhook::{Method, Pairs};
-use crate::domain::{Fallback, Language, Platform};
+use crate::domain::{EmailAddress, Fallback, Language, PhoneNumber, Platform};
 
 /// `FromSql<Text>` for every backend (through `MultiConnection` too) by the type's own parser.
 macro_rules! decodes_from_text {
@@ -50,4 +50,6 @@ decodes_from_text! {
     Fallback => |s| Fallback::parse(s).map_err(str::to_string),
     NotifyMethod => |s| NotifyMethod::parse(s).map_err(str::to_string),
     Pairs => |s| serde_json::from_str(s).map(Pairs).map_err(|e| e.to_string()),
+    PhoneNumber => |s| PhoneNumber::parse_stored(s).map_err(|e| e.to_string()),
+    EmailAddress => |s| EmailAddress::parse(s).map_err(|e| e.to_string()),
 }

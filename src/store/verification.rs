@@ -7,8 +7,8 @@ use super::schema::{
     contacts, verification_links, verification_sends, verify_batch_failures, verify_batches,
 };
 use super::{ContactId, DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
-use crate::domain::ContactMethod;
 use crate::domain::LinkToken;
+use crate::domain::{Address, ContactMethod};
 
 /// How long a link works.
 pub const LINK_HOURS: i64 = 24;
@@ -18,7 +18,7 @@ pub const LINK_HOURS: i64 = 24;
 pub struct NewLink {
     pub contact_id: ContactId,
     pub method: ContactMethod,
-    pub target: String,
+    pub target: Address,
     pub token: LinkToken,
 }
 
@@ -150,7 +150,7 @@ pub fn insert_links(
                         verification_links::workspace_id.eq(ws),
                         verification_links::contact_id.eq(&l.contact_id),
                         verification_links::method.eq(l.method.code()),
-                        verification_links::target.eq(&l.target),
+                        verification_links::target.eq(l.target.as_str()),
                         verification_links::selector.eq(&l.token.selector),
                         verification_links::verifier_hash.eq(l.token.verifier_hash()),
                         verification_links::created_at.eq(at),
@@ -437,7 +437,7 @@ pub fn withdraw(conn: &mut DbConn, ws: &WorkspaceId, failed: &[NewLink]) -> Stor
             let live: Option<NaiveDateTime> = verification_links::table
                 .filter(verification_links::contact_id.eq(&l.contact_id))
                 .filter(verification_links::method.eq(l.method.code()))
-                .filter(verification_links::target.eq(&l.target))
+                .filter(verification_links::target.eq(l.target.as_str()))
                 .filter(verification_links::used_at.is_null())
                 .filter(verification_links::expires_at.gt(at))
                 .select(diesel::dsl::max(verification_links::expires_at))

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::Policy;
 use crate::domain::policy::Target;
 use crate::domain::routing::{self, ChatbotEntry, Directory, Person, Route, Team, WebhookEntry};
-use crate::domain::{EmailAddress, Policy};
 use crate::store::chatbots::Chatbot;
 use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::Contact;
@@ -69,7 +69,7 @@ impl Objects {
                     name: c.name.clone(),
                     phone: c.phone(),
                     phone_verified: c.usable_phone().is_some(),
-                    email: c.email.clone().map(EmailAddress::from_trusted),
+                    email: c.email.clone(),
                     email_activated: c.usable_email().is_some(),
                 },
             );

@@ -107,8 +107,16 @@ impl ContactForm {
         ContactForm {
             groups,
             name: c.name.clone(),
-            phone: c.phone.clone().unwrap_or_default(),
-            email: c.email.clone().unwrap_or_default(),
+            phone: c
+                .phone
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            email: c
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_string())
+                .unwrap_or_default(),
             im_user_id: c.im_user_id.clone().unwrap_or_default(),
             language: c.language.code().to_string(),
             fallback: c.fallback.code().to_string(),
@@ -243,8 +251,16 @@ impl FormPage {
     pub fn state(&self, method: &str) -> Option<MethodState> {
         let c = self.stored.as_ref()?;
         let (stored, typed, state) = match method {
-            "phone" => (c.phone.as_deref(), &self.form.phone, c.phone_state()),
-            _ => (c.email.as_deref(), &self.form.email, c.email_state()),
+            "phone" => (
+                c.phone.as_ref().map(PhoneNumber::as_str),
+                &self.form.phone,
+                c.phone_state(),
+            ),
+            _ => (
+                c.email.as_ref().map(EmailAddress::as_str),
+                &self.form.email,
+                c.email_state(),
+            ),
         };
         (stored == Some(typed.trim())).then_some(state)
     }

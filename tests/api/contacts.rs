@@ -31,7 +31,53 @@ async fn submit(
     .await
 }
 
+/// An error with its sources, as the log line shows it.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(&format!(": {s}"));
+        next = s.source();
+    }
+    out
+}
+
 both_backends! {
+    async fn a_stored_value_that_does_not_decode_is_an_error_not_a_default(app: TestApp) {
+        use diesel::prelude::*;
+        use herald::store::schema::{chatbots, contacts};
+        use herald::store::{WorkspaceId, contacts as store_contacts};
+        let owner = app.owner().await;
+        owner.create_contact("Ana", "+8613900001111", "").await;
+        let id = owner.contact_id("Ana").await;
+        let mut conn = app.db.get().expect("conn");
+        let ws: WorkspaceId = contacts::table.select(contacts::workspace_id).first(&mut *conn).expect("ws");
+        let contact_id = herald::store::ContactId::parse(&id).expect("id");
+        // Read as stored, the row decodes into domain types.
+        let row = store_contacts::get(&mut conn, &ws, &contact_id).expect("row");
+        assert_eq!(row.phone.as_ref().map(|p| p.as_str()), Some("+8613900001111"));
+        // A damaged language (a default would be "Auto") and a damaged number are errors that
+        // name the value.
+        for (column, value, says) in [("language", "klingon", "stored Language \"klingon\""), ("phone", "13900001111", "stored PhoneNumber \"13900001111\"")] {
+            diesel::sql_query(format!("UPDATE contacts SET {column} = '{value}'")).execute(&mut *conn).expect("corrupt");
+            let err = chain(&store_contacts::get(&mut conn, &ws, &contact_id).expect_err("must not decode"));
+            assert!(err.contains(&format!("field '{column}'")) && err.contains(says), "{column}: {err}");
+            diesel::sql_query("UPDATE contacts SET language = 'en', phone = '+8613900001111'").execute(&mut *conn).expect("repair");
+        }
+        // A chatbot whose platform is unknown is not read as some other platform.
+        owner
+            .post_form("/chatbots", &[("platform", "slack"), ("name", "Ops"), ("webhook_url", "https://hooks.slack.com/services/T000/B000/XXXX"), ("daily_stats_times", ""), ("card_template", "")])
+            .await
+            .assert_redirect("/chatbots");
+        diesel::update(chatbots::table).set(chatbots::platform.eq("teams")).execute(&mut *conn).expect("corrupt");
+        let err = chain(&herald::store::chatbots::list(&mut conn, &ws).expect_err("must not decode"));
+        assert!(err.contains("stored Platform \"teams\""), "{err}");
+        drop(conn);
+        let page = owner.get("/chatbots").await;
+        assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", page.body);
+        page.assert_lacks("teams");
+    }
+
     async fn create_contact_and_see_it_listed(app: TestApp) {
         let c = app.owner().await;
         let form = c.get("/contacts/new").await;
