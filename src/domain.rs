@@ -12,6 +12,7 @@ pub mod platform;
 pub mod policy;
 pub mod role;
 pub mod routing;
+pub mod session_token;
 pub mod trusted_proxies;
 pub mod webhook;
 

@@ -5,8 +5,6 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use super::schema::user_sessions;
 use super::{DbConn, StoreResult, UserId, now};
@@ -15,21 +13,7 @@ use super::{DbConn, StoreResult, UserId, now};
 /// page.
 const USER_AGENT_MAX: usize = 160;
 
-/// The secret in the session cookie. Only its hash is stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SessionToken(String);
-
-impl SessionToken {
-    fn generate() -> SessionToken {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        SessionToken(hex::encode(bytes))
-    }
-
-    fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
-    }
-}
+pub use crate::domain::session_token::SessionToken;
 
 /// One signed-in browser, as its owner sees it on the account page.
 #[derive(Debug, Clone)]
