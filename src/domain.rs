@@ -13,6 +13,7 @@ pub mod policy;
 pub mod role;
 pub mod routing;
 pub mod session_token;
+pub mod text;
 pub mod trusted_proxies;
 pub mod webhook;
 

@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{self, Console, Editing, FormScreen, PathId};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::Level;
@@ -307,7 +307,7 @@ fn conflict_errors(found: Vec<Conflict>) -> FieldErrors {
 pub async fn create(
     console: Console,
     verifications: web::Data<Verifications>,
-    CsrfForm(form): CsrfForm<ContactForm>,
+    form: CheckedForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
     save(console, &verifications, None, form).await
 }
@@ -332,7 +332,7 @@ pub async fn update(
     console: Console,
     verifications: web::Data<Verifications>,
     PathId(id): PathId<ContactId>,
-    CsrfForm(form): CsrfForm<ContactForm>,
+    form: CheckedForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
     // A contact of another workspace is a 404 before its form is even looked at.
     let lookup = id.clone();
@@ -347,10 +347,10 @@ async fn save(
     console: Console,
     verifications: &Verifications,
     id: Option<ContactId>,
-    form: ContactForm,
+    CheckedForm { form, refused }: CheckedForm<ContactForm>,
 ) -> Result<HttpResponse, AppError> {
     let editing = Editing::of(id.as_ref(), form);
-    let input = match editing.form.parse() {
+    let input = match form::checked::<FormPage, _>(refused, editing.form.parse()) {
         Ok(i) => i,
         Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };

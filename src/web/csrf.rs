@@ -1,6 +1,9 @@
-//! `CsrfForm<T>`: a urlencoded form whose `csrf_token` field has been checked against the
-//! session before anything else is looked at. A missing or wrong token is a 403, whatever else
-//! the body holds, so no handler can forget the check.
+//! `CsrfForm<T>` and `CheckedForm<T>`: a urlencoded form whose `csrf_token` field has been
+//! checked against the session before anything else is looked at. A missing or wrong token is
+//! a 403, whatever else the body holds, so no handler can forget the check. Text with refused
+//! control characters (`domain::text`) never reaches a handler as if it were fine: `CsrfForm`
+//! refuses the request (422), `CheckedForm` hands the form back with a field error for each
+//! such field, for pages that show errors beside their fields.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,8 +15,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::domain::text;
 use crate::error::AppError;
 
+use super::layout::FieldErrors;
 use super::session;
 
 pub struct CsrfForm<T>(pub T);
@@ -24,15 +29,88 @@ pub struct CsrfForm<T>(pub T);
 /// `next` (where to go after signing in) is exempt: it is never stored, and an unusable one is
 /// ignored (`auth::safe_next`) rather than refused.
 fn field_with_control_character(body: &[u8]) -> Option<String> {
-    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r');
     url::form_urlencoded::parse(body)
         .filter(|(k, _)| k != "next")
-        .find(|(k, v)| {
-            k.chars()
-                .chain(v.chars())
-                .any(|c| c.is_control() && !allowed(c))
-        })
+        .find(|(k, v)| text::has_refused(k) || text::has_refused(v))
         .map(|(k, _)| k.chars().filter(|c| !c.is_control()).take(40).collect())
+}
+
+/// The message beside a field that held a control character.
+pub const CONTROL_CHARACTER: &str = "This field contains a control character (such as NUL) that Herald cannot store: remove it and save again.";
+
+/// Every field holding a control character other than tab and newline, with the body those
+/// characters replaced by U+FFFD, so the form can be shown again with the text as typed and
+/// the place marked. `next` is exempt, as in [`field_with_control_character`].
+fn refuse_control_characters(body: &[u8]) -> (Vec<String>, Vec<u8>) {
+    let bad = text::is_refused;
+    let mut fields = Vec::new();
+    let mut clean = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if k != "next" && (text::has_refused(&k) || text::has_refused(&v)) {
+            let name: String = k.chars().filter(|c| !c.is_control()).take(40).collect();
+            if !fields.contains(&name) {
+                fields.push(name);
+            }
+        }
+        let mark = |s: &str| {
+            s.chars()
+                .map(|c| if bad(c) { '\u{fffd}' } else { c })
+                .collect::<String>()
+        };
+        clean.append_pair(&mark(&k), &mark(&v));
+    }
+    (fields, clean.finish().into_bytes())
+}
+
+/// Like [`CsrfForm`], for forms that show their errors beside the fields: a field holding a
+/// control character is not a refused request but a field error in `refused`, and the form's
+/// values come with those characters replaced by U+FFFD. A handler must not save when
+/// `refused` has errors (the form scaffold does this).
+pub struct CheckedForm<T> {
+    pub form: T,
+    pub refused: FieldErrors,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let session = req.get_session();
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = checked_body(&session, body.await)?;
+            let (fields, clean) = refuse_control_characters(&body);
+            let form = serde_html_form::from_bytes::<T>(&clean)
+                .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            let mut refused = FieldErrors::default();
+            for f in fields {
+                refused.add(f, CONTROL_CHARACTER);
+            }
+            Ok(CheckedForm { form, refused })
+        })
+    }
+}
+
+/// The body once its CSRF token has been checked against the session.
+fn checked_body(
+    session: &actix_session::Session,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> Result<web::Bytes, AppError> {
+    let body = body.map_err(|e| {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge
+        } else {
+            AppError::BadRequest(e.to_string())
+        }
+    })?;
+    let token: TokenOnly = serde_html_form::from_bytes(&body).unwrap_or(TokenOnly {
+        csrf_token: String::new(),
+    });
+    if !session::csrf_matches(session, &token.csrf_token) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(body)
 }
 
 /// A form that carries nothing but the token (delete buttons, logout).
@@ -53,19 +131,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
         let session = req.get_session();
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let body = body.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::TooLarge
-                } else {
-                    AppError::BadRequest(e.to_string())
-                }
-            })?;
-            let token: TokenOnly = serde_html_form::from_bytes(&body).unwrap_or(TokenOnly {
-                csrf_token: String::new(),
-            });
-            if !session::csrf_matches(&session, &token.csrf_token) {
-                return Err(AppError::Forbidden);
-            }
+            let body = checked_body(&session, body.await)?;
             if let Some(field) = field_with_control_character(&body) {
                 return Err(AppError::ControlCharacter(field));
             }
@@ -79,6 +145,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
 #[cfg(test)]
 mod tests {
     use super::field_with_control_character as bad;
+
+    #[test]
+    fn control_characters_are_marked_where_they_were() {
+        let (fields, clean) =
+            super::refuse_control_characters(b"name=A%00na&url=ok&t=a%0D%0Ab&url=x%0By");
+        assert_eq!(fields, vec!["name".to_string(), "url".to_string()]);
+        let back: Vec<(String, String)> =
+            url::form_urlencoded::parse(&clean).into_owned().collect();
+        assert_eq!(back[0], ("name".into(), "A\u{fffd}na".into()));
+        assert_eq!(back[2], ("t".into(), "a\r\nb".into()));
+    }
 
     #[test]
     fn control_characters_are_found_in_any_field() {

@@ -14,7 +14,7 @@ use askama::Template;
 use serde::de::DeserializeOwned;
 
 use super::auth::{CurrentUser, Need};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId};
@@ -255,6 +255,29 @@ pub trait FormScreen: Template + Sized {
     ) -> StoreResult<Self::Choices>;
 
     fn build(layout: Layout, editing: Editing<Self::Form>, choices: Self::Choices) -> Self;
+
+    /// The field whose error shows a problem in the submitted field `raw` (rows of inputs show
+    /// one error for all of them).
+    fn shown_field(raw: &str) -> String {
+        raw.to_string()
+    }
+}
+
+/// A form as checked: `parsed` unless a field was refused at the edge (a control character)
+/// or does not parse; then every error, under the fields the page shows.
+pub fn checked<P: FormScreen, T>(
+    refused: FieldErrors,
+    parsed: Result<T, FieldErrors>,
+) -> Result<T, FieldErrors> {
+    let mut errors = refused.renamed(P::shown_field);
+    match parsed {
+        Ok(value) if errors.is_empty() => Ok(value),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.merge(e);
+            Err(errors)
+        }
+    }
 }
 
 /// Why a save did not happen, as a create/edit page shows it.
@@ -343,7 +366,7 @@ pub async fn edit<P: EditScreen>(
 pub async fn create<P: EditScreen>(
     console: Console,
     targets: web::Data<TargetPolicy>,
-    CsrfForm(form): CsrfForm<P::Form>,
+    form: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     save::<P>(console, **targets, None, form).await
 }
@@ -352,7 +375,7 @@ pub async fn update<P: EditScreen>(
     console: Console,
     targets: web::Data<TargetPolicy>,
     PathId(id): PathId<P::Id>,
-    CsrfForm(form): CsrfForm<P::Form>,
+    form: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     // Gone, or another workspace's: 404 before the form is looked at.
     let lookup = id.clone();
@@ -366,10 +389,10 @@ async fn save<P: EditScreen>(
     console: Console,
     targets: TargetPolicy,
     id: Option<P::Id>,
-    form: P::Form,
+    CheckedForm { form, refused }: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     let editing = Editing::of(id.as_ref(), form);
-    let input = match P::parse(&editing.form, targets) {
+    let input = match checked::<P, _>(refused, P::parse(&editing.form, targets)) {
         Ok(input) => input,
         Err(errors) => return console.form::<P>(editing.with_errors(errors)).await,
     };

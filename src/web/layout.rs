@@ -56,22 +56,38 @@ impl Layout {
 
 /// Field name → message, for re-rendering a form beside its fields.
 #[derive(Debug, Default)]
-pub struct FieldErrors(std::collections::BTreeMap<&'static str, String>);
+pub struct FieldErrors(std::collections::BTreeMap<String, String>);
 
 impl FieldErrors {
     /// One field's error.
-    pub fn one(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::default();
         errors.add(field, message);
         errors
     }
 
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.entry(field).or_insert_with(|| message.into());
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_insert_with(|| message.into());
     }
 
     pub fn get(&self, field: &str) -> Option<&String> {
         self.0.get(field)
+    }
+
+    /// The same errors under the names `rename` gives their fields.
+    pub fn renamed(self, rename: impl Fn(&str) -> String) -> FieldErrors {
+        let mut out = FieldErrors::default();
+        for (field, message) in self.0 {
+            out.add(rename(&field), message);
+        }
+        out
+    }
+
+    /// Adds `other`'s errors to these (the first message for a field stays).
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, message) in other.0 {
+            self.add(field, message);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,8 +6,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::CurrentUser;
-use super::csrf::{CsrfForm, NoFields};
-use super::form::{Console, Editing, FormScreen, Members, Owners, PathId};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, Members, Owners, PathId};
 use super::layout::{FieldErrors, Layout};
 use super::session::Level;
 use crate::domain::{EmailAddress, Role};
@@ -114,10 +114,10 @@ fn parse_invite(form: &InviteForm) -> Result<(EmailAddress, Role), FieldErrors> 
 pub async fn invite(
     console: Console<Owners>,
     verifications: web::Data<Verifications>,
-    CsrfForm(form): CsrfForm<InviteForm>,
+    CheckedForm { form, refused }: CheckedForm<InviteForm>,
 ) -> Result<HttpResponse, AppError> {
     let editing = Editing::new(form);
-    let (email, role) = match parse_invite(&editing.form) {
+    let (email, role) = match form::checked::<IndexPage, _>(refused, parse_invite(&editing.form)) {
         Ok(parsed) => parsed,
         Err(errors) => return console.form::<IndexPage>(editing.with_errors(errors)).await,
     };

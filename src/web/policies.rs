@@ -274,6 +274,14 @@ impl FormScreen for FormPage {
         routing::objects(c, index, &user.workspace_id)
     }
 
+    fn shown_field(raw: &str) -> String {
+        if raw.starts_with("matcher_") {
+            "matchers".into()
+        } else {
+            raw.into()
+        }
+    }
+
     fn build(layout: Layout, editing: Editing<PolicyForm>, objects: Objects) -> Self {
         let (id, form, errors) = editing.into_parts();
         let warnings = form

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::CsrfForm;
+use super::csrf::CheckedForm;
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
 use crate::domain::{EmailAddress, NewPassword};
@@ -54,9 +54,9 @@ pub async fn create(
     req: actix_web::HttpRequest,
     db: web::Data<Db>,
     session: Session,
-    CsrfForm(form): CsrfForm<SetupForm>,
+    CheckedForm { form, refused }: CheckedForm<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errors = FieldErrors::default();
+    let mut errors = refused;
     let workspace = workspaces::parse_name(&form.workspace)
         .map_err(|e| errors.add("workspace", e))
         .ok();

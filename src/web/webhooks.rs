@@ -172,6 +172,13 @@ impl FormScreen for FormPage {
         Ok(())
     }
 
+    fn shown_field(raw: &str) -> String {
+        match raw {
+            "header_name" | "header_value" => "headers".into(),
+            other => other.into(),
+        }
+    }
+
     fn build(layout: Layout, editing: Editing<WebhookForm>, (): ()) -> Self {
         let (id, form, errors) = editing.into_parts();
         FormPage {

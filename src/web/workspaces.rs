@@ -5,8 +5,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::CurrentUser;
-use super::csrf::{CsrfForm, NoFields};
-use super::form::{Console, Editing, FormScreen, Members, PathId};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
+use super::form::{self, Console, Editing, FormScreen, Members, PathId};
 use super::layout::{FieldErrors, Layout};
 use super::session;
 use crate::error::AppError;
@@ -76,13 +76,15 @@ pub struct CreateForm {
 /// Any signed-in user may start a workspace of their own and becomes its owner.
 pub async fn create(
     console: Console<Members>,
-    CsrfForm(form): CsrfForm<CreateForm>,
+    CheckedForm { form, refused }: CheckedForm<CreateForm>,
 ) -> Result<HttpResponse, AppError> {
-    let name = match workspaces::parse_name(&form.name) {
+    let parsed = workspaces::parse_name(&form.name).map_err(|e| FieldErrors::one("name", e));
+    let name = match form::checked::<IndexPage, _>(refused, parsed) {
         Ok(n) => n,
-        Err(e) => {
-            let editing = Editing::new(form).with_errors(FieldErrors::one("name", e));
-            return console.form::<IndexPage>(editing).await;
+        Err(errors) => {
+            return console
+                .form::<IndexPage>(Editing::new(form).with_errors(errors))
+                .await;
         }
     };
     let n = name.clone();

@@ -117,22 +117,40 @@ both_backends! {
         app.client().login(OWNER, PASSWORD).await.assert_redirect("/contacts");
     }
 
-    async fn control_characters_are_refused_and_nothing_is_stored(app: TestApp) {
+    async fn control_characters_are_refused_beside_their_field_and_nothing_is_stored(app: TestApp) {
         let owner = app.owner().await;
-        for (path, fields) in [
-            ("/workspaces", vec![("name", "Ops\u{0}")]),
-            ("/contacts", vec![("name", "Ana\u{0}"), ("phone", ""), ("email", "ana@example.com"), ("language", "auto"), ("fallback", "default")]),
-            ("/groups", vec![("name", "On call\u{b}")]),
-            ("/webhooks", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x\u{0}"), ("template", "$content")]),
-            ("/chatbots", vec![("name", "Bot"), ("platform", "dingtalk"), ("url", "https://oapi.dingtalk.com/robot/send?access_token=abc"), ("template", "a\u{0}b")]),
+        let ding = "https://oapi.dingtalk.com/robot/send?access_token=abc";
+        for (path, fields, field) in [
+            ("/workspaces", vec![("name", "Ops\u{0}")], "name"),
+            ("/contacts", vec![("name", "Ana\u{0}"), ("phone", ""), ("email", "ana@example.com"), ("language", "auto"), ("fallback", "default")], "name"),
+            ("/groups", vec![("name", "On call\u{b}")], "name"),
+            ("/webhooks", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x\u{0}"), ("template", "$content")], "url"),
+            ("/webhooks", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\u{0}b")], "template"),
+            ("/webhooks", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("resolve_template", "a\u{0}b")], "resolve_template"),
+            ("/webhooks", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("header_name", "X-A"), ("header_value", "v\u{0}")], "headers"),
+            ("/chatbots", vec![("name", "Bot"), ("platform", "dingtalk"), ("webhook_url", "https://oapi.dingtalk.com/robot/send?access_token=a\u{0}")], "webhook_url"),
+            ("/chatbots", vec![("name", "Bot"), ("platform", "dingtalk"), ("webhook_url", ding), ("card_template", "a\u{0}b")], "card_template"),
+            ("/policies", vec![("name", "P"), ("matcher_label", "team"), ("matcher_op", "="), ("matcher_value", "db\u{0}"), ("repeat_minutes", "60")], "matchers"),
+            ("/members", vec![("email", "bo\u{0}@example.com"), ("role", "viewer")], "email"),
         ] {
             let r = owner.post_form(path, &fields).await;
-            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", r.body);
-            r.assert_contains("control character");
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {field}: {}", r.body);
+            r.assert_contains(&format!("<p class=\"field-error\" id=\"{field}-error\">This field contains a control character (such as NUL)"));
+            // The form comes back with what was typed, the character marked.
+            r.assert_contains("\u{fffd}");
         }
+        // The field points at its error for assistive technology.
+        let r = owner.post_form("/groups", &[("name", "On call\u{b}")]).await;
+        r.assert_contains("aria-invalid=\"true\" aria-describedby=\"name-error\"");
         owner.get("/contacts").await.assert_contains("No contacts yet.");
         owner.get("/groups").await.assert_lacks("On call");
+        owner.get("/webhooks").await.assert_lacks("Hook</td>");
+        owner.get("/chatbots").await.assert_lacks("Bot</td>");
+        owner.get("/members").await.assert_lacks("bo\u{fffd}@example.com").assert_lacks("Open invitations");
         owner.create_contact("Ana", "", "ana@example.com").await.assert_redirect("/contacts");
+        // Forms without fields of their own refuse the whole request, still before storing.
+        let r = owner.post_form("/webhooks/preview", &[("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\u{0}")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         // Newlines (CRLF, as browsers send them) and tabs from a textarea are text.
         let preview = owner.post_form("/webhooks/preview", &[("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\r\n\tb $content")]).await;
         assert_ne!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", preview.body);
