@@ -10,7 +10,9 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused, Removable};
+use super::form::{
+    self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
+};
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::chat::{self, Bot, ChatAnswer};
 use crate::domain::ObjectName;
@@ -249,12 +251,14 @@ impl EditScreen for FormPage {
         }
     }
 
-    fn load(c: &mut DbConn, user: &CurrentUser, id: &ChatbotId) -> StoreResult<ChatbotForm> {
-        Ok(ChatbotForm::from_chatbot(&chatbots::get(
-            c,
-            &user.workspace_id,
-            id,
-        )?))
+    type Stored = Chatbot;
+
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Chatbot> {
+        chatbots::get(c, ws, id)
+    }
+
+    fn to_form(stored: Chatbot) -> Self::Form {
+        ChatbotForm::from_chatbot(&stored)
     }
 
     fn parse(form: &ChatbotForm, targets: TargetPolicy) -> Result<ChatbotInput, FieldErrors> {
@@ -277,28 +281,15 @@ impl EditScreen for FormPage {
     }
 }
 
-async fn stored(console: &Console, id: &ChatbotId) -> Result<Chatbot, AppError> {
-    let id = id.clone();
-    Ok(console
-        .run(move |c, user| chatbots::get(c, &user.workspace_id, &id))
-        .await?)
-}
-
-#[derive(Deserialize)]
-pub struct PreviewQuery {
-    #[serde(default)]
-    id: String,
-}
-
 /// Renders the card template against the sample alert; saves nothing.
 pub async fn preview(
     console: Console,
-    q: web::Query<PreviewQuery>,
+    q: web::Query<EditingQuery>,
     CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = ChatbotId::parse(&q.id);
+    let id = q.id::<ChatbotId>();
     if let Some(id) = &id {
-        stored(&console, id).await?;
+        form::stored::<FormPage>(&console, id).await?;
     }
     let result = template::Template::parse(&form.card_template)
         .map_err(|e| format!("Template error at {e}"))
@@ -322,12 +313,12 @@ pub async fn preview(
 pub async fn test_form(
     console: Console,
     policy: web::Data<TargetPolicy>,
-    q: web::Query<PreviewQuery>,
+    q: web::Query<EditingQuery>,
     CsrfForm(form): CsrfForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = ChatbotId::parse(&q.id);
+    let id = q.id::<ChatbotId>();
     let stored_key = match &id {
-        Some(id) => stored(&console, id).await?.secret,
+        Some(id) => form::stored::<FormPage>(&console, id).await?.secret,
         None => None,
     };
     let editing = Editing::of(id.as_ref(), form);
@@ -372,7 +363,7 @@ pub async fn send_test(
     PathId(id): PathId<ChatbotId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let bot = stored(&console, &id).await?;
+    let bot = form::stored::<FormPage>(&console, &id).await?;
     let target = Bot {
         platform: bot.platform,
         webhook_url: bot.webhook_url.clone(),

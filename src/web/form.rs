@@ -329,8 +329,14 @@ pub trait EditScreen: FormScreen<Form: DeserializeOwned + Default> {
         Self::Form::default()
     }
 
-    /// The stored object as its form; `StoreError::NotFound` when it is not the workspace's.
-    fn load(c: &mut DbConn, user: &CurrentUser, id: &Self::Id) -> StoreResult<Self::Form>;
+    /// The object as stored.
+    type Stored: Send + 'static;
+
+    /// The workspace's object; `StoreError::NotFound` when it is not the workspace's.
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Self::Stored>;
+
+    /// The stored object as its form shows it.
+    fn to_form(stored: Self::Stored) -> Self::Form;
 
     /// Every field checked; all problems at once.
     fn parse(form: &Self::Form, targets: TargetPolicy) -> Result<Self::Input, FieldErrors>;
@@ -348,6 +354,27 @@ pub trait EditScreen: FormScreen<Form: DeserializeOwned + Default> {
     ) -> Result<Vec<String>, Refused>;
 }
 
+/// The workspace's object `id`, as stored (404 when it is not the workspace's).
+pub async fn stored<P: EditScreen>(console: &Console, id: &P::Id) -> Result<P::Stored, AppError> {
+    let id = id.clone();
+    Ok(console
+        .run(move |c, user| P::get(c, &user.workspace_id, &id))
+        .await?)
+}
+
+/// `?id=` on the Preview and Send test buttons of an edit form: which object is being edited.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct EditingQuery {
+    #[serde(default)]
+    id: String,
+}
+
+impl EditingQuery {
+    pub fn id<T: FromPath>(&self) -> Option<T> {
+        T::from_path(&self.id)
+    }
+}
+
 pub async fn new<P: EditScreen>(console: Console) -> Result<HttpResponse, AppError> {
     console.form::<P>(Editing::new(P::blank())).await
 }
@@ -356,10 +383,7 @@ pub async fn edit<P: EditScreen>(
     console: Console,
     PathId(id): PathId<P::Id>,
 ) -> Result<HttpResponse, AppError> {
-    let lookup = id.clone();
-    let form = console
-        .run(move |c, user| P::load(c, user, &lookup))
-        .await?;
+    let form = P::to_form(stored::<P>(&console, &id).await?);
     console.form::<P>(Editing::existing(&id, form)).await
 }
 
@@ -378,10 +402,7 @@ pub async fn update<P: EditScreen>(
     form: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     // Gone, or another workspace's: 404 before the form is looked at.
-    let lookup = id.clone();
-    console
-        .run(move |c, user| P::load(c, user, &lookup))
-        .await?;
+    stored::<P>(&console, &id).await?;
     save::<P>(console, **targets, Some(id), form).await
 }
 

@@ -18,7 +18,9 @@ use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::{self, Contact};
 use crate::store::groups::{self, DeleteError, Group, SaveError};
-use crate::store::{ContactId, Db, DbConn, GroupId, StoreError, StoreResult, policies};
+use crate::store::{
+    ContactId, Db, DbConn, GroupId, StoreError, StoreResult, WorkspaceId, policies,
+};
 
 #[derive(Template)]
 #[template(path = "groups/index.html")]
@@ -91,12 +93,17 @@ impl EditScreen for FormPage {
     const BASE: &'static str = "/groups";
     const NOUN: &'static str = "Group";
 
-    fn load(c: &mut DbConn, user: &CurrentUser, id: &GroupId) -> StoreResult<GroupForm> {
-        let group = groups::get(c, &user.workspace_id, id)?;
-        Ok(GroupForm {
-            name: group.name,
-            members: group.members.iter().map(|m| m.id.to_string()).collect(),
-        })
+    type Stored = Group;
+
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Group> {
+        groups::get(c, ws, id)
+    }
+
+    fn to_form(stored: Group) -> Self::Form {
+        GroupForm {
+            members: stored.members.iter().map(|m| m.id.to_string()).collect(),
+            name: stored.name,
+        }
     }
 
     fn parse(form: &GroupForm, _: TargetPolicy) -> Result<Self::Input, FieldErrors> {

@@ -23,7 +23,7 @@ use crate::error::AppError;
 use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
 use crate::store::policies::{self, Policy, PolicyInput};
-use crate::store::{Db, DbConn, PolicyId, StoreResult};
+use crate::store::{Db, DbConn, PolicyId, StoreResult, WorkspaceId};
 use crate::usecases::policies::{self as save_policy, SavePolicyError};
 use crate::usecases::routing::{self as routing, Objects};
 
@@ -349,12 +349,14 @@ impl EditScreen for FormPage {
         }
     }
 
-    fn load(c: &mut DbConn, user: &CurrentUser, id: &PolicyId) -> StoreResult<PolicyForm> {
-        Ok(PolicyForm::from_policy(&policies::get(
-            c,
-            &user.workspace_id,
-            id,
-        )?))
+    type Stored = Policy;
+
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<Policy> {
+        policies::get(c, ws, id)
+    }
+
+    fn to_form(stored: Policy) -> Self::Form {
+        PolicyForm::from_policy(&stored)
     }
 
     fn parse(form: &PolicyForm, _: TargetPolicy) -> Result<PolicyInput, FieldErrors> {

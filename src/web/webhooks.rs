@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused, Removable};
+use super::form::{
+    self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
+};
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::webhook::{self, Call};
 use crate::domain::ObjectName;
@@ -234,12 +236,14 @@ impl EditScreen for FormPage {
         }
     }
 
-    fn load(c: &mut DbConn, user: &CurrentUser, id: &WebhookId) -> StoreResult<WebhookForm> {
-        Ok(WebhookForm::from_webhook(&webhooks::get(
-            c,
-            &user.workspace_id,
-            id,
-        )?))
+    type Stored = Webhook;
+
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Webhook> {
+        webhooks::get(c, ws, id)
+    }
+
+    fn to_form(stored: Webhook) -> Self::Form {
+        WebhookForm::from_webhook(&stored)
     }
 
     fn parse(form: &WebhookForm, targets: TargetPolicy) -> Result<WebhookInput, FieldErrors> {
@@ -262,27 +266,14 @@ impl EditScreen for FormPage {
     }
 }
 
-async fn stored(console: &Console, id: &WebhookId) -> Result<Webhook, AppError> {
-    let id = id.clone();
-    Ok(console
-        .run(move |c, user| webhooks::get(c, &user.workspace_id, &id))
-        .await?)
-}
-
-#[derive(Deserialize)]
-pub struct PreviewQuery {
-    #[serde(default)]
-    id: String,
-}
-
 /// The form's Preview button: renders both templates against the sample alert, saves nothing.
 pub async fn preview(
     console: Console,
-    q: web::Query<PreviewQuery>,
+    q: web::Query<EditingQuery>,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
     let previews = previews(&form);
-    let editing = Editing::of(WebhookId::parse(&q.id).as_ref(), form);
+    let editing = Editing::of(q.id::<WebhookId>().as_ref(), form);
     console
         .form_with::<FormPage>(editing, |page| page.previews = previews)
         .await
@@ -355,10 +346,10 @@ async fn test_call(policy: TargetPolicy, hook: &Webhook) -> Call {
 pub async fn test_form(
     console: Console,
     policy: web::Data<TargetPolicy>,
-    q: web::Query<PreviewQuery>,
+    q: web::Query<EditingQuery>,
     CsrfForm(form): CsrfForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
-    let editing = Editing::of(WebhookId::parse(&q.id).as_ref(), form);
+    let editing = Editing::of(q.id::<WebhookId>().as_ref(), form);
     let input = match editing.form.parse(**policy) {
         Ok(i) => i,
         Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
@@ -385,7 +376,7 @@ pub async fn send_test(
     PathId(id): PathId<WebhookId>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let hook = stored(&console, &id).await?;
+    let hook = form::stored::<FormPage>(&console, &id).await?;
     let call = test_call(**policy, &hook).await;
     let status = if call.ok() {
         StatusCode::OK
