@@ -90,6 +90,11 @@ impl FieldErrors {
         }
     }
 
+    /// The fields that have errors, in name order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
