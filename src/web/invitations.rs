@@ -9,17 +9,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, SignedIn, Visitor, start_session};
+use super::auth::{SignedIn, Visitor, start_session};
 use super::csrf::{CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
 use super::session::{self, Level};
-use crate::domain::{LinkToken, NewPassword};
+use crate::domain::LinkToken;
 use crate::error::{AppError, see_other};
-use crate::passwords;
 use crate::store::invitations::{self, Invitation, InviteError};
-use crate::store::{Db, StoreError, login_throttle};
-use crate::usecases::sign_in::account_with_password;
+use crate::store::{Db, StoreError};
+use crate::usecases::invitations::{self as answering, AnswerError, Answered, Why};
 
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
@@ -57,34 +56,35 @@ async fn lookup(db: &Db, token: &str) -> Result<Option<Invitation>, AppError> {
     Ok(db.run(move |c| invitations::open(c, &token)).await?)
 }
 
+/// The invitation page, for whoever is (or is not) signed in in this browser: 404 for a
+/// token that names no open invitation.
 async fn page(
     db: &Db,
     session: &Session,
     visitor: &Visitor,
     token: String,
-    invitation: Option<Invitation>,
-    errors: FieldErrors,
-    status: StatusCode,
+    shown: Result<Invitation, ()>,
+    (status, errors): (StatusCode, FieldErrors),
 ) -> Result<HttpResponse, AppError> {
     let me = visitor.optional(db).await?;
-    let status = if invitation.is_none() {
+    let layout = match &me {
+        Some(user) => Layout::new(session, user),
+        None => Layout::public(session),
+    };
+    let status = if shown.is_err() {
         StatusCode::NOT_FOUND
     } else {
         status
     };
-    render(
-        status,
-        &InvitePage {
-            layout: match &me {
-                Some(user) => Layout::new(session, user),
-                None => Layout::public(session),
-            },
-            token,
-            invitation,
-            signed_in_as: me.map(|u| u.email),
-            errors,
-        },
-    )
+    let signed_in_as = me.map(|u| u.email);
+    let page = InvitePage {
+        layout,
+        token,
+        invitation: shown.ok(),
+        signed_in_as,
+        errors,
+    };
+    render(status, &page)
 }
 
 /// Counts the request against its address; unknown tokens are what the limiter limits.
@@ -118,14 +118,14 @@ pub async fn show(
     let token = path.into_inner();
     let invitation = lookup(&db, &token).await?;
     count_unknown(&req, &limiter, invitation.is_some());
+    let shown = invitation.ok_or(());
     page(
         &db,
         &session,
         &visitor,
         token,
-        invitation,
-        FieldErrors::default(),
-        StatusCode::OK,
+        shown,
+        (StatusCode::OK, FieldErrors::default()),
     )
     .await
 }
@@ -145,193 +145,73 @@ pub async fn answer(
     let token = path.into_inner();
     let Some(invitation) = lookup(&db, &token).await? else {
         count_unknown(&req, &limiter, false);
-        return page(
-            &db,
-            &session,
-            &visitor,
-            token,
-            None,
-            FieldErrors::default(),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        let refused = (StatusCode::NOT_FOUND, FieldErrors::default());
+        return page(&db, &session, &visitor, token, Err(()), refused).await;
     };
-    let outcome = match form.action.as_str() {
-        "decline" => decline(&db, &invitation).await?,
+    let answered = match form.action.as_str() {
+        "decline" => answering::decline(&db, &invitation).await,
         "accept" => accept_signed_in(&db, &visitor, &invitation).await?,
-        "sign_in" => accept_with_password(&req, &db, &session, &invitation, &form).await?,
-        "create" => accept_with_new_account(&req, &db, &session, &token, &form).await?,
+        "sign_in" => answering::accept_with_password(&db, &invitation, &form.password).await,
+        "create" => {
+            let token = LinkToken::parse(&token).ok_or(AppError::NotFound)?;
+            answering::accept_with_new_account(&db, token, &form.password, &form.confirm).await
+        }
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
-    match outcome {
-        Ok(message) => {
-            session::flash(&session, Level::Success, message);
-            let to = if form.action == "decline" && session::token(&session).is_none() {
-                "/login"
-            } else {
-                "/contacts"
-            };
-            Ok(see_other(to))
-        }
-        Err((status, errors)) => {
-            page(
-                &db,
-                &session,
-                &visitor,
-                token,
-                Some(invitation),
-                errors,
-                status,
-            )
-            .await
+    match answered.map_err(answer_error)? {
+        Ok(done) => finish(&req, &db, &session, &form.action, done).await,
+        Err(refusal) => {
+            let refused = (status_of(refusal.why), refusal.problems.into());
+            page(&db, &session, &visitor, token, Ok(invitation), refused).await
         }
     }
 }
 
-/// What an answer did: a message for the next page, or the form again with its errors.
-type Outcome = Result<String, (StatusCode, FieldErrors)>;
-
-fn refused(field: &'static str, message: impl Into<String>, status: StatusCode) -> Outcome {
-    let mut errors = FieldErrors::default();
-    errors.add(field, message);
-    Err((status, errors))
+/// Signs in whom the answer says, says what happened, and goes on.
+async fn finish(
+    req: &HttpRequest,
+    db: &Db,
+    session: &Session,
+    action: &str,
+    done: Answered,
+) -> Result<HttpResponse, AppError> {
+    if let Some(user) = done.sign_in {
+        start_session(req, db, session, user).await?;
+    }
+    session::flash(session, Level::Success, done.message);
+    let signed_out = action == "decline" && session::token(session).is_none();
+    Ok(see_other(if signed_out { "/login" } else { "/contacts" }))
 }
 
-fn joined(i: &Invitation) -> String {
-    format!(
-        "You joined the workspace “{}” as {}.",
-        i.workspace_name,
-        i.role.label()
-    )
-}
-
-async fn decline(db: &Db, invitation: &Invitation) -> Result<Outcome, AppError> {
-    let (id, email) = (invitation.id.clone(), invitation.email.clone());
-    match db.run(move |c| invitations::decline(c, &id, &email)).await {
-        Ok(i) => Ok(Ok(format!(
-            "You declined the invitation to “{}”.",
-            i.workspace_name
-        ))),
-        Err(e) => Err(invite_error(e)),
+fn status_of(why: Why) -> StatusCode {
+    match why {
+        Why::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        Why::WrongPassword => StatusCode::UNAUTHORIZED,
+        Why::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        Why::NotForYou => StatusCode::FORBIDDEN,
     }
 }
 
+/// "Accept" in a browser signed in as the invitee; anyone else is asked to sign in.
 async fn accept_signed_in(
     db: &Db,
     visitor: &Visitor,
     invitation: &Invitation,
-) -> Result<Outcome, AppError> {
+) -> Result<answering::Answer, AppError> {
     let Some(me) = visitor.optional(db).await? else {
-        return Ok(refused(
-            "password",
-            "Sign in first, or enter the password of your account below.",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ));
+        let message = "Sign in first, or enter the password of your account below.";
+        return Ok(Ok(Err(answering::Refusal {
+            problems: vec![("password", message.into())],
+            why: Why::Invalid,
+        })));
     };
-    accept_as(db, &me, invitation).await
+    Ok(answering::accept_as(db, (me.user_id, me.email), invitation).await)
 }
 
-async fn accept_as(
-    db: &Db,
-    me: &CurrentUser,
-    invitation: &Invitation,
-) -> Result<Outcome, AppError> {
-    if me.email != invitation.email {
-        return Ok(refused(
-            "action",
-            format!(
-                "This invitation is for {}; you are signed in as {}.",
-                invitation.email, me.email
-            ),
-            StatusCode::FORBIDDEN,
-        ));
-    }
-    let (id, uid, email) = (invitation.id.clone(), me.user_id.clone(), me.email.clone());
-    match db
-        .run(move |c| invitations::accept(c, &id, &uid, &email))
-        .await
-    {
-        Ok(i) => Ok(Ok(joined(&i))),
-        Err(e) => Err(invite_error(e)),
-    }
-}
-
-/// The invitee has an account but is not signed in here: its password, checked under the
-/// same throttle as the sign-in page, accepts and signs in.
-async fn accept_with_password(
-    req: &HttpRequest,
-    db: &Db,
-    session: &Session,
-    invitation: &Invitation,
-    form: &AnswerForm,
-) -> Result<Outcome, AppError> {
-    let key = format!("invitation|{}", invitation.email);
-    let k = key.clone();
-    if let login_throttle::Attempt::Locked { until } =
-        db.run(move |c| login_throttle::take_attempt(c, &k)).await?
-    {
-        return Ok(refused(
-            "password",
-            format!(
-                "Too many wrong passwords. {}",
-                login_throttle::Attempt::retry_message(until)
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        ));
-    }
-    let Some(user) = account_with_password(db, &invitation.email, &form.password).await? else {
-        return Ok(refused(
-            "password",
-            "Wrong password. New to Herald? Choose a password below instead.",
-            StatusCode::UNAUTHORIZED,
-        ));
-    };
-    db.run(move |c| login_throttle::clear(c, &key)).await?;
-    let (id, uid, email) = (invitation.id.clone(), user.id.clone(), user.email.clone());
-    let accepted = match db
-        .run(move |c| invitations::accept(c, &id, &uid, &email))
-        .await
-    {
-        Ok(i) => i,
-        Err(e) => return Err(invite_error(e)),
-    };
-    start_session(req, db, session, user.id).await?;
-    Ok(Ok(joined(&accepted)))
-}
-
-async fn accept_with_new_account(
-    req: &HttpRequest,
-    db: &Db,
-    session: &Session,
-    token: &str,
-    form: &AnswerForm,
-) -> Result<Outcome, AppError> {
-    let mut errors = FieldErrors::default();
-    let password = NewPassword::parse(&form.password)
-        .map_err(|e| errors.add("new_password", e))
-        .ok();
-    if form.password != form.confirm {
-        errors.add("confirm", "The two passwords differ.");
-    }
-    let (Some(password), true) = (password, errors.is_empty()) else {
-        return Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, errors)));
-    };
-    let token = LinkToken::parse(token).ok_or(AppError::NotFound)?;
-    let hash = passwords::hash_off_thread(password.expose()).await?;
-    match db
-        .run(move |c| invitations::accept_with_new_account(c, &token, &hash))
-        .await
-    {
-        Ok((user, invitation)) => {
-            start_session(req, db, session, user).await?;
-            Ok(Ok(format!("Welcome to Herald. {}", joined(&invitation))))
-        }
-        Err(InviteError::AccountExists) => Ok(refused(
-            "new_password",
-            InviteError::AccountExists.to_string(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(e) => Err(invite_error(e)),
+fn answer_error(e: AnswerError) -> AppError {
+    match e {
+        AnswerError::Invite(e) => invite_error(e),
+        AnswerError::Auth(e) => e.into(),
     }
 }
 
@@ -357,7 +237,7 @@ pub async fn accept_listed(
         .run(move |c| invitations::accept(c, &id, &uid, &email))
         .await
         .map_err(invite_error)?;
-    session::flash(&session, Level::Success, joined(&invitation));
+    session::flash(&session, Level::Success, answering::joined(&invitation));
     session::set_workspace(&session, &invitation.workspace_id);
     Ok(see_other("/workspaces"))
 }
