@@ -1,7 +1,82 @@
 //! Settings from an optional TOML file and `HERALD_*` environment variables (which win).
 
-use secrecy::SecretString;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+use crate::channels::aliyun::AliyunConfig;
+use crate::channels::providers::ProviderSetup;
+pub use crate::channels::providers::{EmailProvider, PhoneProvider};
+use crate::channels::smtp::SmtpConfig;
+use crate::channels::twilio::TwilioConfig;
+use crate::outbound::TargetPolicy;
+
+/// Every key of the `[aliyun]`, `[twilio]` and `[smtp]` sections and the environment variable
+/// that overrides it. The variables are the names these settings had before they moved into
+/// sections, so they keep working; the old flat file key is the variable without `HERALD_`,
+/// in lower case (`aliyun_access_key_id`), and is still read too.
+pub const PROVIDER_VARIABLES: &[(&str, &str)] = &[
+    ("aliyun.access_key_id", "HERALD_ALIYUN_ACCESS_KEY_ID"),
+    (
+        "aliyun.access_key_secret",
+        "HERALD_ALIYUN_ACCESS_KEY_SECRET",
+    ),
+    ("aliyun.region_id", "HERALD_ALIYUN_REGION_ID"),
+    ("aliyun.sms_endpoint", "HERALD_ALIYUN_SMS_ENDPOINT"),
+    ("aliyun.voice_endpoint", "HERALD_ALIYUN_VOICE_ENDPOINT"),
+    ("aliyun.sms_sign_name", "HERALD_ALIYUN_SMS_SIGN_NAME"),
+    (
+        "aliyun.sms_template_verify",
+        "HERALD_ALIYUN_SMS_TEMPLATE_VERIFY",
+    ),
+    (
+        "aliyun.sms_template_alert",
+        "HERALD_ALIYUN_SMS_TEMPLATE_ALERT",
+    ),
+    ("aliyun.tts_code", "HERALD_ALIYUN_TTS_CODE"),
+    (
+        "aliyun.sms_template_verify_zh",
+        "HERALD_ALIYUN_SMS_TEMPLATE_VERIFY_ZH",
+    ),
+    (
+        "aliyun.sms_template_alert_zh",
+        "HERALD_ALIYUN_SMS_TEMPLATE_ALERT_ZH",
+    ),
+    ("aliyun.tts_code_zh", "HERALD_ALIYUN_TTS_CODE_ZH"),
+    (
+        "aliyun.called_show_number",
+        "HERALD_ALIYUN_CALLED_SHOW_NUMBER",
+    ),
+    ("twilio.account_sid", "HERALD_TWILIO_ACCOUNT_SID"),
+    ("twilio.auth_token", "HERALD_TWILIO_AUTH_TOKEN"),
+    ("twilio.from", "HERALD_TWILIO_FROM"),
+    (
+        "twilio.messaging_service_sid",
+        "HERALD_TWILIO_MESSAGING_SERVICE_SID",
+    ),
+    ("twilio.base_url", "HERALD_TWILIO_BASE_URL"),
+    ("smtp.url", "HERALD_SMTP_URL"),
+    ("smtp.from", "HERALD_EMAIL_FROM"),
+    ("smtp.ca_file", "HERALD_SMTP_CA_FILE"),
+];
+
+/// The file key a section key had before the sections: `aliyun_access_key_id`.
+fn flat_key(variable: &str) -> String {
+    variable
+        .strip_prefix("HERALD_")
+        .unwrap_or(variable)
+        .to_ascii_lowercase()
+}
+
+/// A section key as people write it, with its variable: `aliyun.access_key_id
+/// (HERALD_ALIYUN_ACCESS_KEY_ID)`.
+pub fn spelled(key: &str) -> String {
+    match PROVIDER_VARIABLES.iter().find(|(k, _)| *k == key) {
+        Some((_, variable)) => format!("{key} ({variable})"),
+        None => key.to_string(),
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -39,42 +114,12 @@ pub struct Settings {
     /// Verification messages (SMS and email) one workspace may send in 24 hours; 0: no limit.
     pub verification_daily_limit: u32,
 
-    pub aliyun_access_key_id: String,
-    pub aliyun_access_key_secret: Option<SecretString>,
-    pub aliyun_region_id: String,
-    pub aliyun_sms_endpoint: String,
-    pub aliyun_voice_endpoint: String,
-    /// The approved SMS signature name.
-    pub aliyun_sms_sign_name: String,
-    /// Approved template for verification links; it must contain the variable `${url}`.
-    pub aliyun_sms_template_verify: String,
-    /// Approved template for alerts; it must contain the variable `${text}`.
-    pub aliyun_sms_template_alert: String,
-    /// Approved text-to-speech template for calls; it must contain the variable `${text}`.
-    pub aliyun_tts_code: String,
-    /// Chinese versions of the three templates above, used for contacts whose language is
-    /// Chinese; empty: the templates above are used for everyone.
-    pub aliyun_sms_template_verify_zh: String,
-    pub aliyun_sms_template_alert_zh: String,
-    pub aliyun_tts_code_zh: String,
-    /// Caller number for voice calls; empty uses Alibaba's shared number pool.
-    pub aliyun_called_show_number: String,
-
-    pub twilio_account_sid: String,
-    pub twilio_auth_token: Option<SecretString>,
-    /// The Twilio number (E.164) SMS and calls come from.
-    pub twilio_from: String,
-    pub twilio_messaging_service_sid: String,
-    pub twilio_base_url: String,
-
-    /// `smtp://host:25` (plain, local relay), `smtp://user:pass@host:587?tls=required`
-    /// (STARTTLS) or `smtps://user:pass@host:465` (implicit TLS).
-    pub smtp_url: Option<SecretString>,
-    /// The From of every email, e.g. `Herald <alerts@example.com>`.
-    pub email_from: String,
-    /// A PEM file of CA certificates to trust for the SMTP server's TLS besides the public
-    /// roots (a relay with a company CA).
-    pub smtp_ca_file: Option<String>,
+    /// The `[aliyun]` section: Alibaba Cloud SMS and voice.
+    pub aliyun: AliyunConfig,
+    /// The `[twilio]` section: Twilio SMS and voice.
+    pub twilio: TwilioConfig,
+    /// The `[smtp]` section: the SMTP server and the From of every email.
+    pub smtp: SmtpConfig,
 
     /// Let chatbot, webhook and provider URLs reach loopback, private (10/8, 172.16/12,
     /// 192.168/16, fc00::/7) and carrier-grade NAT addresses (`HERALD_ALLOW_PRIVATE_TARGETS`).
@@ -84,21 +129,6 @@ pub struct Settings {
     /// Reverse proxies in front of Herald, comma separated (`127.0.0.1, 10.0.0.2`): from them,
     /// `X-Forwarded-For` gives the client address that sign-in and link limits count by.
     pub trusted_proxies: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PhoneProvider {
-    Console,
-    Aliyun,
-    Twilio,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EmailProvider {
-    Console,
-    Smtp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -125,27 +155,9 @@ impl Default for Settings {
             provider_timeout_secs: 10,
             send_concurrency: 64,
             verification_daily_limit: 20_000,
-            aliyun_access_key_id: String::new(),
-            aliyun_access_key_secret: None,
-            aliyun_region_id: "cn-hangzhou".into(),
-            aliyun_sms_endpoint: "https://dysmsapi.aliyuncs.com/".into(),
-            aliyun_voice_endpoint: "https://dyvmsapi.aliyuncs.com/".into(),
-            aliyun_sms_sign_name: String::new(),
-            aliyun_sms_template_verify: String::new(),
-            aliyun_sms_template_alert: String::new(),
-            aliyun_tts_code: String::new(),
-            aliyun_sms_template_verify_zh: String::new(),
-            aliyun_sms_template_alert_zh: String::new(),
-            aliyun_tts_code_zh: String::new(),
-            aliyun_called_show_number: String::new(),
-            twilio_account_sid: String::new(),
-            twilio_auth_token: None,
-            twilio_from: String::new(),
-            twilio_messaging_service_sid: String::new(),
-            twilio_base_url: "https://api.twilio.com".into(),
-            smtp_url: None,
-            email_from: "Herald <herald@localhost>".into(),
-            smtp_ca_file: None,
+            aliyun: AliyunConfig::default(),
+            twilio: TwilioConfig::default(),
+            smtp: SmtpConfig::default(),
             allow_private_targets: false,
             trusted_proxies: String::new(),
         }
@@ -167,34 +179,54 @@ impl Settings {
     }
 
     /// `env` replaces the process environment (for tests).
+    ///
+    /// Layers, each winning over the one before: the defaults; the file; the file's old flat
+    /// provider keys (`aliyun_access_key_id`, refused when the file also has the section key);
+    /// the environment (`HERALD_BIND` is `bind`), where the provider variables are mapped into
+    /// their sections through [`PROVIDER_VARIABLES`]. Empty variables count as unset.
     pub fn load_from(
         path: Option<&str>,
         env: Option<config::Map<String, String>>,
     ) -> Result<Settings, ConfigError> {
-        let env_path = match &env {
-            Some(map) => map.get("HERALD_CONFIG").cloned(),
-            None => std::env::var("HERALD_CONFIG").ok(),
+        let variable = |name: &str| match &env {
+            Some(map) => map.get(name).cloned(),
+            None => std::env::var(name).ok(),
         };
-        let file = path.map(str::to_owned).or(env_path);
-        let mut builder = config::Config::builder();
-        builder = match &file {
-            Some(p) => builder.add_source(
-                config::File::with_name(p)
-                    .format(config::FileFormat::Toml)
-                    .required(true),
-            ),
-            None => builder.add_source(
-                config::File::with_name("herald.toml")
-                    .format(config::FileFormat::Toml)
-                    .required(false),
-            ),
+        let file = path
+            .map(str::to_owned)
+            .or_else(|| variable("HERALD_CONFIG"));
+        let file = match &file {
+            Some(p) => config::File::with_name(p)
+                .format(config::FileFormat::Toml)
+                .required(true),
+            None => config::File::with_name("herald.toml")
+                .format(config::FileFormat::Toml)
+                .required(false),
         };
+        let from_file = config::Config::builder().add_source(file).build()?;
+        let mut builder = config::Config::builder().add_source(from_file.clone());
+        for &(key, var) in PROVIDER_VARIABLES {
+            let flat = flat_key(var);
+            if let Ok(value) = from_file.get::<config::Value>(&flat) {
+                if from_file.get::<config::Value>(key).is_ok() {
+                    return Err(ConfigError::Invalid(format!(
+                        "the settings file has both {flat} and {key}: keep {key}"
+                    )));
+                }
+                builder = builder.set_override(key, value)?;
+            }
+        }
         builder = builder.add_source(
             config::Environment::with_prefix("HERALD")
                 .prefix_separator("_")
                 .ignore_empty(true)
-                .source(env),
+                .source(env.clone()),
         );
+        for &(key, var) in PROVIDER_VARIABLES {
+            if let Some(value) = variable(var).filter(|v| !v.is_empty()) {
+                builder = builder.set_override(key, value)?;
+            }
+        }
         let mut settings: Settings = builder.build()?.try_deserialize()?;
         if settings.public_url.trim().is_empty() {
             settings.public_url = format!("http://{}", settings.bind);
@@ -238,62 +270,85 @@ impl Settings {
         self.validate_providers()
     }
 
-    /// A chosen provider must have what it needs; the message names the missing setting.
+    /// A chosen provider must have what it needs; the message names the missing setting as
+    /// written in the file and as its variable.
     fn validate_providers(&self) -> Result<(), ConfigError> {
         let uses = |p| self.sms_provider == p || self.voice_provider == p;
+        let (aliyun, twilio) = (&self.aliyun, &self.twilio);
         let mut missing: Vec<&str> = Vec::new();
         if uses(PhoneProvider::Aliyun) {
-            if self.aliyun_access_key_id.is_empty() {
-                missing.push("aliyun_access_key_id");
+            if aliyun.access_key_id.is_empty() {
+                missing.push("aliyun.access_key_id");
             }
-            if self.aliyun_access_key_secret.is_none() {
-                missing.push("aliyun_access_key_secret");
+            if aliyun.access_key_secret.expose_secret().is_empty() {
+                missing.push("aliyun.access_key_secret");
             }
         }
         if self.sms_provider == PhoneProvider::Aliyun {
-            if self.aliyun_sms_sign_name.is_empty() {
-                missing.push("aliyun_sms_sign_name");
+            if aliyun.sms_sign_name.is_empty() {
+                missing.push("aliyun.sms_sign_name");
             }
-            if self.aliyun_sms_template_verify.is_empty() {
-                missing.push("aliyun_sms_template_verify");
+            if aliyun.sms_template_verify.is_empty() {
+                missing.push("aliyun.sms_template_verify");
             }
         }
-        if self.voice_provider == PhoneProvider::Aliyun && self.aliyun_tts_code.is_empty() {
-            missing.push("aliyun_tts_code");
+        if self.voice_provider == PhoneProvider::Aliyun && aliyun.tts_code.is_empty() {
+            missing.push("aliyun.tts_code");
         }
         if uses(PhoneProvider::Twilio) {
-            if self.twilio_account_sid.is_empty() {
-                missing.push("twilio_account_sid");
+            if twilio.account_sid.is_empty() {
+                missing.push("twilio.account_sid");
             }
-            if self.twilio_auth_token.is_none() {
-                missing.push("twilio_auth_token");
+            if twilio.auth_token.expose_secret().is_empty() {
+                missing.push("twilio.auth_token");
             }
         }
         if self.sms_provider == PhoneProvider::Twilio
-            && self.twilio_from.is_empty()
-            && self.twilio_messaging_service_sid.is_empty()
+            && twilio.from.is_empty()
+            && twilio.messaging_service_sid.is_empty()
         {
-            missing.push("twilio_from");
+            missing.push("twilio.from");
         }
-        if self.voice_provider == PhoneProvider::Twilio && self.twilio_from.is_empty() {
-            missing.push("twilio_from");
+        if self.voice_provider == PhoneProvider::Twilio && twilio.from.is_empty() {
+            missing.push("twilio.from");
         }
-        if self.email_provider == EmailProvider::Smtp && self.smtp_url.is_none() {
-            missing.push("smtp_url");
+        if self.email_provider == EmailProvider::Smtp
+            && self
+                .smtp
+                .url
+                .as_ref()
+                .is_none_or(|url| url.expose_secret().is_empty())
+        {
+            missing.push("smtp.url");
         }
         missing.dedup();
         if missing.is_empty() {
             Ok(())
         } else {
             Err(ConfigError::Invalid(format!(
-                "the chosen providers need: {} (HERALD_{})",
-                missing.join(", "),
+                "the chosen providers need: {}",
                 missing
                     .iter()
-                    .map(|m| m.to_uppercase())
+                    .map(|key| spelled(key))
                     .collect::<Vec<_>>()
-                    .join(", HERALD_")
+                    .join(", ")
             )))
+        }
+    }
+
+    /// What [`crate::channels::Providers::new`] builds the senders from.
+    pub fn provider_setup(&self) -> ProviderSetup<'_> {
+        ProviderSetup {
+            sms: self.sms_provider,
+            voice: self.voice_provider,
+            email: self.email_provider,
+            aliyun: &self.aliyun,
+            twilio: &self.twilio,
+            smtp: &self.smtp,
+            timeout: Duration::from_secs(self.provider_timeout_secs),
+            policy: TargetPolicy {
+                allow_private: self.allow_private_targets,
+            },
         }
     }
 
@@ -364,16 +419,277 @@ mod tests {
         assert!(Settings::load_from(Some("/nonexistent/herald.toml"), env(&[])).is_err());
     }
 
+    /// A settings file in its own temporary directory (removed with the returned guard).
+    fn file(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("herald.toml");
+        std::fs::write(&path, text).expect("write");
+        let path = path.to_string_lossy().into_owned();
+        (dir, path)
+    }
+
+    #[test]
+    fn provider_sections_have_the_provider_defaults() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults");
+        assert_eq!(s.aliyun.region_id, "cn-hangzhou");
+        assert_eq!(s.aliyun.sms_endpoint, "https://dysmsapi.aliyuncs.com/");
+        assert_eq!(s.aliyun.voice_endpoint, "https://dyvmsapi.aliyuncs.com/");
+        assert!(s.aliyun.access_key_secret.expose_secret().is_empty());
+        assert_eq!(s.twilio.base_url, "https://api.twilio.com");
+        assert_eq!(s.smtp.from, "Herald <herald@localhost>");
+        assert!(s.smtp.url.is_none() && s.smtp.ca_file.is_none());
+        // A section that sets one key keeps the defaults of the others.
+        let (_dir, path) = file("[aliyun]\naccess_key_id = \"LTAI1\"\n");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("load");
+        assert_eq!(s.aliyun.access_key_id, "LTAI1");
+        assert_eq!(s.aliyun.region_id, "cn-hangzhou");
+    }
+
+    #[test]
+    fn provider_sections_in_the_file_load_into_the_provider_configs() {
+        let (_dir, path) = file(
+            r#"
+sms_provider = "aliyun"
+voice_provider = "twilio"
+email_provider = "smtp"
+
+[aliyun]
+access_key_id = "LTAI-file"
+access_key_secret = "aliyun-file-secret"
+region_id = "cn-shanghai"
+sms_endpoint = "https://sms.example.com/"
+sms_sign_name = "Herald"
+sms_template_verify = "SMS_1"
+sms_template_alert = "SMS_2"
+tts_code = "TTS_3"
+sms_template_verify_zh = "SMS_1_ZH"
+called_show_number = "057100000000"
+
+[twilio]
+account_sid = "AC-file"
+auth_token = "twilio-file-token"
+from = "+15005550006"
+base_url = "https://twilio.example.com"
+
+[smtp]
+url = "smtps://herald:smtp-file-password@mail.example.com:465"
+from = "Herald <alerts@example.com>"
+ca_file = "company-ca.pem"
+"#,
+        );
+        let s = Settings::load_from(Some(&path), env(&[])).expect("load");
+        assert_eq!(s.sms_provider, PhoneProvider::Aliyun);
+        assert_eq!(s.aliyun.access_key_id, "LTAI-file");
+        assert_eq!(
+            s.aliyun.access_key_secret.expose_secret(),
+            "aliyun-file-secret"
+        );
+        assert_eq!(s.aliyun.region_id, "cn-shanghai");
+        assert_eq!(s.aliyun.sms_endpoint, "https://sms.example.com/");
+        assert_eq!(s.aliyun.voice_endpoint, "https://dyvmsapi.aliyuncs.com/");
+        assert_eq!(s.aliyun.sms_sign_name, "Herald");
+        assert_eq!(s.aliyun.sms_template_verify, "SMS_1");
+        assert_eq!(s.aliyun.sms_template_alert, "SMS_2");
+        assert_eq!(s.aliyun.tts_code, "TTS_3");
+        assert_eq!(s.aliyun.sms_template_verify_zh, "SMS_1_ZH");
+        assert_eq!(s.aliyun.called_show_number, "057100000000");
+        assert_eq!(s.twilio.account_sid, "AC-file");
+        assert_eq!(s.twilio.auth_token.expose_secret(), "twilio-file-token");
+        assert_eq!(s.twilio.from, "+15005550006");
+        assert_eq!(s.twilio.base_url, "https://twilio.example.com");
+        assert_eq!(
+            s.smtp.url.as_ref().map(|u| u.expose_secret()),
+            Some("smtps://herald:smtp-file-password@mail.example.com:465")
+        );
+        assert_eq!(s.smtp.from, "Herald <alerts@example.com>");
+        assert_eq!(s.smtp.ca_file.as_deref(), Some("company-ca.pem"));
+        // Secrets never show in debug output, which is what logs would print.
+        let debug = format!("{s:?}");
+        for secret in [
+            "aliyun-file-secret",
+            "twilio-file-token",
+            "smtp-file-password",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert!(debug.contains("LTAI-file"), "plain settings still show");
+    }
+
+    #[test]
+    fn the_old_variables_override_their_section_keys() {
+        let (_dir, path) = file(
+            "[aliyun]\naccess_key_id = \"LTAI-file\"\nregion_id = \"cn-shanghai\"\n\
+             [twilio]\nauth_token = \"file-token\"\n\
+             [smtp]\nfrom = \"Herald <file@example.com>\"\nurl = \"smtp://file:25\"\n",
+        );
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[
+                ("HERALD_ALIYUN_ACCESS_KEY_ID", "LTAI-env"),
+                ("HERALD_TWILIO_AUTH_TOKEN", "env-token"),
+                ("HERALD_EMAIL_FROM", "Herald <env@example.com>"),
+                ("HERALD_SMTP_CA_FILE", "env-ca.pem"),
+                // Empty counts as unset, as for every other variable.
+                ("HERALD_SMTP_URL", ""),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.aliyun.access_key_id, "LTAI-env");
+        assert_eq!(s.aliyun.region_id, "cn-shanghai", "untouched keys stay");
+        assert_eq!(s.twilio.auth_token.expose_secret(), "env-token");
+        assert_eq!(s.smtp.from, "Herald <env@example.com>");
+        assert_eq!(s.smtp.ca_file.as_deref(), Some("env-ca.pem"));
+        assert_eq!(
+            s.smtp.url.as_ref().map(|u| u.expose_secret()),
+            Some("smtp://file:25")
+        );
+    }
+
+    /// The field each section key fills, to check the table against the structs.
+    fn field(s: &Settings, key: &str) -> String {
+        let (a, t, m) = (&s.aliyun, &s.twilio, &s.smtp);
+        match key {
+            "aliyun.access_key_id" => a.access_key_id.clone(),
+            "aliyun.access_key_secret" => a.access_key_secret.expose_secret().to_string(),
+            "aliyun.region_id" => a.region_id.clone(),
+            "aliyun.sms_endpoint" => a.sms_endpoint.clone(),
+            "aliyun.voice_endpoint" => a.voice_endpoint.clone(),
+            "aliyun.sms_sign_name" => a.sms_sign_name.clone(),
+            "aliyun.sms_template_verify" => a.sms_template_verify.clone(),
+            "aliyun.sms_template_alert" => a.sms_template_alert.clone(),
+            "aliyun.tts_code" => a.tts_code.clone(),
+            "aliyun.sms_template_verify_zh" => a.sms_template_verify_zh.clone(),
+            "aliyun.sms_template_alert_zh" => a.sms_template_alert_zh.clone(),
+            "aliyun.tts_code_zh" => a.tts_code_zh.clone(),
+            "aliyun.called_show_number" => a.called_show_number.clone(),
+            "twilio.account_sid" => t.account_sid.clone(),
+            "twilio.auth_token" => t.auth_token.expose_secret().to_string(),
+            "twilio.from" => t.from.clone(),
+            "twilio.messaging_service_sid" => t.messaging_service_sid.clone(),
+            "twilio.base_url" => t.base_url.clone(),
+            "smtp.url" => m
+                .url
+                .as_ref()
+                .map(|u| u.expose_secret().to_string())
+                .unwrap_or_default(),
+            "smtp.from" => m.from.clone(),
+            "smtp.ca_file" => m.ca_file.clone().unwrap_or_default(),
+            other => panic!("{other} is in PROVIDER_VARIABLES but has no field"),
+        }
+    }
+
+    #[test]
+    fn every_old_variable_reaches_its_field() {
+        assert_eq!(PROVIDER_VARIABLES.len(), 21, "aliyun 13, twilio 5, smtp 3");
+        let values: Vec<(&str, String)> = PROVIDER_VARIABLES
+            .iter()
+            .map(|(_, var)| (*var, format!("value of {var}")))
+            .collect();
+        let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let s = Settings::load_from(None, env(&pairs)).expect("load");
+        for (key, var) in PROVIDER_VARIABLES {
+            assert_eq!(field(&s, key), format!("value of {var}"), "{var} → {key}");
+        }
+        // The same values as old flat keys in the file.
+        let text: String = PROVIDER_VARIABLES
+            .iter()
+            .map(|(_, var)| format!("{} = \"file {var}\"\n", flat_key(var)))
+            .collect();
+        let (_dir, path) = file(&text);
+        let s = Settings::load_from(Some(&path), env(&[])).expect("load");
+        for (key, var) in PROVIDER_VARIABLES {
+            assert_eq!(
+                field(&s, key),
+                format!("file {var}"),
+                "{} → {key}",
+                flat_key(var)
+            );
+        }
+    }
+
+    #[test]
+    fn old_flat_file_keys_still_work_below_the_environment() {
+        let (_dir, path) = file(
+            "aliyun_access_key_id = \"LTAI-flat\"\nemail_from = \"Herald <flat@example.com>\"\n",
+        );
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[("HERALD_EMAIL_FROM", "Herald <env@example.com>")]),
+        )
+        .expect("load");
+        assert_eq!(s.aliyun.access_key_id, "LTAI-flat");
+        assert_eq!(s.smtp.from, "Herald <env@example.com>");
+        // Both spellings in one file: which one was meant is unclear, so neither is guessed.
+        let (_dir, path) =
+            file("email_from = \"a@example.com\"\n[smtp]\nfrom = \"b@example.com\"\n");
+        let e = Settings::load_from(Some(&path), env(&[])).expect_err("both");
+        let text = e.to_string();
+        assert!(
+            text.contains("email_from") && text.contains("smtp.from"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_misspelt_section_key_is_refused_with_its_name() {
+        // `sign_name` was the struct field's name before; the key is `sms_sign_name`.
+        let (_dir, path) = file("[aliyun]\nsign_name = \"Herald\"\n");
+        let e = Settings::load_from(Some(&path), env(&[])).expect_err("unknown key");
+        assert!(e.to_string().contains("sign_name"), "{e}");
+    }
+
     #[test]
     fn a_chosen_provider_names_what_it_is_missing() {
         let e = Settings::load_from(None, env(&[("HERALD_SMS_PROVIDER", "aliyun")]))
             .expect_err("aliyun without keys");
         let text = e.to_string();
-        assert!(text.contains("aliyun_access_key_secret"), "{text}");
-        assert!(text.contains("aliyun_sms_template_verify"), "{text}");
+        assert!(
+            text.contains("aliyun.access_key_id (HERALD_ALIYUN_ACCESS_KEY_ID)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("aliyun.access_key_secret (HERALD_ALIYUN_ACCESS_KEY_SECRET)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("aliyun.sms_template_verify (HERALD_ALIYUN_SMS_TEMPLATE_VERIFY)"),
+            "{text}"
+        );
+        // Set in the section, it is no longer missing; an empty secret still is.
+        let (_dir, path) = file(
+            "sms_provider = \"aliyun\"\n[aliyun]\naccess_key_id = \"LTAI1\"\n\
+             access_key_secret = \"\"\nsms_sign_name = \"Herald\"\nsms_template_verify = \"SMS_1\"\n",
+        );
+        let e = Settings::load_from(Some(&path), env(&[])).expect_err("empty secret");
+        assert_eq!(
+            e.to_string(),
+            "configuration: the chosen providers need: \
+             aliyun.access_key_secret (HERALD_ALIYUN_ACCESS_KEY_SECRET)"
+        );
+        let s = Settings::load_from(
+            Some(&path),
+            env(&[("HERALD_ALIYUN_ACCESS_KEY_SECRET", "from-env")]),
+        )
+        .expect("secret from the environment");
+        assert_eq!(s.aliyun.access_key_secret.expose_secret(), "from-env");
+
         let e = Settings::load_from(None, env(&[("HERALD_EMAIL_PROVIDER", "smtp")]))
             .expect_err("smtp without url");
-        assert!(e.to_string().contains("smtp_url"), "{e}");
+        assert!(e.to_string().contains("smtp.url (HERALD_SMTP_URL)"), "{e}");
+        let e = Settings::load_from(
+            None,
+            env(&[
+                ("HERALD_SMS_PROVIDER", "twilio"),
+                ("HERALD_VOICE_PROVIDER", "twilio"),
+            ]),
+        )
+        .expect_err("twilio without anything");
+        assert_eq!(
+            e.to_string(),
+            "configuration: the chosen providers need: \
+             twilio.account_sid (HERALD_TWILIO_ACCOUNT_SID), \
+             twilio.auth_token (HERALD_TWILIO_AUTH_TOKEN), twilio.from (HERALD_TWILIO_FROM)"
+        );
         let s = Settings::load_from(
             None,
             env(&[

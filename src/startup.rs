@@ -74,7 +74,7 @@ impl Application {
                 "Batch Verify runs of an earlier process marked interrupted"
             );
         }
-        let providers = Providers::from_settings(&settings, &db)?;
+        let providers = Providers::new(settings.provider_setup(), &db)?;
         tracing::info!(
             sms = providers.sms.name(),
             voice = providers.voice.name(),

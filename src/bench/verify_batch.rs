@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::{Context, bail};
 
-use crate::channels::aliyun;
+use crate::channels::aliyun::{self, AliyunConfig};
 use crate::config::{PhoneProvider, Settings};
 use crate::store::Db;
 
@@ -102,11 +102,14 @@ pub fn run(db: Db, url: String, contacts: u32, concurrency: usize) -> anyhow::Re
         public_url: base.clone(),
         bind: format!("127.0.0.1:{port}"),
         sms_provider: PhoneProvider::Aliyun,
-        aliyun_access_key_id: KEY_ID.into(),
-        aliyun_access_key_secret: Some(SECRET.into()),
-        aliyun_sms_endpoint: sink_url,
-        aliyun_sms_sign_name: "Herald".into(),
-        aliyun_sms_template_verify: "SMS_BENCH".into(),
+        aliyun: AliyunConfig {
+            access_key_id: KEY_ID.into(),
+            access_key_secret: SECRET.into(),
+            sms_endpoint: sink_url,
+            sms_sign_name: "Herald".into(),
+            sms_template_verify: "SMS_BENCH".into(),
+            ..AliyunConfig::default()
+        },
         send_concurrency: concurrency,
         // The sink is on loopback.
         allow_private_targets: true,

@@ -16,16 +16,24 @@ use super::{
 use crate::domain::{Language, PhoneNumber};
 use crate::outbound::TargetPolicy;
 
-#[derive(Clone)]
+/// The `[aliyun]` section of the settings (`HERALD_ALIYUN_*` variables override it). Debug
+/// output shows the secret as `[REDACTED]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct AliyunConfig {
     pub access_key_id: String,
+    /// Empty: not configured.
     pub access_key_secret: SecretString,
     pub region_id: String,
     pub sms_endpoint: String,
     pub voice_endpoint: String,
-    pub sign_name: String,
+    /// The approved SMS signature name.
+    pub sms_sign_name: String,
+    /// Approved template for verification links; it must contain the variable `${url}`.
     pub sms_template_verify: String,
+    /// Approved template for alerts; it must contain the variable `${text}`.
     pub sms_template_alert: String,
+    /// Approved text-to-speech template for calls; it must contain the variable `${text}`.
     pub tts_code: String,
     /// Chinese versions; empty: the templates above serve every language. Alibaba Cloud sends
     /// only approved templates, so the language is chosen by template, not by text.
@@ -34,6 +42,26 @@ pub struct AliyunConfig {
     pub tts_code_zh: String,
     /// Empty: Alibaba's shared number pool calls out.
     pub called_show_number: String,
+}
+
+impl Default for AliyunConfig {
+    fn default() -> Self {
+        AliyunConfig {
+            access_key_id: String::new(),
+            access_key_secret: SecretString::default(),
+            region_id: "cn-hangzhou".into(),
+            sms_endpoint: "https://dysmsapi.aliyuncs.com/".into(),
+            voice_endpoint: "https://dyvmsapi.aliyuncs.com/".into(),
+            sms_sign_name: String::new(),
+            sms_template_verify: String::new(),
+            sms_template_alert: String::new(),
+            tts_code: String::new(),
+            sms_template_verify_zh: String::new(),
+            sms_template_alert_zh: String::new(),
+            tts_code_zh: String::new(),
+            called_show_number: String::new(),
+        }
+    }
 }
 
 pub struct Aliyun {
@@ -240,7 +268,7 @@ impl SmsSender for Aliyun {
             let mut params = self.common_params("SendSms");
             params.extend([
                 ("PhoneNumbers".into(), provider_number(&sms.to)),
-                ("SignName".into(), self.config.sign_name.clone()),
+                ("SignName".into(), self.config.sms_sign_name.clone()),
                 ("TemplateCode".into(), template.clone()),
                 (
                     "TemplateParam".into(),

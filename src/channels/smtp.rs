@@ -9,8 +9,36 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::SecretString;
+use serde::Deserialize;
 
 use super::{Accepted, Email, EmailSender, FailureKind, SendFailure, SendResult};
+
+/// The `[smtp]` section of the settings (`HERALD_SMTP_URL`, `HERALD_EMAIL_FROM` and
+/// `HERALD_SMTP_CA_FILE` override it). Debug output shows the URL, which may hold a password,
+/// as `[REDACTED]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// `smtp://host:25` (plain, local relay), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465` (implicit TLS).
+    pub url: Option<SecretString>,
+    /// The From of every email, e.g. `Herald <alerts@example.com>`.
+    pub from: String,
+    /// A PEM file of CA certificates to trust for the SMTP server's TLS besides the public
+    /// roots (a relay with a company CA).
+    pub ca_file: Option<String>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            url: None,
+            from: "Herald <herald@localhost>".into(),
+            ca_file: None,
+        }
+    }
+}
 
 pub struct Smtp {
     transport: AsyncSmtpTransport<Tokio1Executor>,

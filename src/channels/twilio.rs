@@ -12,9 +12,13 @@ use super::{
 use crate::domain::Language;
 use crate::outbound::TargetPolicy;
 
-#[derive(Clone)]
+/// The `[twilio]` section of the settings (`HERALD_TWILIO_*` variables override it). Debug
+/// output shows the token as `[REDACTED]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TwilioConfig {
     pub account_sid: String,
+    /// Empty: not configured.
     pub auth_token: SecretString,
     /// The Twilio number messages and calls come from (E.164).
     pub from: String,
@@ -22,6 +26,18 @@ pub struct TwilioConfig {
     pub messaging_service_sid: String,
     /// `https://api.twilio.com`; other values point tests at a loopback stand-in.
     pub base_url: String,
+}
+
+impl Default for TwilioConfig {
+    fn default() -> Self {
+        TwilioConfig {
+            account_sid: String::new(),
+            auth_token: SecretString::default(),
+            from: String::new(),
+            messaging_service_sid: String::new(),
+            base_url: "https://api.twilio.com".into(),
+        }
+    }
 }
 
 pub struct Twilio {

@@ -292,15 +292,18 @@ pub fn use_aliyun(s: &mut herald::config::Settings, fake: &Fake) {
     use herald::config::PhoneProvider;
     s.sms_provider = PhoneProvider::Aliyun;
     s.voice_provider = PhoneProvider::Aliyun;
-    s.aliyun_access_key_id = ALIYUN_KEY_ID.into();
-    s.aliyun_access_key_secret = Some(ALIYUN_SECRET.into());
-    s.aliyun_sms_endpoint = format!("{}/", fake.url);
-    s.aliyun_voice_endpoint = format!("{}/", fake.url);
-    s.aliyun_sms_sign_name = "Herald".into();
-    s.aliyun_sms_template_verify = "SMS_100000001".into();
-    s.aliyun_sms_template_alert = "SMS_100000002".into();
-    s.aliyun_tts_code = "TTS_100000003".into();
-    s.aliyun_sms_template_verify_zh = "SMS_100000004".into();
+    s.aliyun = herald::channels::aliyun::AliyunConfig {
+        access_key_id: ALIYUN_KEY_ID.into(),
+        access_key_secret: ALIYUN_SECRET.into(),
+        sms_endpoint: format!("{}/", fake.url),
+        voice_endpoint: format!("{}/", fake.url),
+        sms_sign_name: "Herald".into(),
+        sms_template_verify: "SMS_100000001".into(),
+        sms_template_alert: "SMS_100000002".into(),
+        tts_code: "TTS_100000003".into(),
+        sms_template_verify_zh: "SMS_100000004".into(),
+        ..Default::default()
+    };
     // The stand-in listens on loopback.
     s.allow_private_targets = true;
 }

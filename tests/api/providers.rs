@@ -6,12 +6,15 @@ use herald::channels::aliyun::{Aliyun, AliyunConfig};
 use herald::channels::smtp::Smtp;
 use herald::channels::twilio::{Twilio, TwilioConfig};
 use herald::channels::{
-    Email, EmailSender, FailureKind, Sms, SmsPurpose, SmsSender, VoiceCall, VoiceCaller,
+    Email, EmailSender, FailureKind, Providers, Sms, SmsPurpose, SmsSender, VoiceCall, VoiceCaller,
 };
+use herald::config::Settings;
 use herald::domain::{EmailAddress, Language, PhoneNumber};
 use herald::outbound::{self, TargetPolicy};
+use herald::store::Db;
 
 use crate::fakes::{self, Fake};
+use crate::helpers::{Kind, TestDb};
 use crate::smtp_server::{Security, SmtpServer};
 
 fn aliyun(fake: &Fake, secret: &str) -> Aliyun {
@@ -160,7 +163,7 @@ fn base_config(fake: &Fake) -> AliyunConfig {
         region_id: "cn-hangzhou".into(),
         sms_endpoint: format!("{}/", fake.url),
         voice_endpoint: format!("{}/", fake.url),
-        sign_name: "Herald".into(),
+        sms_sign_name: "Herald".into(),
         sms_template_verify: "SMS_1".into(),
         sms_template_alert: "SMS_2".into(),
         tts_code: "TTS_3".into(),
@@ -313,5 +316,114 @@ async fn email_goes_over_starttls_and_implicit_tls() {
             mail.contains(&format!("Subject: Over {security:?}")),
             "{mail}"
         );
+    }
+}
+
+/// The `[aliyun]`, `[twilio]` and `[smtp]` sections of a settings file, with the secrets from
+/// the old `HERALD_*` variables, are what the senders built at start-up use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_sections_and_old_variables_reach_the_senders() {
+    let alibaba = fakes::aliyun_server();
+    let twilio = fakes::twilio_server();
+    let smtp = SmtpServer::start_with(Security::StartTls);
+    let dir = tempfile::tempdir().expect("dir");
+    let (smtp_section, ca_file) = match &smtp {
+        Some(server) => {
+            let ca = dir.path().join("company-ca.pem");
+            std::fs::write(&ca, server.certificate().expect("certificate")).expect("ca");
+            (
+                format!(
+                    "[smtp]\nurl = \"smtp://127.0.0.1:{}?tls=required\"\n",
+                    server.port()
+                ),
+                ca.to_string_lossy().into_owned(),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let file = dir.path().join("herald.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"sms_provider = "aliyun"
+voice_provider = "twilio"
+email_provider = "{email}"
+allow_private_targets = true
+
+[aliyun]
+access_key_id = "{key_id}"
+access_key_secret = "replaced-by-the-environment"
+sms_endpoint = "{alibaba}/"
+sms_sign_name = "Herald"
+sms_template_verify = "SMS_FROM_FILE"
+
+[twilio]
+account_sid = "{sid}"
+from = "{from}"
+base_url = "{twilio}"
+
+{smtp_section}"#,
+            email = if smtp.is_some() { "smtp" } else { "console" },
+            key_id = fakes::ALIYUN_KEY_ID,
+            alibaba = alibaba.url,
+            sid = fakes::TWILIO_SID,
+            from = fakes::TWILIO_FROM,
+            twilio = twilio.url,
+        ),
+    )
+    .expect("write");
+    let test_db = TestDb::create(Kind::Sqlite).expect("sqlite");
+    let env = [
+        ("HERALD_DATABASE_URL", test_db.url.as_str()),
+        ("HERALD_ALIYUN_ACCESS_KEY_SECRET", fakes::ALIYUN_SECRET),
+        ("HERALD_TWILIO_AUTH_TOKEN", fakes::TWILIO_TOKEN),
+        ("HERALD_EMAIL_FROM", "Herald <alerts@example.com>"),
+        ("HERALD_SMTP_CA_FILE", ca_file.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let settings = Settings::load_from(Some(&file.to_string_lossy()), Some(env)).expect("settings");
+    let db = Db::connect(&settings.database_url, 1).expect("database");
+    let providers = Providers::new(settings.provider_setup(), &db).expect("providers");
+    assert_eq!(providers.sms.name(), "aliyun");
+    assert_eq!(providers.voice.name(), "twilio");
+
+    // Signed with the key from the file and the secret from the environment.
+    providers
+        .sms
+        .send_sms(&sms("+8613912345678"))
+        .await
+        .expect("accepted by the fake Alibaba Cloud");
+    let req = &alibaba.accepted()[0];
+    assert_eq!(req["TemplateCode"], "SMS_FROM_FILE");
+    assert_eq!(req["SignName"], "Herald");
+
+    // Basic auth with the SID from the file and the token from the environment.
+    let call = VoiceCall {
+        workspace_id: None,
+        to: PhoneNumber::parse("+12025550123").expect("number"),
+        text: "CPU high on n1".into(),
+        language: Language::English,
+    };
+    providers
+        .voice
+        .call(&call)
+        .await
+        .expect("accepted by the fake Twilio");
+    assert_eq!(twilio.accepted()[0]["From"], fakes::TWILIO_FROM);
+
+    // STARTTLS to a server whose CA only the file named by HERALD_SMTP_CA_FILE vouches for.
+    if let Some(server) = smtp {
+        assert_eq!(providers.email.name(), "smtp");
+        let email = Email {
+            workspace_id: None,
+            to: EmailAddress::parse("ana@example.com").expect("address"),
+            subject: "From the settings".into(),
+            text: "Configured by sections.\n".into(),
+        };
+        providers.email.send_email(&email).await.expect("sent");
+        let mail = server.wait_for("ana@example.com").await;
+        assert!(mail.contains("From: Herald <alerts@example.com>"), "{mail}");
     }
 }

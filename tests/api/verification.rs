@@ -464,8 +464,8 @@ async fn an_activation_email_arrives_by_smtp_and_activates() {
     let url = server.url();
     let app = TestApp::spawn_with(Kind::Sqlite, db, |s| {
         s.email_provider = herald::config::EmailProvider::Smtp;
-        s.smtp_url = Some(url.into());
-        s.email_from = "Herald <alerts@example.com>".into();
+        s.smtp.url = Some(url.into());
+        s.smtp.from = "Herald <alerts@example.com>".into();
     })
     .await;
     let owner = app.owner().await;
