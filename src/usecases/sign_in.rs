@@ -183,3 +183,23 @@ pub async fn change_password(
     tracing::info!(%user, ended, "password changed; other sessions ended");
     Ok(PasswordChange::Changed { ended })
 }
+
+/// The first owner and their workspace, while no account exists; None when someone finished
+/// setup meanwhile (their account stands).
+pub async fn first_owner(
+    db: &Db,
+    email: crate::domain::EmailAddress,
+    password: NewPassword,
+    workspace: String,
+) -> Result<Option<UserId>, AuthError> {
+    let hash = passwords::hash_off_thread(password.expose())
+        .await
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    let created = db
+        .run(move |c| users::create_first_owner(c, &email, &hash, &workspace))
+        .await?;
+    if let Some((user, _)) = &created {
+        tracing::info!(%user, "first owner created");
+    }
+    Ok(created.map(|(user, _)| user))
+}

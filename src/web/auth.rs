@@ -366,13 +366,30 @@ pub async fn login(
     let (status, message) = match sign_in::sign_in(&db, attempt).await? {
         SignIn::SignedIn(started) => {
             session::sign_in(&session, &started.token, &started.user.workspace_id);
-            let to = if started.user.must_change_password {
+            let forced = started.user.must_change_password;
+            let to = if forced {
                 "/account/password".into()
             } else {
                 safe_next(&form.next)
             };
             return Ok(see_other(&to));
         }
+        refused => refusal(refused),
+    };
+    let (email, next, error) = (form.email, form.next, Some(message));
+    let page = LoginPage {
+        layout: Layout::public(&session),
+        email,
+        next,
+        error,
+        notice: None,
+    };
+    render(status, &page)
+}
+
+/// What the sign-in page says when it does not sign in.
+fn refusal(answer: SignIn) -> (StatusCode, String) {
+    match answer {
         SignIn::Throttled(retry) => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("Too many failed sign-ins. {retry}"),
@@ -382,15 +399,8 @@ pub async fn login(
             StatusCode::FORBIDDEN,
             "This account belongs to no workspace. Ask an owner to invite you.".into(),
         ),
-    };
-    let page = LoginPage {
-        layout: Layout::public(&session),
-        email: form.email,
-        next: form.next,
-        error: Some(message),
-        notice: None,
-    };
-    render(status, &page)
+        SignIn::SignedIn(_) => (StatusCode::OK, String::new()),
+    }
 }
 
 /// Ends this session on the server too, so a copy of the cookie no longer signs anyone in.

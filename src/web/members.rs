@@ -121,13 +121,7 @@ pub async fn invite(
         Ok(parsed) => parsed,
         Err(errors) => return console.form::<IndexPage>(editing.with_errors(errors)).await,
     };
-    let u = &console.user;
-    let by = Inviter {
-        workspace_id: u.workspace_id.clone(),
-        workspace_name: u.workspace_name.clone(),
-        user_id: u.user_id.clone(),
-        email: u.email.clone(),
-    };
+    let by = inviter(&console.user);
     let done = format!(
         "Invitation sent to {email}. They join as {} when they accept it.",
         role.label()
@@ -146,6 +140,15 @@ pub async fn invite(
         }
         Err(InviteProblem::Invite(e)) => Err(AppError::Other(e.into())),
         Err(InviteProblem::Store(e)) => Err(e.into()),
+    }
+}
+
+fn inviter(u: &CurrentUser) -> Inviter {
+    Inviter {
+        workspace_id: u.workspace_id.clone(),
+        workspace_name: u.workspace_name.clone(),
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
     }
 }
 

@@ -484,30 +484,33 @@ pub async fn simulate_page(
 ) -> Result<HttpResponse, AppError> {
     let labels_text = q.into_inner().labels.unwrap_or_else(sample_labels);
     let parsed = rules::parse_sample_labels(&labels_text);
-    let (index, lookup) = (db.contact_index(), parsed.clone().unwrap_or_default());
+    let (index, lookup) = (db.contact_index(), parsed.clone().ok());
     let (user, routes) = visitor
-        .read(&db, Need::Member, move |c, user| {
-            Ok(routing::who_would_be_notified(
+        .read(&db, Need::Member, move |c, user| match lookup {
+            Some(labels) => Ok(routing::who_would_be_notified(
                 c,
                 &index,
                 &user.workspace_id,
-                &lookup,
-            )?)
+                &labels,
+            )?),
+            None => Ok(Vec::new()),
         })
         .await?;
-    let (labels, error, status) = match parsed {
-        Ok(l) => (l, None, StatusCode::OK),
-        Err(e) => (BTreeMap::new(), Some(e), StatusCode::UNPROCESSABLE_ENTITY),
+    let status = if parsed.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
     };
-    let routes = if error.is_none() { routes } else { Vec::new() };
-    render(
-        status,
-        &SimulatePage {
-            layout: Layout::new(&session, &user),
-            labels_text,
-            error,
-            labels,
-            routes,
-        },
-    )
+    let (labels, error) = match parsed {
+        Ok(l) => (l, None),
+        Err(e) => (BTreeMap::new(), Some(e)),
+    };
+    let page = SimulatePage {
+        layout: Layout::new(&session, &user),
+        labels_text,
+        error,
+        labels,
+        routes,
+    };
+    render(status, &page)
 }

@@ -11,8 +11,8 @@ use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
 use crate::domain::{EmailAddress, NewPassword};
 use crate::error::{AppError, see_other};
-use crate::passwords;
 use crate::store::{Db, users, workspaces};
+use crate::usecases::sign_in;
 
 #[derive(Template)]
 #[template(path = "setup.html")]
@@ -50,57 +50,64 @@ pub async fn form(db: web::Data<Db>, session: Session) -> Result<HttpResponse, A
     )
 }
 
+impl SetupForm {
+    /// The workspace name, the owner's address and password; every problem at once.
+    fn parse(
+        &self,
+        mut errors: FieldErrors,
+    ) -> Result<(String, EmailAddress, NewPassword), FieldErrors> {
+        let workspace = workspaces::parse_name(&self.workspace)
+            .map_err(|e| errors.add("workspace", e))
+            .ok();
+        let email = EmailAddress::parse(&self.email)
+            .map_err(|e| errors.add("email", e.to_string()))
+            .ok();
+        let password = NewPassword::parse(&self.password)
+            .map_err(|e| errors.add("password", e))
+            .ok();
+        if self.password != self.confirm {
+            errors.add("confirm", "The two passwords differ.");
+        }
+        match (workspace, email, password) {
+            (Some(w), Some(e), Some(p)) if errors.is_empty() => Ok((w, e, p)),
+            _ => Err(errors),
+        }
+    }
+}
+
 pub async fn create(
     req: actix_web::HttpRequest,
     db: web::Data<Db>,
     session: Session,
     CheckedForm { form, refused }: CheckedForm<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
-    let mut errors = refused;
-    let workspace = workspaces::parse_name(&form.workspace)
-        .map_err(|e| errors.add("workspace", e))
-        .ok();
-    let email = EmailAddress::parse(&form.email)
-        .map_err(|e| errors.add("email", e.to_string()))
-        .ok();
-    let password = NewPassword::parse(&form.password)
-        .map_err(|e| errors.add("password", e))
-        .ok();
-    if form.password != form.confirm {
-        errors.add("confirm", "The two passwords differ.");
-    }
-    let (Some(workspace), Some(email), Some(password), true) =
-        (workspace, email, password, errors.is_empty())
-    else {
-        let form = SetupForm {
-            password: String::new(),
-            confirm: String::new(),
-            ..form
-        };
-        return render(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SetupPage {
+    let (workspace, email, password) = match form.parse(refused) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            // Passwords are never sent back.
+            let form = SetupForm {
+                password: String::new(),
+                confirm: String::new(),
+                ..form
+            };
+            let page = SetupPage {
                 layout: Layout::public(&session),
                 form,
                 errors,
-            },
-        );
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
     };
-    let hash = passwords::hash_off_thread(password.expose()).await?;
-    let created = db
-        .run(move |c| users::create_first_owner(c, &email, &hash, &workspace))
-        .await?;
-    let Some((user, _)) = created else {
-        // Someone finished setup in the meantime; their account stands.
+    // None: someone finished setup in the meantime; their account stands.
+    let Some(user) = sign_in::first_owner(&db, email, password, workspace).await? else {
         return Ok(see_other("/login"));
     };
-    if super::auth::start_session(&req, &db, &session, user.clone())
+    if super::auth::start_session(&req, &db, &session, user)
         .await?
         .is_none()
     {
         return Ok(see_other("/login"));
     }
     session::flash(&session, Level::Success, "Herald is set up. Welcome!");
-    tracing::info!(user = %user, "first owner created");
     Ok(see_other("/contacts"))
 }

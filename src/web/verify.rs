@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::{Editor, Need, Visitor};
 use super::csrf::CsrfForm;
+use super::form::Console;
 use super::layout::{Layout, render};
 use super::session::{self, Level};
 use crate::domain::ContactMethod;
@@ -106,50 +107,56 @@ pub struct BatchForm {
     back: String,
 }
 
-pub async fn start_batch(
-    db: web::Data<Db>,
-    session: Session,
-    verifications: web::Data<Verifications>,
-    Editor(user): Editor,
-    CsrfForm(form): CsrfForm<BatchForm>,
-) -> Result<HttpResponse, AppError> {
-    let back = back_to(&form.back);
-    let ws = user.workspace_id.clone();
-    let candidates = if form.scope == "matching" {
-        let index = db.contact_index();
-        let q: String = form.q.chars().take(100).collect();
-        db.run(move |c| contacts::all_matching(c, &index, &ws, &q))
-            .await?
-    } else {
-        let ids: Vec<ContactId> = form
+/// Which contacts a Batch Verify covers: every contact matching the list's search, or the
+/// ticked ones; None when none are ticked.
+enum Chosen {
+    Matching(String),
+    Ticked(Vec<ContactId>),
+}
+
+impl BatchForm {
+    fn chosen(&self) -> Option<Chosen> {
+        if self.scope == "matching" {
+            return Some(Chosen::Matching(self.q.chars().take(100).collect()));
+        }
+        let ids: Vec<ContactId> = self
             .ids
             .iter()
             .filter_map(|s| ContactId::parse(s))
             .collect();
-        if ids.is_empty() {
-            session::flash(
-                &session,
-                Level::Error,
-                "Select the contacts to verify first (tick their boxes), then press Batch Verify.",
-            );
-            return Ok(see_other(&back));
-        }
-        db.run(move |c| contacts::get_many(c, &ws, &ids)).await?
-    };
-    match verifications
-        .start_batch(&user.workspace_id, &user.user_id, candidates)
-        .await?
-    {
-        Some(batch) => Ok(see_other(&format!("/contacts/batches/{batch}"))),
-        None => {
-            session::flash(
-                &session,
-                Level::Info,
-                "Nothing to send: every chosen contact's number is already verified, or has no phone number.",
-            );
-            Ok(see_other(&back))
-        }
+        (!ids.is_empty()).then_some(Chosen::Ticked(ids))
     }
+}
+
+pub async fn start_batch(
+    console: Console,
+    verifications: web::Data<Verifications>,
+    CsrfForm(form): CsrfForm<BatchForm>,
+) -> Result<HttpResponse, AppError> {
+    let back = back_to(&form.back);
+    let Some(chosen) = form.chosen() else {
+        let hint =
+            "Select the contacts to verify first (tick their boxes), then press Batch Verify.";
+        console.flash(Level::Error, hint);
+        return Ok(see_other(&back));
+    };
+    let index = console.contact_index();
+    let candidates = console
+        .run(move |c, user| match chosen {
+            Chosen::Matching(q) => contacts::all_matching(c, &index, &user.workspace_id, &q),
+            Chosen::Ticked(ids) => contacts::get_many(c, &user.workspace_id, &ids),
+        })
+        .await?;
+    let u = &console.user;
+    let Some(batch) = verifications
+        .start_batch(&u.workspace_id, &u.user_id, candidates)
+        .await?
+    else {
+        let nothing = "Nothing to send: every chosen contact's number is already verified, or has no phone number.";
+        console.flash(Level::Info, nothing);
+        return Ok(see_other(&back));
+    };
+    Ok(see_other(&format!("/contacts/batches/{batch}")))
 }
 
 /// A batch as the page and its progress poll show it.
