@@ -47,15 +47,15 @@ pub struct Smtp {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmtpConfigError {
-    #[error("smtp_url is not a valid SMTP URL ({0})")]
+    #[error("smtp.url (HERALD_SMTP_URL) is not a valid SMTP URL ({0})")]
     Url(String),
-    #[error("email_from {0:?} is not a valid address")]
+    #[error("smtp.from (HERALD_EMAIL_FROM) {0:?} is not a valid address")]
     From(String),
     #[error(
-        "smtp_url sends a user name and password without TLS: use smtps://… or add ?tls=required"
+        "smtp.url (HERALD_SMTP_URL) sends a user name and password without TLS: use smtps://… or add ?tls=required"
     )]
     PlaintextCredentials,
-    #[error("smtp_ca_file: {0}")]
+    #[error("smtp.ca_file (HERALD_SMTP_CA_FILE): {0}")]
     Ca(String),
 }
 
@@ -109,14 +109,14 @@ fn tls_with_ca(url: &str, extra_ca: &str) -> Result<Option<Tls>, SmtpConfigError
         (_, Some("opportunistic")) => Some(Tls::Opportunistic(params()?)),
         _ => {
             return Err(SmtpConfigError::Ca(
-                "set, but smtp_url uses no TLS (use smtps:// or ?tls=required)".into(),
+                "set, but smtp.url uses no TLS (use smtps:// or ?tls=required)".into(),
             ));
         }
     })
 }
 
 impl Smtp {
-    /// `extra_ca`: PEM certificates to trust besides the public roots (`smtp_ca_file`).
+    /// `extra_ca`: PEM certificates to trust besides the public roots (`smtp.ca_file`).
     pub fn new(
         url: &str,
         from: &str,

@@ -294,7 +294,7 @@ async fn email_goes_over_starttls_and_implicit_tls() {
             subject: format!("Over {security:?}"),
             text: "Encrypted.\n".into(),
         };
-        // The server's certificate is not from a public CA: without smtp_ca_file, refused.
+        // The server's certificate is not from a public CA: without smtp.ca_file, refused.
         let untrusting =
             Smtp::new(&url, "herald@example.com", Duration::from_secs(5), None).expect("smtp");
         assert!(
