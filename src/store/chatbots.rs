@@ -37,38 +37,7 @@ pub struct ChatbotInput {
     pub card_template: String,
 }
 
-pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Chatbot>> {
-    Ok(chatbots::table
-        .filter(chatbots::workspace_id.eq(ws))
-        .order((chatbots::name_key.asc(), chatbots::id.asc()))
-        .select(Chatbot::as_select())
-        .load(conn)?)
-}
-
-pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Chatbot> {
-    Ok(chatbots::table
-        .filter(chatbots::workspace_id.eq(ws))
-        .filter(chatbots::id.eq(id))
-        .select(Chatbot::as_select())
-        .first(conn)?)
-}
-
-fn name_taken(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    name: &str,
-    except: Option<&ChatbotId>,
-) -> StoreResult<bool> {
-    let mut q = chatbots::table
-        .filter(chatbots::workspace_id.eq(ws))
-        .filter(chatbots::name_key.eq(name.to_lowercase()))
-        .select(chatbots::id)
-        .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(chatbots::id.ne(id.clone()));
-    }
-    Ok(q.first::<ChatbotId>(conn).optional()?.is_some())
-}
+super::named::named_object_queries!(chatbots, Chatbot, ChatbotId);
 
 pub fn save(
     conn: &mut DbConn,

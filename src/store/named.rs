@@ -34,3 +34,45 @@ pub fn unique_name<T>(
         other => other,
     }
 }
+
+/// `list`, `get` and `name_taken` for a table of named objects (`workspace_id`, `id`,
+/// `name_key`): the same three queries for chatbots and webhooks, written once.
+macro_rules! named_object_queries {
+    ($table:ident, $row:ty, $id:ty) => {
+        /// The workspace's objects, in name order.
+        pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<$row>> {
+            Ok($table::table
+                .filter($table::workspace_id.eq(ws))
+                .order(($table::name_key.asc(), $table::id.asc()))
+                .select(<$row>::as_select())
+                .load(conn)?)
+        }
+
+        pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &$id) -> StoreResult<$row> {
+            Ok($table::table
+                .filter($table::workspace_id.eq(ws))
+                .filter($table::id.eq(id))
+                .select(<$row>::as_select())
+                .first(conn)?)
+        }
+
+        /// Whether another object of the workspace (not `except`) has this name, ignoring case.
+        fn name_taken(
+            conn: &mut DbConn,
+            ws: &WorkspaceId,
+            name: &str,
+            except: Option<&$id>,
+        ) -> StoreResult<bool> {
+            let mut q = $table::table
+                .filter($table::workspace_id.eq(ws))
+                .filter($table::name_key.eq(name.to_lowercase()))
+                .select($table::id)
+                .into_boxed();
+            if let Some(id) = except {
+                q = q.filter($table::id.ne(id.clone()));
+            }
+            Ok(q.first::<$id>(conn).optional()?.is_some())
+        }
+    };
+}
+pub(crate) use named_object_queries;

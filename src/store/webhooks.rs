@@ -31,38 +31,7 @@ impl Webhook {
     }
 }
 
-pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Webhook>> {
-    Ok(webhooks::table
-        .filter(webhooks::workspace_id.eq(ws))
-        .order((webhooks::name_key.asc(), webhooks::id.asc()))
-        .select(Webhook::as_select())
-        .load(conn)?)
-}
-
-pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Webhook> {
-    Ok(webhooks::table
-        .filter(webhooks::workspace_id.eq(ws))
-        .filter(webhooks::id.eq(id))
-        .select(Webhook::as_select())
-        .first(conn)?)
-}
-
-fn name_taken(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    name: &str,
-    except: Option<&WebhookId>,
-) -> StoreResult<bool> {
-    let mut q = webhooks::table
-        .filter(webhooks::workspace_id.eq(ws))
-        .filter(webhooks::name_key.eq(name.to_lowercase()))
-        .select(webhooks::id)
-        .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(webhooks::id.ne(id.clone()));
-    }
-    Ok(q.first::<WebhookId>(conn).optional()?.is_some())
-}
+super::named::named_object_queries!(webhooks, Webhook, WebhookId);
 
 /// Creates (`id` None) or updates a webhook.
 pub fn save(
