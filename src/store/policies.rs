@@ -209,6 +209,19 @@ pub fn save(
             return Err(SaveError::taken("policy", name));
         }
         let at = now();
+        // What both a new and a saved policy write.
+        let fields = (
+            notification_policies::name.eq(name),
+            notification_policies::name_key.eq(name.to_lowercase()),
+            notification_policies::enabled.eq(input.enabled),
+            notification_policies::matchers.eq(&matchers),
+            notification_policies::methods.eq(&methods),
+            notification_policies::mention.eq(input.mention),
+            notification_policies::notify_resolved.eq(input.notify_resolved),
+            notification_policies::group_by.eq(&group_by),
+            notification_policies::repeat_minutes.eq(input.repeat_minutes),
+            notification_policies::updated_at.eq(at),
+        );
         let id = match id {
             Some(id) => {
                 let n = diesel::update(
@@ -216,18 +229,7 @@ pub fn save(
                         .filter(notification_policies::workspace_id.eq(ws))
                         .filter(notification_policies::id.eq(id)),
                 )
-                .set((
-                    notification_policies::name.eq(name),
-                    notification_policies::name_key.eq(name.to_lowercase()),
-                    notification_policies::enabled.eq(input.enabled),
-                    notification_policies::matchers.eq(&matchers),
-                    notification_policies::methods.eq(&methods),
-                    notification_policies::mention.eq(input.mention),
-                    notification_policies::notify_resolved.eq(input.notify_resolved),
-                    notification_policies::group_by.eq(&group_by),
-                    notification_policies::repeat_minutes.eq(input.repeat_minutes),
-                    notification_policies::updated_at.eq(at),
-                ))
+                .set(fields)
                 .execute(c)?;
                 if n == 0 {
                     return Err(SaveError::Store(StoreError::NotFound));
@@ -240,18 +242,9 @@ pub fn save(
                     .values((
                         notification_policies::id.eq(&id),
                         notification_policies::workspace_id.eq(ws),
-                        notification_policies::name.eq(name),
-                        notification_policies::name_key.eq(name.to_lowercase()),
-                        notification_policies::enabled.eq(input.enabled),
-                        notification_policies::matchers.eq(&matchers),
-                        notification_policies::methods.eq(&methods),
-                        notification_policies::mention.eq(input.mention),
-                        notification_policies::notify_resolved.eq(input.notify_resolved),
-                        notification_policies::group_by.eq(&group_by),
-                        notification_policies::repeat_minutes.eq(input.repeat_minutes),
                         notification_policies::created_by.eq(Some(user)),
                         notification_policies::created_at.eq(at),
-                        notification_policies::updated_at.eq(at),
+                        fields,
                     ))
                     .execute(c)?;
                 id

@@ -48,6 +48,17 @@ pub fn save(
             return Err(SaveError::taken("webhook", name));
         }
         let at = now();
+        // What both a new and a saved webhook write.
+        let fields = (
+            webhooks::name.eq(name),
+            webhooks::name_key.eq(name.to_lowercase()),
+            webhooks::method.eq(input.method.code()),
+            webhooks::url.eq(&input.url),
+            webhooks::headers.eq(&headers),
+            webhooks::template.eq(&input.template),
+            webhooks::resolve_template.eq(&input.resolve_template),
+            webhooks::updated_at.eq(at),
+        );
         match id {
             Some(id) => {
                 let n = diesel::update(
@@ -55,16 +66,7 @@ pub fn save(
                         .filter(webhooks::workspace_id.eq(ws))
                         .filter(webhooks::id.eq(id)),
                 )
-                .set((
-                    webhooks::name.eq(name),
-                    webhooks::name_key.eq(name.to_lowercase()),
-                    webhooks::method.eq(input.method.code()),
-                    webhooks::url.eq(&input.url),
-                    webhooks::headers.eq(&headers),
-                    webhooks::template.eq(&input.template),
-                    webhooks::resolve_template.eq(&input.resolve_template),
-                    webhooks::updated_at.eq(at),
-                ))
+                .set(fields)
                 .execute(c)?;
                 if n == 0 {
                     return Err(SaveError::Store(StoreError::NotFound));
@@ -77,16 +79,9 @@ pub fn save(
                     .values((
                         webhooks::id.eq(&id),
                         webhooks::workspace_id.eq(ws),
-                        webhooks::name.eq(name),
-                        webhooks::name_key.eq(name.to_lowercase()),
-                        webhooks::method.eq(input.method.code()),
-                        webhooks::url.eq(&input.url),
-                        webhooks::headers.eq(&headers),
-                        webhooks::template.eq(&input.template),
-                        webhooks::resolve_template.eq(&input.resolve_template),
                         webhooks::created_by.eq(Some(user)),
                         webhooks::created_at.eq(at),
-                        webhooks::updated_at.eq(at),
+                        fields,
                     ))
                     .execute(c)?;
                 Ok(id)
