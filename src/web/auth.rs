@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::{self, Level};
 use crate::domain::Role;
@@ -354,8 +354,21 @@ pub async fn login(
     req: HttpRequest,
     db: web::Data<Db>,
     session: Session,
-    CsrfForm(form): CsrfForm<LoginForm>,
+    CheckedForm { form, refused }: CheckedForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
+    if !refused.is_empty() {
+        let error =
+            Some(super::csrf::CONTROL_CHARACTER.replace("This field", "The email or password"));
+        let (email, next) = (form.email, form.next);
+        let page = LoginPage {
+            layout: Layout::public(&session),
+            email,
+            next,
+            error,
+            notice: None,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let attempt = sign_in::Attempting {
         throttle_key: throttle_key(&req, &form.email),
         email: &form.email,
@@ -477,8 +490,18 @@ pub async fn change_password(
     session: Session,
     SignedIn(user): SignedIn,
     db: web::Data<Db>,
-    CsrfForm(form): CsrfForm<PasswordForm>,
+    CheckedForm { form, refused }: CheckedForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    if !refused.is_empty() {
+        return account_page(
+            &db,
+            &session,
+            &user,
+            refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
     let typed = sign_in::PasswordForm {
         current: &form.current,
         new: &form.new,

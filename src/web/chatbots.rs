@@ -9,7 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
     self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
 };
@@ -285,11 +285,16 @@ impl EditScreen for FormPage {
 pub async fn preview(
     console: Console,
     q: web::Query<EditingQuery>,
-    CsrfForm(form): CsrfForm<ChatbotForm>,
+    CheckedForm { form, refused }: CheckedForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = q.id::<ChatbotId>();
     if let Some(id) = &id {
         form::stored::<FormPage>(&console, id).await?;
+    }
+    if let Err(errors) = form::checked::<FormPage, ()>(refused, Ok(())) {
+        return console
+            .form::<FormPage>(Editing::of(id.as_ref(), form).with_errors(errors))
+            .await;
     }
     let result = template::Template::parse(&form.card_template)
         .map_err(|e| format!("Template error at {e}"))
@@ -314,7 +319,7 @@ pub async fn test_form(
     console: Console,
     policy: web::Data<TargetPolicy>,
     q: web::Query<EditingQuery>,
-    CsrfForm(form): CsrfForm<ChatbotForm>,
+    CheckedForm { form, refused }: CheckedForm<ChatbotForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = q.id::<ChatbotId>();
     let stored_key = match &id {
@@ -322,7 +327,7 @@ pub async fn test_form(
         None => None,
     };
     let editing = Editing::of(id.as_ref(), form);
-    let input = match editing.form.parse(**policy) {
+    let input = match form::checked::<FormPage, _>(refused, editing.form.parse(**policy)) {
         Ok(i) => i,
         Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };

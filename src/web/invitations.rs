@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{SignedIn, Visitor, start_session};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
 use super::session::{self, Level};
@@ -137,7 +137,7 @@ pub async fn answer(
     visitor: Visitor,
     limiter: web::Data<PublicLimiter>,
     path: web::Path<String>,
-    CsrfForm(form): CsrfForm<AnswerForm>,
+    CheckedForm { form, refused }: CheckedForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(r) = limited(&req, &limiter) {
         return Ok(r);
@@ -148,6 +148,19 @@ pub async fn answer(
         let refused = (StatusCode::NOT_FOUND, FieldErrors::default());
         return page(&db, &session, &visitor, token, Err(()), refused).await;
     };
+    if !refused.is_empty() {
+        let refused = (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refused.renamed(|f| {
+                if f == "password" && form.action == "create" {
+                    "new_password".into()
+                } else {
+                    f.into()
+                }
+            }),
+        );
+        return page(&db, &session, &visitor, token, Ok(invitation), refused).await;
+    }
     let answered = match form.action.as_str() {
         "decline" => answering::decline(&db, &invitation).await,
         "accept" => accept_signed_in(&db, &visitor, &invitation).await?,

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
-use super::csrf::{CsrfForm, NoFields};
+use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
     self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
 };
@@ -270,10 +270,13 @@ impl EditScreen for FormPage {
 pub async fn preview(
     console: Console,
     q: web::Query<EditingQuery>,
-    CsrfForm(form): CsrfForm<WebhookForm>,
+    CheckedForm { form, refused }: CheckedForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
-    let previews = previews(&form);
     let editing = Editing::of(q.id::<WebhookId>().as_ref(), form);
+    if let Err(errors) = form::checked::<FormPage, ()>(refused, Ok(())) {
+        return console.form::<FormPage>(editing.with_errors(errors)).await;
+    }
+    let previews = previews(&editing.form);
     console
         .form_with::<FormPage>(editing, |page| page.previews = previews)
         .await
@@ -347,10 +350,10 @@ pub async fn test_form(
     console: Console,
     policy: web::Data<TargetPolicy>,
     q: web::Query<EditingQuery>,
-    CsrfForm(form): CsrfForm<WebhookForm>,
+    CheckedForm { form, refused }: CheckedForm<WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
     let editing = Editing::of(q.id::<WebhookId>().as_ref(), form);
-    let input = match editing.form.parse(**policy) {
+    let input = match form::checked::<FormPage, _>(refused, editing.form.parse(**policy)) {
         Ok(i) => i,
         Err(errors) => return console.form::<FormPage>(editing.with_errors(errors)).await,
     };

@@ -148,9 +148,23 @@ both_backends! {
         owner.get("/chatbots").await.assert_lacks("Bot</td>");
         owner.get("/members").await.assert_lacks("bo\u{fffd}@example.com").assert_lacks("Open invitations");
         owner.create_contact("Ana", "", "ana@example.com").await.assert_redirect("/contacts");
-        // Forms without fields of their own refuse the whole request, still before storing.
-        let r = owner.post_form("/webhooks/preview", &[("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\u{0}")]).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        // Preview, Send test and the account forms say it beside the field too; sign-in says it
+        // in its one message. Nothing reaches a template, a provider or the throttle table.
+        for (path, fields, field) in [
+            ("/webhooks/preview", vec![("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\u{0}")], "template"),
+            ("/chatbots/preview", vec![("name", "Bot"), ("platform", "dingtalk"), ("webhook_url", ding), ("card_template", "a\u{0}")], "card_template"),
+            ("/chatbots/test", vec![("name", "Bot"), ("platform", "dingtalk"), ("webhook_url", ding), ("keyword", "x\u{0}")], "keyword"),
+            ("/account/password", vec![("current", "x\u{0}"), ("new", "long enough pass"), ("confirm", "long enough pass")], "current"),
+        ] {
+            let r = owner.post_form(path, &fields).await;
+            assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {}", r.body);
+            r.assert_contains(&format!("id=\"{field}-error\">This field contains a control character"));
+        }
+        let stranger = app.client();
+        stranger.post_form("/logout", &[]).await;
+        let r = stranger.post_form("/login", &[("email", "a\u{0}@example.com"), ("password", "x")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        r.assert_contains("The email or password contains a control character");
         // Newlines (CRLF, as browsers send them) and tabs from a textarea are text.
         let preview = owner.post_form("/webhooks/preview", &[("name", "Hook"), ("method", "POST"), ("url", "http://127.0.0.1:9/x"), ("template", "a\r\n\tb $content")]).await;
         assert_ne!(preview.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", preview.body);
