@@ -11,8 +11,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
+use super::form::{self, Console};
 use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
+use super::session;
 use crate::domain::Role;
 use crate::error::{AppError, see_other};
 use crate::store::sessions::{self, SessionToken};
@@ -20,15 +21,6 @@ use crate::store::{Db, DbConn, UserId, WorkspaceId, users};
 use crate::usecases::sign_in::{self, PasswordChange, SignIn};
 
 pub use super::current_user::CurrentUser;
-
-/// A signed-in user whose role may change objects (owner or admin). Viewers get 403.
-pub struct Editor(pub CurrentUser);
-
-/// A signed-in owner of the current workspace.
-pub struct Owner(pub CurrentUser);
-
-/// Signed in, even with a one-time password still to replace (the password page itself).
-pub struct SignedIn(pub CurrentUser);
 
 /// What a request needs of the person making it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,33 +202,6 @@ impl FromRequest for CurrentUser {
     type Future = Extracted<Self>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         Box::pin(load(req.clone(), Need::Member))
-    }
-}
-
-impl FromRequest for SignedIn {
-    type Error = AppError;
-    type Future = Extracted<Self>;
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { load(req, Need::SignedIn).await.map(SignedIn) })
-    }
-}
-
-impl FromRequest for Editor {
-    type Error = AppError;
-    type Future = Extracted<Self>;
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { load(req, Need::Editor).await.map(Editor) })
-    }
-}
-
-impl FromRequest for Owner {
-    type Error = AppError;
-    type Future = Extracted<Self>;
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { load(req, Need::Owner).await.map(Owner) })
     }
 }
 
@@ -446,20 +411,20 @@ impl PasswordPage {
 }
 
 async fn account_page(
-    db: &Db,
-    session: &Session,
-    user: &CurrentUser,
+    console: &Console<form::SignedIn>,
     errors: FieldErrors,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let (uid, token) = (user.user_id.clone(), user.session.clone());
-    let (stored, list) = db
-        .run(move |c| Ok::<_, AppError>((users::get(c, &uid)?, sessions::list(c, &uid, &token)?)))
+    let (stored, list) = console
+        .run(move |c, user| {
+            let stored = users::get(c, &user.user_id)?;
+            Ok::<_, AppError>((stored, sessions::list(c, &user.user_id, &user.session)?))
+        })
         .await?;
     render(
         status,
         &PasswordPage {
-            layout: Layout::new(session, user),
+            layout: console.layout(),
             forced: stored.must_change_password,
             errors,
             sessions: list,
@@ -467,12 +432,8 @@ async fn account_page(
     )
 }
 
-pub async fn password_form(
-    session: Session,
-    SignedIn(user): SignedIn,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
-    account_page(&db, &session, &user, FieldErrors::default(), StatusCode::OK).await
+pub async fn password_form(console: Console<form::SignedIn>) -> Result<HttpResponse, AppError> {
+    account_page(&console, FieldErrors::default(), StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -487,33 +448,23 @@ pub struct PasswordForm {
 
 /// A new password ends every other session of the account (whoever else had it is out).
 pub async fn change_password(
-    session: Session,
-    SignedIn(user): SignedIn,
-    db: web::Data<Db>,
+    console: Console<form::SignedIn>,
     CheckedForm { form, refused }: CheckedForm<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     if !refused.is_empty() {
-        return account_page(
-            &db,
-            &session,
-            &user,
-            refused,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return account_page(&console, refused, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
+    let user = &console.user;
     let typed = sign_in::PasswordForm {
         current: &form.current,
         new: &form.new,
         confirm: &form.confirm,
     };
-    let (status, errors) = match sign_in::change_password(&db, &user.user_id, &user.session, typed)
-        .await?
-    {
+    let changed = sign_in::change_password(&console.db, &user.user_id, &user.session, typed);
+    let (status, errors) = match changed.await? {
         PasswordChange::Changed { ended } => {
             let done = signed_out_message("Your password is changed.", ended);
-            session::flash(&session, Level::Success, done);
-            return Ok(see_other("/contacts"));
+            return Ok(console.done(done, "/contacts"));
         }
         PasswordChange::Throttled(retry) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -521,22 +472,18 @@ pub async fn change_password(
         ),
         PasswordChange::Refused(problems) => (StatusCode::UNPROCESSABLE_ENTITY, problems.into()),
     };
-    account_page(&db, &session, &user, errors, status).await
+    account_page(&console, errors, status).await
 }
 
 /// "Sign out other sessions" on the account page.
 pub async fn sign_out_others(
-    session: Session,
-    SignedIn(user): SignedIn,
-    db: web::Data<Db>,
+    console: Console<form::SignedIn>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (uid, keep) = (user.user_id.clone(), user.session.clone());
-    let ended = db
-        .run(move |c| sessions::delete_others(c, &uid, &keep))
+    let ended = console
+        .run(move |c, user| sessions::delete_others(c, &user.user_id, &user.session))
         .await?;
-    session::flash(&session, Level::Success, signed_out_message("", ended));
-    Ok(see_other("/account"))
+    Ok(console.done(signed_out_message("", ended), "/account"))
 }
 
 fn signed_out_message(before: &str, ended: usize) -> String {

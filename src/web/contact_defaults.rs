@@ -1,19 +1,18 @@
 //! Contacts › More › Contact Default Configuration: the workspace's fallback method for
 //! contacts that say "use default".
 
-use actix_session::Session;
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Editor};
 use super::csrf::CsrfForm;
+use super::form::{Console, Members};
 use super::layout::{FieldErrors, Layout, render};
-use super::session::{self, Level};
+use super::session::Level;
 use crate::domain::DefaultFallback;
 use crate::error::{AppError, see_other};
-use crate::store::{Db, workspaces};
+use crate::store::workspaces;
 
 #[derive(Template)]
 #[template(path = "contacts/defaults.html")]
@@ -30,15 +29,12 @@ impl DefaultsPage {
 }
 
 /// More › Contact Default Configuration: the workspace's fallback for "use default".
-pub async fn show(
-    db: web::Data<Db>,
-    session: Session,
-    user: CurrentUser,
-) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id.clone();
-    let workspace = db.run(move |c| workspaces::get(c, &ws)).await?;
+pub async fn show(console: Console<Members>) -> Result<HttpResponse, AppError> {
+    let workspace = console
+        .run(move |c, user| workspaces::get(c, &user.workspace_id))
+        .await?;
     let page = DefaultsPage {
-        layout: Layout::new(&session, &user),
+        layout: console.layout(),
         current: workspace.default_fallback,
         errors: FieldErrors::default(),
     };
@@ -52,9 +48,7 @@ pub struct DefaultsForm {
 }
 
 pub async fn save(
-    db: web::Data<Db>,
-    session: Session,
-    Editor(user): Editor,
+    console: Console,
     CsrfForm(form): CsrfForm<DefaultsForm>,
 ) -> Result<HttpResponse, AppError> {
     let fallback = match DefaultFallback::parse(&form.fallback) {
@@ -63,18 +57,17 @@ pub async fn save(
             let mut errors = FieldErrors::default();
             errors.add("fallback", e);
             let page = DefaultsPage {
-                layout: Layout::new(&session, &user),
+                layout: console.layout(),
                 current: form.fallback,
                 errors,
             };
             return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
     };
-    let ws = user.workspace_id.clone();
-    db.run(move |c| workspaces::set_default_fallback(c, &ws, fallback))
+    console
+        .run(move |c, user| workspaces::set_default_fallback(c, &user.workspace_id, fallback))
         .await?;
-    session::flash(
-        &session,
+    console.flash(
         Level::Success,
         format!("Default fallback method set to {}.", fallback.label()),
     );

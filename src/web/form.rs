@@ -72,6 +72,8 @@ pub trait Access: 'static {
     const NEED: Need;
 }
 
+/// Signed in, even with a one-time password still to replace (the account page).
+pub struct SignedIn;
 /// Any member of the workspace, viewers too.
 pub struct Members;
 /// Owners and admins (viewers get 403): the default, for create/edit/delete.
@@ -79,6 +81,9 @@ pub struct Editors;
 /// Owners only.
 pub struct Owners;
 
+impl Access for SignedIn {
+    const NEED: Need = Need::SignedIn;
+}
 impl Access for Members {
     const NEED: Need = Need::Member;
 }

@@ -9,8 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{SignedIn, Visitor, start_session};
+use super::auth::{Visitor, start_session};
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
+use super::form::{self, Console};
 use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
 use super::session::{self, Level};
@@ -239,41 +240,32 @@ fn invite_error(e: InviteError) -> AppError {
 
 /// Accept or decline from the Workspaces page (the signed-in user's own invitations).
 pub async fn accept_listed(
-    db: web::Data<Db>,
-    session: Session,
-    SignedIn(me): SignedIn,
+    console: Console<form::SignedIn>,
     path: web::Path<String>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, uid, email) = (path.into_inner(), me.user_id.clone(), me.email.clone());
-    let invitation = db
-        .run(move |c| invitations::accept(c, &id, &uid, &email))
+    let id = path.into_inner();
+    let invitation = console
+        .run(move |c, me| invitations::accept(c, &id, &me.user_id, &me.email))
         .await
         .map_err(invite_error)?;
-    session::flash(&session, Level::Success, answering::joined(&invitation));
-    session::set_workspace(&session, &invitation.workspace_id);
-    Ok(see_other("/workspaces"))
+    session::set_workspace(&console.session, &invitation.workspace_id);
+    Ok(console.done(answering::joined(&invitation), "/workspaces"))
 }
 
 pub async fn decline_listed(
-    db: web::Data<Db>,
-    session: Session,
-    SignedIn(me): SignedIn,
+    console: Console<form::SignedIn>,
     path: web::Path<String>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, email) = (path.into_inner(), me.email.clone());
-    let invitation = db
-        .run(move |c| invitations::decline(c, &id, &email))
+    let id = path.into_inner();
+    let invitation = console
+        .run(move |c, me| invitations::decline(c, &id, &me.email))
         .await
         .map_err(invite_error)?;
-    session::flash(
-        &session,
-        Level::Success,
-        format!(
-            "You declined the invitation to “{}”.",
-            invitation.workspace_name
-        ),
+    let declined = format!(
+        "You declined the invitation to “{}”.",
+        invitation.workspace_name
     );
-    Ok(see_other("/workspaces"))
+    Ok(console.done(declined, "/workspaces"))
 }

@@ -7,9 +7,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Editor, Need, Visitor};
+use super::auth::{Need, Visitor};
 use super::csrf::CsrfForm;
-use super::form::Console;
+use super::form::{Console, PathId};
 use super::layout::{Layout, render};
 use super::session::{self, Level};
 use crate::domain::ContactMethod;
@@ -78,19 +78,17 @@ pub fn flash_sent(
 }
 
 pub async fn send_one(
-    session: Session,
+    console: Console,
     verifications: web::Data<Verifications>,
-    Editor(user): Editor,
-    path: web::Path<String>,
+    PathId(id): PathId<ContactId>,
     CsrfForm(form): CsrfForm<SendForm>,
 ) -> Result<HttpResponse, AppError> {
-    let id = ContactId::parse(&path).ok_or(AppError::NotFound)?;
     let method =
         ContactMethod::parse(&form.method).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let result = verifications
-        .send_link(&user.workspace_id, &id, method)
+        .send_link(&console.user.workspace_id, &id, method)
         .await;
-    flash_sent(&session, &verifications, method, result)?;
+    flash_sent(&console.session, &verifications, method, result)?;
     Ok(see_other(&back_to(&form.back)))
 }
 
