@@ -48,6 +48,16 @@ pub struct Matcher {
     pub value: String,
 }
 
+/// `alertname, cluster` → the names, trimmed, empty ones dropped (group-by lists, as typed
+/// and as stored).
+pub fn label_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
 pub fn valid_label_name(s: &str) -> bool {
     let mut chars = s.chars();
@@ -259,10 +269,11 @@ pub fn parse_sample_labels(text: &str) -> Result<BTreeMap<String, String>, Strin
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    /// A label set from pairs, for tests here and in routing.
+    pub(crate) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

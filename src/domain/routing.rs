@@ -258,13 +258,7 @@ fn address(person: &Person, method: NotifyMethod) -> Result<Address, Unreachable
 mod tests {
     use super::*;
     use crate::domain::policy::Matcher;
-
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::domain::policy::tests::labels;
 
     fn person(dir: &mut Directory, name: &str, phone_verified: bool, email: bool) -> ContactId {
         let id = ContactId::new();

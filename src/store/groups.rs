@@ -303,33 +303,19 @@ pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), D
     })
 }
 
-/// Names of the groups `contact` belongs to, for the contact delete page.
-pub fn names_for_contact(
+/// The groups `contact` belongs to, (id, name) in name order.
+pub fn of_contact(
     conn: &mut DbConn,
     ws: &WorkspaceId,
     contact: &ContactId,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Vec<(GroupId, String)>> {
     Ok(contact_group_members::table
         .inner_join(contact_groups::table)
         .filter(contact_groups::workspace_id.eq(ws))
         .filter(contact_group_members::contact_id.eq(contact))
         .order(contact_groups::name_key.asc())
-        .select(contact_groups::name)
+        .select((contact_groups::id, contact_groups::name))
         .load(conn)?)
-}
-
-/// Ids of the groups `contact` belongs to.
-pub fn ids_for_contact(
-    conn: &mut DbConn,
-    ws: &WorkspaceId,
-    contact: &ContactId,
-) -> StoreResult<Vec<String>> {
-    Ok(contact_group_members::table
-        .inner_join(contact_groups::table)
-        .filter(contact_groups::workspace_id.eq(ws))
-        .filter(contact_group_members::contact_id.eq(contact))
-        .select(contact_groups::id)
-        .load::<String>(conn)?)
 }
 
 /// Puts `contact` in exactly `groups` (those of the workspace; others are ignored).

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::named::{SaveError, unique_name};
 use super::schema::{notification_policies, policy_targets};
 use super::{DbConn, PolicyId, StoreError, StoreResult, UserId, WorkspaceId, now};
-use crate::domain::policy::{Matcher, NotifyMethod, Target};
+use crate::domain::policy::{Matcher, NotifyMethod, Target, label_list};
 
 pub use crate::domain::policy::Policy;
 
@@ -53,13 +53,7 @@ impl PolicyRow {
                 }
             }
         }
-        let group_by = self
-            .group_by
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let group_by = label_list(&self.group_by);
         Policy {
             matchers: match (matchers, problem) {
                 (Ok(_), Some(why)) | (Err(why), _) => Err(why),

@@ -320,7 +320,11 @@ pub async fn edit(
     let (contact, in_groups) = console
         .run(move |c, user| {
             let contact = contacts::get(c, &user.workspace_id, &lookup)?;
-            let in_groups = groups::ids_for_contact(c, &user.workspace_id, &lookup)?;
+            let in_groups = groups::of_contact(c, &user.workspace_id, &lookup)?;
+            let in_groups = in_groups
+                .into_iter()
+                .map(|(id, _)| id.to_string())
+                .collect();
             Ok::<_, StoreError>((contact, in_groups))
         })
         .await?;
@@ -398,7 +402,10 @@ pub async fn confirm_delete(
         .run(move |c, user| {
             let ws = &user.workspace_id;
             let contact = contacts::get(c, ws, &id)?;
-            let groups = groups::names_for_contact(c, ws, &id)?;
+            let groups = groups::of_contact(c, ws, &id)?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
             let policies = policies::names_using(c, ws, &Target::Contact(id))?;
             Ok::<_, StoreError>((contact, groups, policies))
         })

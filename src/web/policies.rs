@@ -213,13 +213,7 @@ impl PolicyForm {
                 "Choose how contacts are told: phone call, SMS or email.",
             );
         }
-        let group_by: Vec<String> = self
-            .group_by
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let group_by = rules::label_list(&self.group_by);
         if let Some(bad) = group_by.iter().find(|l| !valid_label_name(l)) {
             errors.add("group_by", format!("“{bad}” is not a label name."));
         }
