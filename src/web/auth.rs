@@ -322,17 +322,8 @@ pub async fn login(
     CheckedForm { form, refused }: CheckedForm<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     if !refused.is_empty() {
-        let error =
-            Some(super::csrf::CONTROL_CHARACTER.replace("This field", "The email or password"));
-        let (email, next) = (form.email, form.next);
-        let page = LoginPage {
-            layout: Layout::public(&session),
-            email,
-            next,
-            error,
-            notice: None,
-        };
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        let error = super::csrf::CONTROL_CHARACTER.replace("This field", "The email or password");
+        return refused_sign_in(&session, form, StatusCode::UNPROCESSABLE_ENTITY, error);
     }
     let attempt = sign_in::Attempting {
         throttle_key: throttle_key(&req, &form.email),
@@ -354,9 +345,19 @@ pub async fn login(
         }
         refused => refusal(refused),
     };
-    let (email, next, error) = (form.email, form.next, Some(message));
+    refused_sign_in(&session, form, status, message)
+}
+
+/// The sign-in page again, with what was typed (not the password) and why it did not sign in.
+fn refused_sign_in(
+    session: &Session,
+    form: LoginForm,
+    status: StatusCode,
+    error: String,
+) -> Result<HttpResponse, AppError> {
+    let (email, next, error) = (form.email, form.next, Some(error));
     let page = LoginPage {
-        layout: Layout::public(&session),
+        layout: Layout::public(session),
         email,
         next,
         error,

@@ -149,35 +149,49 @@ pub async fn answer(
         let refused = (StatusCode::NOT_FOUND, FieldErrors::default());
         return page(&db, &session, &visitor, token, Err(()), refused).await;
     };
-    if !refused.is_empty() {
-        let refused = (
+    let outcome = if refused.is_empty() {
+        answer_with(&db, &visitor, &invitation, &token, &form).await?
+    } else {
+        Err((
             StatusCode::UNPROCESSABLE_ENTITY,
-            refused.renamed(|f| {
-                if f == "password" && form.action == "create" {
-                    "new_password".into()
-                } else {
-                    f.into()
-                }
-            }),
-        );
-        return page(&db, &session, &visitor, token, Ok(invitation), refused).await;
+            refused.renamed(|f| shown(f, &form)),
+        ))
+    };
+    match outcome {
+        Ok(done) => finish(&req, &db, &session, &form.action, done).await,
+        Err(refused) => page(&db, &session, &visitor, token, Ok(invitation), refused).await,
     }
+}
+
+/// The answer the form gives, taken; or the status and errors to show the page again with.
+async fn answer_with(
+    db: &Db,
+    visitor: &Visitor,
+    invitation: &Invitation,
+    token: &str,
+    form: &AnswerForm,
+) -> Result<Result<Answered, (StatusCode, FieldErrors)>, AppError> {
     let answered = match form.action.as_str() {
-        "decline" => answering::decline(&db, &invitation).await,
-        "accept" => accept_signed_in(&db, &visitor, &invitation).await?,
-        "sign_in" => answering::accept_with_password(&db, &invitation, &form.password).await,
+        "decline" => answering::decline(db, invitation).await,
+        "accept" => accept_signed_in(db, visitor, invitation).await?,
+        "sign_in" => answering::accept_with_password(db, invitation, &form.password).await,
         "create" => {
-            let token = LinkToken::parse(&token).ok_or(AppError::NotFound)?;
-            answering::accept_with_new_account(&db, token, &form.password, &form.confirm).await
+            let token = LinkToken::parse(token).ok_or(AppError::NotFound)?;
+            answering::accept_with_new_account(db, token, &form.password, &form.confirm).await
         }
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
-    match answered.map_err(answer_error)? {
-        Ok(done) => finish(&req, &db, &session, &form.action, done).await,
-        Err(refusal) => {
-            let refused = (status_of(refusal.why), refusal.problems.into());
-            page(&db, &session, &visitor, token, Ok(invitation), refused).await
-        }
+    Ok(answered
+        .map_err(answer_error)?
+        .map_err(|refusal| (status_of(refusal.why), refusal.problems.into())))
+}
+
+/// The field of the page that shows a problem in `field` (the new-account form names its
+/// password field apart from the existing account's).
+fn shown(field: &str, form: &AnswerForm) -> String {
+    match field {
+        "password" if form.action == "create" => "new_password".into(),
+        other => other.into(),
     }
 }
 
