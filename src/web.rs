@@ -58,7 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/contacts/batches/{id}", get => verify::show_batch);
     page!(cfg, "/contacts/batches/{id}/progress", get => verify::batch_progress);
     page!(cfg, "/contacts/{id}/verify", post => verify::send_one);
-    page!(cfg, "/v/{token}", get => links::show, post => links::confirm);
+    page!(cfg, "/v/{token}", get => links::follow, post => links::follow);
     page!(cfg, "/dev/outbox", get => dev_outbox::index);
     page!(cfg, "/contacts", get => contacts::index, post => contacts::create);
     page!(cfg, "/contacts/new", get => contacts::new);

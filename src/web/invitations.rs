@@ -99,10 +99,24 @@ fn limited(req: &HttpRequest, limiter: &PublicLimiter) -> Option<HttpResponse> {
     )
 }
 
-fn count_unknown(req: &HttpRequest, limiter: &PublicLimiter, found: bool) {
-    if !found && let Some(ip) = super::client_ip::client_ip(req) {
+/// The open invitation `token` names, or None (which counts against the address); Err is the
+/// 429 for an address that tried too many unknown tokens.
+async fn opened(
+    req: &HttpRequest,
+    limiter: &PublicLimiter,
+    db: &Db,
+    token: &str,
+) -> Result<Result<Option<Invitation>, HttpResponse>, AppError> {
+    if let Some(too_many) = limited(req, limiter) {
+        return Ok(Err(too_many));
+    }
+    let found = lookup(db, token).await?;
+    if found.is_none()
+        && let Some(ip) = super::client_ip::client_ip(req)
+    {
         limiter.failed(ip);
     }
+    Ok(Ok(found))
 }
 
 pub async fn show(
@@ -113,12 +127,11 @@ pub async fn show(
     limiter: web::Data<PublicLimiter>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(r) = limited(&req, &limiter) {
-        return Ok(r);
-    }
     let token = path.into_inner();
-    let invitation = lookup(&db, &token).await?;
-    count_unknown(&req, &limiter, invitation.is_some());
+    let invitation = match opened(&req, &limiter, &db, &token).await? {
+        Ok(found) => found,
+        Err(too_many) => return Ok(too_many),
+    };
     let shown = invitation.ok_or(());
     page(
         &db,
@@ -140,12 +153,12 @@ pub async fn answer(
     path: web::Path<String>,
     CheckedForm { form, refused }: CheckedForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(r) = limited(&req, &limiter) {
-        return Ok(r);
-    }
     let token = path.into_inner();
-    let Some(invitation) = lookup(&db, &token).await? else {
-        count_unknown(&req, &limiter, false);
+    let found = match opened(&req, &limiter, &db, &token).await? {
+        Ok(found) => found,
+        Err(too_many) => return Ok(too_many),
+    };
+    let Some(invitation) = found else {
         let refused = (StatusCode::NOT_FOUND, FieldErrors::default());
         return page(&db, &session, &visitor, token, Err(()), refused).await;
     };

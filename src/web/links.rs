@@ -160,7 +160,9 @@ fn respond(
     page(session, status, token, view)
 }
 
-pub async fn show(
+/// The link (GET: shows what it does, changes nothing) and the page's button (POST: the only
+/// request that verifies).
+pub async fn follow(
     req: HttpRequest,
     session: Session,
     limiter: web::Data<PublicLimiter>,
@@ -171,21 +173,10 @@ pub async fn show(
     if let Some(r) = limited(&req, &limiter, &session, &token) {
         return r;
     }
-    let state = verifications.open(&token).await?;
-    respond(&req, &limiter, &session, &token, state)
-}
-
-pub async fn confirm(
-    req: HttpRequest,
-    session: Session,
-    limiter: web::Data<PublicLimiter>,
-    verifications: web::Data<Verifications>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let token = path.into_inner();
-    if let Some(r) = limited(&req, &limiter, &session, &token) {
-        return r;
-    }
-    let state = verifications.confirm(&token).await?;
+    let state = if req.method() == actix_web::http::Method::POST {
+        verifications.confirm(&token).await?
+    } else {
+        verifications.open(&token).await?
+    };
     respond(&req, &limiter, &session, &token, state)
 }

@@ -46,30 +46,30 @@ impl PublicLimiter {
         entry
     }
 
-    /// Err holds the seconds until `ip` may try again.
-    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+    /// Runs `f` on `ip`'s current window (start, unknown tokens counted).
+    fn with_window<R>(&self, ip: IpAddr, f: impl FnOnce(&mut (Instant, u32), Instant) -> R) -> R {
         let now = Instant::now();
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = self.window_of(&mut windows, ip, now);
-        if entry.1 >= self.max {
-            let left = self.window.saturating_sub(now.duration_since(entry.0));
-            return Err(left.as_secs().max(1));
-        }
-        Ok(())
+        f(self.window_of(&mut windows, ip, now), now)
+    }
+
+    /// Err holds the seconds until `ip` may try again.
+    pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        self.with_window(ip, |entry, now| {
+            if entry.1 >= self.max {
+                let left = self.window.saturating_sub(now.duration_since(entry.0));
+                return Err(left.as_secs().max(1));
+            }
+            Ok(())
+        })
     }
 
     /// Counts a request from `ip` that presented a token that does not exist.
     pub fn failed(&self, ip: IpAddr) {
-        let now = Instant::now();
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = self.window_of(&mut windows, ip, now);
-        entry.1 = entry.1.saturating_add(1);
+        self.with_window(ip, |entry, _| entry.1 = entry.1.saturating_add(1));
     }
 }
 
