@@ -170,6 +170,64 @@ pub(super) fn json_code(
     Ok((code, message))
 }
 
+/// Checks a webhook URL of the `{path}?{param}=…` shape; the errors are the sentences to show.
+pub(super) fn path_and_param(
+    url: &Url,
+    (path, wrong_path): (&str, &'static str),
+    (param, no_param): (&str, &'static str),
+) -> Result<(), &'static str> {
+    if url.path() != path {
+        return Err(wrong_path);
+    }
+    if query_value(url, param).is_none() {
+        return Err(no_param);
+    }
+    Ok(())
+}
+
+/// A platform's coded answer (DingTalk, Lark, WeCom): its code and message, and verdicts that
+/// quote them.
+pub(super) struct Coded {
+    pub(super) code: i64,
+    pub(super) message: String,
+    /// `(errcode 310000, "…")`, for sentences.
+    pub(super) said: String,
+    reason: String,
+}
+
+impl Coded {
+    /// Reads the answer's code (the first of `fields` present), named `word` in what is said.
+    /// Err is the verdict already known: code 0 with a 2xx status (sent), or an answer
+    /// without a code.
+    pub(super) fn read(
+        label: &str,
+        status: u16,
+        body: &str,
+        fields: &[&str],
+        word: &str,
+    ) -> Result<Coded, Verdict> {
+        let (code, message) = json_code(label, status, body, fields)?;
+        if code == 0 && (200..300).contains(&status) {
+            return Err(Verdict::ok(Some(0)));
+        }
+        Ok(Coded {
+            said: format!("({word} {code}, {message:?})"),
+            reason: format!("{word} {code}: {message}"),
+            code,
+            message,
+        })
+    }
+
+    pub(super) fn verdict(&self, kind: FailureKind, explanation: String) -> Verdict {
+        Verdict::fail(Some(self.code), kind, self.reason.clone(), explanation)
+    }
+
+    /// Refused for a reason that is ours (keyword, signature, allowlist, format).
+    pub(super) fn refused(&self, explanation: String) -> Verdict {
+        self.verdict(FailureKind::Rejected, explanation)
+    }
+}
+
 /// A code the platform module does not know: refused, with the platform's own words.
 pub(super) fn unknown_code(label: &str, status: u16, code: i64, message: &str) -> Verdict {
     Verdict::fail(

@@ -8,9 +8,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::FailureKind;
-use super::chat_parts::{
-    ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code,
-};
+use super::chat_parts::{ChatMessage, Coded, Verdict, ids, mobiles, truncate_bytes, unknown_code};
 
 pub const HOSTS: &[&str] = &["oapi.dingtalk.com"];
 const LABEL: &str = "DingTalk";
@@ -20,13 +18,12 @@ const LABEL: &str = "DingTalk";
 pub const MAX_TEXT_BYTES: usize = 18_000;
 
 pub(super) fn check_shape(url: &Url) -> Result<(), &'static str> {
-    if url.path() != "/robot/send" {
-        return Err("The path must be /robot/send.");
-    }
-    if super::chat_parts::query_value(url, "access_token").is_none() {
-        return Err("The URL must carry access_token=….");
-    }
-    Ok(())
+    let path = ("/robot/send", "The path must be /robot/send.");
+    super::chat_parts::path_and_param(
+        url,
+        path,
+        ("access_token", "The URL must carry access_token=…."),
+    )
 }
 
 /// `base64(HMAC-SHA256(key = secret, message = "{timestamp_ms}\n{secret}"))`, before
@@ -91,35 +88,25 @@ pub(super) fn build(
 }
 
 pub(super) fn interpret(status: u16, body: &str) -> Verdict {
-    let (code, errmsg) = match json_code(LABEL, status, body, &["errcode"]) {
-        Ok(found) => found,
+    let c = match Coded::read(LABEL, status, body, &["errcode"], "errcode") {
+        Ok(c) => c,
         Err(verdict) => return verdict,
     };
-    let reason = format!("errcode {code}: {errmsg}");
-    let said = format!("(errcode {code}, {errmsg:?})");
-    let refused = |explanation: String| {
-        Verdict::fail(
-            Some(code),
-            FailureKind::Rejected,
-            reason.clone(),
-            explanation,
-        )
-    };
-    match code {
-        0 if (200..300).contains(&status) => Verdict::ok(Some(0)),
+    let (said, errmsg) = (&c.said, &c.message);
+    match c.code {
         310000 => {
             // One code for every security check; errmsg says which.
             let m = errmsg.to_lowercase();
             if m.contains("keyword") || errmsg.contains("关键词") {
-                refused(format!(
+                c.refused(format!(
                     "DingTalk dropped the message because it lacks the robot's security keyword {said}: set the same keyword on this bot as on the robot."
                 ))
             } else if m.contains("timestamp") {
-                refused(format!(
+                c.refused(format!(
                     "DingTalk refused the timestamp {said}: the server clock must be within one hour of DingTalk's; check NTP."
                 ))
             } else if m.contains("sign") {
-                refused(format!(
+                c.refused(format!(
                     "DingTalk refused the signature {said}: check the signature key (SEC…) and the server clock."
                 ))
             } else if m.starts_with("ip")
@@ -128,35 +115,25 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
                 || m.contains("allowlist")
                 || errmsg.contains("白名单")
             {
-                refused(format!(
+                c.refused(format!(
                     "DingTalk refused this server's IP address {said}: add Herald's public IP to the robot's IP allowlist."
                 ))
             } else {
-                refused(format!(
+                c.refused(format!(
                     "DingTalk's security check refused the message {said}: check the robot's keyword, signature key and IP allowlist."
                 ))
             }
         }
-        130101 => Verdict::fail(
-            Some(code),
-            FailureKind::RateLimited,
-            reason,
-            format!(
+        130101 => c.verdict(FailureKind::RateLimited, format!(
                 "DingTalk is throttling this robot {said}: it takes 20 messages a minute and then pauses the robot for 10 minutes. Herald will send again later."
-            ),
-        ),
-        300001 | 300005 => Verdict::fail(
-            Some(code),
-            FailureKind::BadRecipient,
-            reason,
-            format!(
+            )),
+        300001 | 300005 => c.verdict(FailureKind::BadRecipient, format!(
                 "DingTalk does not know this robot's token {said}: the webhook URL is wrong or the robot was removed. Copy the webhook URL again."
-            ),
-        ),
-        400402 => refused(format!(
+            )),
+        400402 => c.refused(format!(
             "DingTalk says a parameter is missing or invalid {said}; check the card content."
         )),
-        _ => unknown_code(LABEL, status, code, &errmsg),
+        _ => unknown_code(LABEL, status, c.code, errmsg),
     }
 }
 

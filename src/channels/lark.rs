@@ -8,7 +8,7 @@ use sha2::Sha256;
 use url::Url;
 
 use super::FailureKind;
-use super::chat_parts::{ChatMessage, Verdict, ids, json_code, truncate_bytes, unknown_code};
+use super::chat_parts::{ChatMessage, Coded, Verdict, ids, truncate_bytes, unknown_code};
 
 /// Feishu (China) and Lark (international; the host is [U] in the reference, same API).
 pub const HOSTS: &[&str] = &["open.feishu.cn", "open.larksuite.com"];
@@ -99,53 +99,33 @@ pub(super) fn build(
 
 pub(super) fn interpret(status: u16, body: &str) -> Verdict {
     // `code` is current; `StatusCode` is the legacy field some answers still carry.
-    let (code, msg) = match json_code(LABEL, status, body, &["code", "StatusCode"]) {
-        Ok(found) => found,
+    let c = match Coded::read(LABEL, status, body, &["code", "StatusCode"], "code") {
+        Ok(c) => c,
         Err(verdict) => return verdict,
     };
-    let reason = format!("code {code}: {msg}");
-    let said = format!("(code {code}, {msg:?})");
-    let refused = |explanation: String| {
-        Verdict::fail(
-            Some(code),
-            FailureKind::Rejected,
-            reason.clone(),
-            explanation,
-        )
-    };
-    match code {
-        0 if (200..300).contains(&status) => Verdict::ok(Some(0)),
-        19021 => refused(format!(
+    let (said, msg) = (&c.said, &c.message);
+    match c.code {
+        19021 => c.refused(format!(
             "Lark refused the signature or timestamp {said}: check the signature key and that the server clock is within one hour of Lark's."
         )),
-        19022 => refused(format!(
+        19022 => c.refused(format!(
             "Lark refused this server's IP address {said}: add Herald's public IP to the bot's IP allowlist."
         )),
-        19024 => refused(format!(
+        19024 => c.refused(format!(
             "Lark dropped the message because it lacks the bot's security keyword {said}: set the same keyword on this bot as on the Lark bot."
         )),
-        9499 => refused(format!(
+        9499 => c.refused(format!(
             "Lark could not read the message {said}: it may be over 20 KB or malformed; shorten the card content."
         )),
-        11232 => Verdict::fail(
-            Some(code),
-            FailureKind::RateLimited,
-            reason,
-            format!(
+        11232 => c.verdict(FailureKind::RateLimited, format!(
                 "Lark is rate limiting this bot {said} (100 a minute, 5 a second); Herald will send again later."
-            ),
-        ),
+            )),
         // [U] Not in the reference's table: the code commonly seen for a deleted or mistyped
         // hook ("param invalid: incoming webhook access token invalid").
-        19001 => Verdict::fail(
-            Some(code),
-            FailureKind::BadRecipient,
-            reason,
-            format!(
+        19001 => c.verdict(FailureKind::BadRecipient, format!(
                 "Lark does not know this webhook {said}: the URL is wrong or the bot was removed. Copy the webhook URL again."
-            ),
-        ),
-        _ => unknown_code(LABEL, status, code, &msg),
+            )),
+        _ => unknown_code(LABEL, status, c.code, msg),
     }
 }
 

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::FailureKind;
-use super::chat_parts::{
-    ChatMessage, Verdict, ids, json_code, mobiles, truncate_bytes, unknown_code,
-};
+use super::chat_parts::{ChatMessage, Coded, Verdict, ids, mobiles, truncate_bytes, unknown_code};
 
 pub const HOSTS: &[&str] = &["qyapi.weixin.qq.com"];
 const LABEL: &str = "WeCom";
@@ -19,13 +17,11 @@ pub const MAX_MARKDOWN_BYTES: usize = 4096;
 pub const MAX_TEXT_BYTES: usize = 2048;
 
 pub(super) fn check_shape(url: &Url) -> Result<(), &'static str> {
-    if url.path() != "/cgi-bin/webhook/send" {
-        return Err("The path must be /cgi-bin/webhook/send.");
-    }
-    if super::chat_parts::query_value(url, "key").is_none() {
-        return Err("The URL must carry key=….");
-    }
-    Ok(())
+    let path = (
+        "/cgi-bin/webhook/send",
+        "The path must be /cgi-bin/webhook/send.",
+    );
+    super::chat_parts::path_and_param(url, path, ("key", "The URL must carry key=…."))
 }
 
 pub(super) fn build(url: Url, title: &str, msg: &ChatMessage) -> Result<(Url, Value), String> {
@@ -73,38 +69,21 @@ pub(super) fn build(url: Url, title: &str, msg: &ChatMessage) -> Result<(Url, Va
 }
 
 pub(super) fn interpret(status: u16, body: &str) -> Verdict {
-    let (code, errmsg) = match json_code(LABEL, status, body, &["errcode"]) {
-        Ok(found) => found,
+    let c = match Coded::read(LABEL, status, body, &["errcode"], "errcode") {
+        Ok(c) => c,
         Err(verdict) => return verdict,
     };
-    let reason = format!("errcode {code}: {errmsg}");
-    let said = format!("(errcode {code}, {errmsg:?})");
-    match code {
-        0 if (200..300).contains(&status) => Verdict::ok(Some(0)),
-        93000 => Verdict::fail(
-            Some(code),
-            FailureKind::BadRecipient,
-            reason,
-            format!(
+    let (said, errmsg) = (&c.said, &c.message);
+    match c.code {
+        93000 => c.verdict(FailureKind::BadRecipient, format!(
                 "WeCom does not accept this webhook key {said}: copy the whole webhook URL again from the group robot (a common mistake is pasting only part of it)."
-            ),
-        ),
-        45009 => Verdict::fail(
-            Some(code),
-            FailureKind::RateLimited,
-            reason,
-            format!(
+            )),
+        45009 => c.verdict(FailureKind::RateLimited, format!(
                 "WeCom is rate limiting this robot {said} (20 messages a minute); Herald will send again later."
-            ),
-        ),
+            )),
         // [U] Codes from WeCom's general list, not verified for robots.
-        40008 | 44004 | 40058 => Verdict::fail(
-            Some(code),
-            FailureKind::Rejected,
-            reason,
-            format!("WeCom refused the message format {said}; check the card content."),
-        ),
-        _ => unknown_code(LABEL, status, code, &errmsg),
+        40008 | 44004 | 40058 => c.verdict(FailureKind::Rejected, format!("WeCom refused the message format {said}; check the card content.")),
+        _ => unknown_code(LABEL, status, c.code, errmsg),
     }
 }
 
