@@ -43,6 +43,24 @@ fn assert_parse_err(src: &str, line: usize, column: usize, needle: &str) {
     assert!(e.message.contains(needle), "{src:?}: {e} lacks {needle:?}");
 }
 
+/// Asserts that rendering fails while evaluating, at the position, saying `needle`.
+fn assert_eval_err(src: &str, data: &Value, line: usize, column: usize, needle: &str) {
+    match render_err(src, data, &RenderOptions::default()) {
+        RenderError::Eval {
+            line: l,
+            column: c,
+            message,
+        } => {
+            assert_eq!((l, c), (line, column), "{src:?}: {message}");
+            assert!(
+                message.contains(needle),
+                "{src:?}: {message} lacks {needle:?}"
+            );
+        }
+        other => panic!("{src:?}: {other:?}"),
+    }
+}
+
 fn json_options() -> RenderOptions {
     RenderOptions {
         escape: Escape::Json,
@@ -282,25 +300,13 @@ fn comparisons() {
 
 #[test]
 fn comparing_a_string_with_a_number_is_an_eval_error() {
-    let e = render_err(
+    assert_eval_err(
         "ab\n  {{ lt .s 1 }}",
         &json!({"s": "x"}),
-        &RenderOptions::default(),
+        2,
+        6,
+        "can't compare a string with a number",
     );
-    match e {
-        RenderError::Eval {
-            line,
-            column,
-            message,
-        } => {
-            assert_eq!((line, column), (2, 6));
-            assert!(
-                message.contains("can't compare a string with a number"),
-                "{message}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]
@@ -771,25 +777,13 @@ fn parse_errors_have_positions() {
 
 #[test]
 fn field_of_a_non_map_is_an_eval_error() {
-    let e = render_err(
+    assert_eval_err(
         "{{ .s.x }}",
         &json!({"s": "str"}),
-        &RenderOptions::default(),
+        1,
+        4,
+        "can't read field .x of a string",
     );
-    match e {
-        RenderError::Eval {
-            line,
-            column,
-            message,
-        } => {
-            assert_eq!((line, column), (1, 4));
-            assert!(
-                message.contains("can't read field .x of a string"),
-                "{message}"
-            );
-        }
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]
