@@ -58,4 +58,20 @@
     field.addEventListener("input", update);
     update();
   });
+
+  // Copy buttons (the API token shown once): copy the named field's value.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.dataset.copy);
+    if (!field) { return; }
+    button.addEventListener("click", function () {
+      field.select();
+      var done = function () { button.textContent = "Copied"; };
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
 })();

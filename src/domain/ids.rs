@@ -55,3 +55,4 @@ id_type!(GroupId);
 id_type!(ChatbotId);
 id_type!(WebhookId);
 id_type!(PolicyId);
+id_type!(ApiTokenId);

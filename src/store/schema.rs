@@ -50,6 +50,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        hint -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Text,
         workspace_id -> Text,
@@ -236,6 +249,7 @@ diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
+diesel::joinable!(api_tokens -> workspaces (workspace_id));
 diesel::joinable!(contacts -> workspaces (workspace_id));
 diesel::joinable!(verification_links -> contacts (contact_id));
 diesel::joinable!(contact_group_members -> contact_groups (group_id));
@@ -250,6 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     user_sessions,
     invitations,
+    api_tokens,
     contacts,
     verification_links,
     verification_sends,

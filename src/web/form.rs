@@ -17,7 +17,9 @@ use super::auth::{CurrentUser, Need};
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
-use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId};
+use crate::domain::ids::{
+    ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+};
 use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
 use crate::outbound::TargetPolicy;
@@ -50,7 +52,8 @@ ids_from_path!(
     WebhookId,
     PolicyId,
     UserId,
-    WorkspaceId
+    WorkspaceId,
+    ApiTokenId
 );
 
 impl<T: FromPath + 'static> FromRequest for PathId<T> {

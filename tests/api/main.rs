@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod api_tokens;
 mod auth;
 mod browser;
 mod chat_platforms;
