@@ -129,6 +129,11 @@ pub struct Settings {
     /// Reverse proxies in front of Herald, comma separated (`127.0.0.1, 10.0.0.2`): from them,
     /// `X-Forwarded-For` gives the client address that sign-in and link limits count by.
     pub trusted_proxies: String,
+    /// Seconds after which an alert posted to `/api/v2/alerts` without `endsAt`, and not posted
+    /// again, counts as resolved (Alertmanager's `resolve_timeout`).
+    pub resolve_timeout_secs: i64,
+    /// Largest ingest request body, in bytes; a larger one is refused with 413.
+    pub ingest_max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -160,6 +165,8 @@ impl Default for Settings {
             smtp: SmtpConfig::default(),
             allow_private_targets: false,
             trusted_proxies: String::new(),
+            resolve_timeout_secs: 300,
+            ingest_max_body_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -236,6 +243,16 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.resolve_timeout_secs < 1 {
+            return Err(ConfigError::Invalid(
+                "resolve_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.ingest_max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "ingest_max_body_bytes must be at least 1024".into(),
+            ));
+        }
         let url = url::Url::parse(&self.public_url)
             .map_err(|e| ConfigError::Invalid(format!("public_url {:?}: {e}", self.public_url)))?;
         if !matches!(url.scheme(), "http" | "https") {

@@ -2,6 +2,7 @@
 //! Nothing here knows about HTTP or runs a query; ids and stored values carry derived mappings
 //! (`DieselNewType`, serde) so the store decodes rows straight into them.
 
+pub mod alert;
 pub mod api_token;
 pub mod contact;
 pub mod email;

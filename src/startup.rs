@@ -96,6 +96,10 @@ impl Application {
             crate::domain::trusted_proxies::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
         );
+        let ingest = actix_web::web::Data::new(web::api::IngestSettings {
+            resolve_timeout: chrono::Duration::seconds(settings.resolve_timeout_secs),
+            max_body_bytes: settings.ingest_max_body_bytes,
+        });
         let lifetime = actix_web::web::Data::new(web::auth::SessionLifetime(
             chrono::Duration::hours(settings.session_hours),
         ));
@@ -118,6 +122,7 @@ impl Application {
                 .app_data(target_policy.clone())
                 .app_data(proxies.clone())
                 .app_data(lifetime.clone())
+                .app_data(ingest.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())

@@ -31,6 +31,7 @@ macro_rules! wraps_store_error {
 }
 pub(crate) use wraps_store_error;
 
+pub mod alerts;
 pub mod api_tokens;
 pub mod chatbots;
 pub mod connection;
@@ -53,7 +54,7 @@ pub mod webhooks;
 pub mod workspaces;
 
 pub use crate::domain::ids::{
-    ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+    AlertId, ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
 };
 pub use connection::{Backend, Db, DbConn, DbError};
 

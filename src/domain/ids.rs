@@ -56,3 +56,4 @@ id_type!(ChatbotId);
 id_type!(WebhookId);
 id_type!(PolicyId);
 id_type!(ApiTokenId);
+id_type!(AlertId);

@@ -50,6 +50,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    alerts (id) {
+        id -> Text,
+        workspace_id -> Text,
+        fingerprint -> Text,
+        labels -> Text,
+        annotations -> Text,
+        status -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        generator_url -> Nullable<Text>,
+        source -> Text,
+        received_at -> Timestamp,
+        last_received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_events (id) {
+        id -> Text,
+        alert_id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        starts_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> Text,
         workspace_id -> Text,
@@ -250,6 +277,8 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(api_tokens -> workspaces (workspace_id));
+diesel::joinable!(alerts -> workspaces (workspace_id));
+diesel::joinable!(alert_events -> alerts (alert_id));
 diesel::joinable!(contacts -> workspaces (workspace_id));
 diesel::joinable!(verification_links -> contacts (contact_id));
 diesel::joinable!(contact_group_members -> contact_groups (group_id));
@@ -265,6 +294,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_sessions,
     invitations,
     api_tokens,
+    alerts,
+    alert_events,
     contacts,
     verification_links,
     verification_sends,

@@ -1,6 +1,7 @@
 //! Integration tests: the real app on loopback, once on SQLite and once on PostgreSQL.
 
 mod helpers;
+mod ingest;
 
 mod api_tokens;
 mod auth;

@@ -1,0 +1,199 @@
+//! The ingest APIs: `POST /api/v1/alertmanager` (Alertmanager's webhook, version 4),
+//! `POST /api/v2/alerts` (Alertmanager's own alerts API, what Prometheus posts) and
+//! `POST /api/v1/events` (Herald's events). A token decides the workspace. Every refusal is a
+//! JSON body naming what is wrong; nothing is stored when a request is refused, and an
+//! accepted request is committed before its 2xx.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::{Value, json};
+
+use crate::domain::alert::{self, IncomingAlert, Refusal};
+use crate::domain::api_token::ApiToken;
+use crate::store::alerts::{self, Source};
+use crate::store::{Db, StoreError, WorkspaceId, api_tokens, now};
+
+/// Ingest settings the handlers need.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestSettings {
+    pub resolve_timeout: chrono::Duration,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("the body is not valid JSON: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Invalid(Refusal),
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the request could not be stored")]
+    Store(#[from] StoreError),
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({ "error": self.to_string() });
+        if let ApiError::Invalid(r) = self {
+            body = json!({ "error": r.to_string(), "field": r.path, "message": r.message });
+        }
+        if let ApiError::Store(e) = self {
+            // The sender should retry (Alertmanager does on 5xx); the cause is in the log.
+            tracing::error!(error = %e, "ingest not stored");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"herald\""));
+        }
+        response.json(body)
+    }
+}
+
+/// The workspace a request's token names.
+pub struct ApiCaller {
+    pub workspace_id: WorkspaceId,
+}
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let db = req.app_data::<web::Data<Db>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(ApiToken::from_authorization);
+        Box::pin(async move {
+            let token = match token {
+                None => {
+                    return Err(ApiError::Unauthorized(
+                        "send an API token: Authorization: Bearer <token>",
+                    ));
+                }
+                Some(None) => {
+                    return Err(ApiError::Unauthorized(
+                        "the Authorization header holds no Herald API token",
+                    ));
+                }
+                Some(Some(t)) => t,
+            };
+            let db = db.ok_or(ApiError::Unauthorized("no database"))?;
+            match db.run(move |c| api_tokens::authenticate(c, &token)).await? {
+                Some(workspace_id) => Ok(ApiCaller { workspace_id }),
+                None => Err(ApiError::Unauthorized("unknown or revoked API token")),
+            }
+        })
+    }
+}
+
+/// The body as JSON, within the size limit.
+async fn json_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Value, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    let bytes = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?
+        .map_err(|e| ApiError::Malformed(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))
+}
+
+async fn store(
+    db: &Db,
+    caller: ApiCaller,
+    source: Source,
+    incoming: Vec<IncomingAlert>,
+) -> Result<HttpResponse, ApiError> {
+    let ws = caller.workspace_id;
+    let done = db
+        .run(move |c| alerts::ingest(c, &ws, source, &incoming))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "received": done.received, "changed": done.changed })))
+}
+
+type Parse = fn(&Value, &IngestSettings) -> Result<Vec<IncomingAlert>, Refusal>;
+
+async fn ingest(
+    req: HttpRequest,
+    payload: web::Payload,
+    db: web::Data<Db>,
+    settings: web::Data<IngestSettings>,
+    caller: ApiCaller,
+    source: Source,
+    parse: Parse,
+) -> Result<HttpResponse, ApiError> {
+    let body = json_body(&req, payload, settings.max_body_bytes).await?;
+    let incoming = parse(&body, &settings).map_err(ApiError::Invalid)?;
+    store(&db, caller, source, incoming).await
+}
+
+pub async fn alertmanager(
+    req: HttpRequest,
+    payload: web::Payload,
+    db: web::Data<Db>,
+    settings: web::Data<IngestSettings>,
+    caller: ApiCaller,
+) -> Result<HttpResponse, ApiError> {
+    let parse: Parse = |body, _| alert::from_alertmanager(body);
+    ingest(
+        req,
+        payload,
+        db,
+        settings,
+        caller,
+        Source::Alertmanager,
+        parse,
+    )
+    .await
+}
+
+pub async fn alerts_api(
+    req: HttpRequest,
+    payload: web::Payload,
+    db: web::Data<Db>,
+    settings: web::Data<IngestSettings>,
+    caller: ApiCaller,
+) -> Result<HttpResponse, ApiError> {
+    let parse: Parse = |body, s| alert::from_alerts_api(body, now(), s.resolve_timeout);
+    ingest(req, payload, db, settings, caller, Source::AlertsApi, parse).await
+}
+
+pub async fn events(
+    req: HttpRequest,
+    payload: web::Payload,
+    db: web::Data<Db>,
+    settings: web::Data<IngestSettings>,
+    caller: ApiCaller,
+) -> Result<HttpResponse, ApiError> {
+    let parse: Parse = |body, _| alert::from_events(body, now());
+    ingest(req, payload, db, settings, caller, Source::Event, parse).await
+}

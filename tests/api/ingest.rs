@@ -1,0 +1,164 @@
+//! The ingest APIs: tokens, the three payloads, strict refusals that store nothing, and
+//! idempotent repeats.
+
+use diesel::prelude::*;
+use herald::store::schema::{alert_events, alerts};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::{Client, TestApp};
+
+/// A new API token of the owner's workspace.
+async fn token(owner: &Client) -> String {
+    let page = owner.post_form("/api-tokens", &[("name", "Tests")]).await;
+    let marker = "id=\"token-value\" readonly value=\"";
+    let at = page.body.find(marker).expect("token shown") + marker.len();
+    page.body[at..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+struct Answer {
+    status: StatusCode,
+    body: Value,
+}
+
+async fn post(app: &TestApp, path: &str, auth: Option<&str>, body: &str) -> Answer {
+    let mut r = reqwest::Client::new()
+        .post(format!("{}{path}", app.base))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    if let Some(a) = auth {
+        r = r.header("Authorization", a);
+    }
+    let resp = r.send().await.expect("send");
+    let status = resp.status();
+    let text = resp.text().await.expect("body");
+    Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    }
+}
+
+fn count(app: &TestApp) -> (i64, i64) {
+    let mut conn = app.db.get().expect("conn");
+    let a = alerts::table
+        .count()
+        .get_result(&mut *conn)
+        .expect("alerts");
+    let e = alert_events::table
+        .count()
+        .get_result(&mut *conn)
+        .expect("events");
+    (a, e)
+}
+
+const FIRING: &str = include_str!("../fixtures/alertmanager-webhook-v4-firing.json");
+
+both_backends! {
+    async fn alertmanager_posts_are_stored_once_and_their_resolve_changes_them(app: TestApp) {
+        let owner = app.owner().await;
+        let bearer = format!("Bearer {}", token(&owner).await);
+        let payload: Value = serde_json::from_str(FIRING).expect("fixture");
+        let n = payload["alerts"].as_array().map(Vec::len).unwrap_or(0) as u64;
+        let a = post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(a.body, json!({"received": n, "changed": n}));
+        assert_eq!(count(&app), (n as i64, n as i64));
+
+        // Alertmanager repeats a notification (repeat_interval): nothing changes.
+        let again = post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
+        assert_eq!(again.body, json!({"received": n, "changed": 0}));
+        assert_eq!(count(&app), (n as i64, n as i64));
+
+        // The first alert resolves: one change, one more event on its timeline.
+        let mut resolved = payload.clone();
+        resolved["status"] = json!("resolved");
+        resolved["alerts"] = json!([payload["alerts"][0].clone()]);
+        resolved["alerts"][0]["status"] = json!("resolved");
+        resolved["alerts"][0]["endsAt"] = json!("2030-01-01T00:00:00Z");
+        let r = post(&app, "/api/v1/alertmanager", Some(&bearer), &resolved.to_string()).await;
+        assert_eq!(r.body, json!({"received": 1, "changed": 1}));
+        assert_eq!(count(&app), (n as i64, n as i64 + 1));
+        let mut conn = app.db.get().expect("conn");
+        let statuses: Vec<String> = alerts::table.order(alerts::status.asc()).select(alerts::status).load(&mut *conn).expect("statuses");
+        assert!(statuses.contains(&"resolved".to_string()) && statuses.contains(&"firing".to_string()), "{statuses:?}");
+    }
+
+    async fn tokens_are_required_and_basic_auth_works(app: TestApp) {
+        let owner = app.owner().await;
+        let t = token(&owner).await;
+        let body = r#"[{"labels": {"alertname": "A"}}]"#;
+        for (auth, why) in [
+            (None, "send an API token"),
+            (Some("Bearer nope".to_string()), "holds no Herald API token"),
+            (Some(format!("Bearer hrd_{}", "x".repeat(43))), "unknown or revoked"),
+        ] {
+            let a = post(&app, "/api/v2/alerts", auth.as_deref(), body).await;
+            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{auth:?}");
+            assert!(a.body["error"].as_str().unwrap_or_default().contains(why), "{}", a.body);
+        }
+        assert_eq!(count(&app), (0, 0));
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("prometheus:{t}"));
+        let a = post(&app, "/api/v2/alerts", Some(&format!("Basic {basic}")), body).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert_eq!(count(&app).0, 1);
+    }
+
+    async fn refused_requests_name_the_field_and_store_nothing(app: TestApp) {
+        let owner = app.owner().await;
+        let bearer = format!("Bearer {}", token(&owner).await);
+        let b = Some(bearer.as_str());
+        let malformed = post(&app, "/api/v2/alerts", b, "{not json").await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert!(malformed.body["error"].as_str().unwrap_or_default().contains("not valid JSON"));
+        for (path, body, field) in [
+            ("/api/v2/alerts", r#"[{"labels": {"alertname": "Good"}}, {"labels": {}}]"#, "[1].labels"),
+            ("/api/v2/alerts", r#"[{"labels": {"alertname": "Good"}}, {"labels": {"9x": "a"}}]"#, "[1].labels.9x"),
+            ("/api/v2/alerts", r#"[{"labels": {"alertname": 5}}]"#, "[0].labels.alertname"),
+            ("/api/v2/alerts", r#"[{"labels": {"alertname": "A"}, "startsAt": "soon"}]"#, "[0].startsAt"),
+            ("/api/v2/alerts", "[{\"labels\": {\"alertname\": \"A\\u0000\"}}]", "[0].labels.alertname"),
+            ("/api/v1/alertmanager", r#"{"version": "4", "alerts": [{"status": "firing", "startsAt": "2026-12-02T10:00:00Z", "labels": {"a": "b"}}, {"status": "on", "startsAt": "2026-12-02T10:00:00Z", "labels": {"a": "c"}}]}"#, "alerts[1].status"),
+            ("/api/v1/events", r#"{"source": "zabbix", "type": "Disk", "level": "Severe", "resource": "db-1"}"#, "level"),
+        ] {
+            let a = post(&app, path, b, body).await;
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{path} {body}: {}", a.body);
+            assert_eq!(a.body["field"], json!(field), "{}", a.body);
+        }
+        // Over the size limit (4 MiB by default): 413, read no further.
+        let big = format!(r#"[{{"labels": {{"alertname": "A"}}, "annotations": {{"x": "{}"}}}}]"#, "x".repeat(4 * 1024 * 1024));
+        assert_eq!(post(&app, "/api/v2/alerts", b, &big).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(count(&app), (0, 0), "nothing of a refused request is stored");
+    }
+
+    async fn events_and_the_alerts_api_become_alerts(app: TestApp) {
+        let owner = app.owner().await;
+        let bearer = format!("Bearer {}", token(&owner).await);
+        let b = Some(bearer.as_str());
+        let e = post(&app, "/api/v1/events", b, r#"[{"source": "zabbix", "type": "DiskFull", "level": "Critical", "resource": "db-1", "message": "95%"}, {"source": "ci", "type": "Deploy", "level": "Info", "resource": "web"}]"#).await;
+        assert_eq!(e.body, json!({"received": 2, "changed": 2}));
+        let v2 = post(&app, "/api/v2/alerts", b, r#"[{"labels": {"alertname": "Gone"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
+        assert_eq!(v2.body, json!({"received": 1, "changed": 1}));
+        let mut conn = app.db.get().expect("conn");
+        let rows: Vec<(String, String, String)> = alerts::table
+            .order(alerts::labels.asc())
+            .select((alerts::labels, alerts::status, alerts::source))
+            .load(&mut *conn)
+            .expect("rows");
+        let disk = rows.iter().find(|r| r.0.contains("DiskFull")).expect("event stored");
+        assert!(disk.0.contains("\"level\":\"Critical\"") && disk.0.contains("\"resource\":\"db-1\""), "{disk:?}");
+        assert_eq!((disk.1.as_str(), disk.2.as_str()), ("firing", "event"));
+        let gone = rows.iter().find(|r| r.0.contains("Gone")).expect("stored");
+        assert_eq!((gone.1.as_str(), gone.2.as_str()), ("resolved", "alerts-api"));
+        // Another workspace's token sees its own alerts only: the token decides.
+        drop(conn);
+        owner.post_form("/workspaces", &[("name", "Other")]).await;
+        let other = format!("Bearer {}", token(&owner).await);
+        let same = post(&app, "/api/v2/alerts", Some(&other), r#"[{"labels": {"alertname": "Gone"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
+        assert_eq!(same.body, json!({"received": 1, "changed": 1}), "a label set is an alert per workspace");
+    }
+}
