@@ -1,5 +1,6 @@
 //! The console: one module per page, plus the pieces every page shares.
 
+pub mod alerts;
 pub mod api;
 pub mod api_tokens;
 pub mod assets;
@@ -101,6 +102,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/invitations/{id}/accept", post => invitations::accept_listed);
     page!(cfg, "/invitations/{id}/decline", post => invitations::decline_listed);
     page!(cfg, "/members/invitations/{id}/revoke", post => members::revoke);
+    page!(cfg, "/alerts", get => alerts::index);
+    page!(cfg, "/alerts/{id}", get => alerts::show);
     page!(cfg, "/api/v1/alertmanager", post => api::alertmanager);
     page!(cfg, "/api/v2/alerts", post => api::alerts_api);
     page!(cfg, "/api/v1/events", post => api::events);

@@ -40,10 +40,13 @@ pub struct AlertRow {
     pub id: AlertId,
     pub fingerprint: String,
     pub labels: String,
+    pub annotations: String,
     pub status: String,
     pub starts_at: NaiveDateTime,
     pub ends_at: Option<NaiveDateTime>,
     pub source: String,
+    pub generator_url: Option<String>,
+    pub received_at: NaiveDateTime,
     pub last_received_at: NaiveDateTime,
 }
 
@@ -52,6 +55,11 @@ impl AlertRow {
     pub fn labels(&self) -> Result<Labels, String> {
         serde_json::from_str(&self.labels)
             .map_err(|e| format!("stored labels of alert {} do not decode: {e}", self.id))
+    }
+
+    pub fn annotations(&self) -> Result<Labels, String> {
+        serde_json::from_str(&self.annotations)
+            .map_err(|e| format!("stored annotations of alert {} do not decode: {e}", self.id))
     }
 
     pub fn status(&self) -> Option<AlertStatus> {
@@ -179,4 +187,76 @@ pub fn timeline(conn: &mut DbConn, alert: &AlertId) -> StoreResult<Vec<(NaiveDat
         .order((alert_events::at.asc(), alert_events::id.asc()))
         .select((alert_events::at, alert_events::kind))
         .load(conn)?)
+}
+
+/// Alerts per page of the Alerts list.
+pub const PAGE_SIZE: i64 = 50;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// What the Alerts list shows: a status (or all), and text the labels must contain.
+pub struct Filter {
+    pub status: Option<AlertStatus>,
+    pub search: String,
+}
+
+/// One page of the workspace's alerts, most recently heard of first, and how many match.
+pub fn page(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    filter: &Filter,
+    page: i64,
+) -> StoreResult<(Vec<AlertRow>, i64)> {
+    let query = || {
+        let mut q = alerts::table
+            .filter(alerts::workspace_id.eq(ws.clone()))
+            .into_boxed();
+        if let Some(s) = filter.status {
+            q = q.filter(alerts::status.eq(s.code()));
+        }
+        let search = label_search(&filter.search);
+        if !search.is_empty() {
+            // Labels are stored as JSON text: a substring of it is a substring of a name or
+            // value (or of `"name":"value"`). LIKE's wildcards in the search are literal.
+            let escaped = search
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(
+                lower(alerts::labels)
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'),
+            );
+        }
+        q
+    };
+    let total: i64 = query().count().get_result(conn)?;
+    let rows = query()
+        .order((alerts::last_received_at.desc(), alerts::id.desc()))
+        .limit(PAGE_SIZE)
+        .offset((page.max(1) - 1) * PAGE_SIZE)
+        .select(AlertRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// What to look for in the stored labels: `team=db` is that label with that value (as stored,
+/// `"team":"db"`); anything else is looked for as it is, ignoring case.
+fn label_search(q: &str) -> String {
+    let q = q.trim();
+    let quoted = |s: &str| serde_json::to_string(s.trim()).unwrap_or_default();
+    match q.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            format!("{}:{}", quoted(name), quoted(value)).to_lowercase()
+        }
+        _ => q.to_lowercase(),
+    }
+}
+
+pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &AlertId) -> StoreResult<AlertRow> {
+    Ok(alerts::table
+        .filter(alerts::workspace_id.eq(ws))
+        .filter(alerts::id.eq(id))
+        .select(AlertRow::as_select())
+        .first(conn)?)
 }

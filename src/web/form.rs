@@ -18,7 +18,7 @@ use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::domain::ids::{
-    ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+    AlertId, ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
 };
 use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
@@ -53,7 +53,8 @@ ids_from_path!(
     PolicyId,
     UserId,
     WorkspaceId,
-    ApiTokenId
+    ApiTokenId,
+    AlertId
 );
 
 impl<T: FromPath + 'static> FromRequest for PathId<T> {

@@ -161,4 +161,40 @@ both_backends! {
         let same = post(&app, "/api/v2/alerts", Some(&other), r#"[{"labels": {"alertname": "Gone"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
         assert_eq!(same.body, json!({"received": 1, "changed": 1}), "a label set is an alert per workspace");
     }
+
+    async fn the_alerts_pages_list_filter_and_show_an_alert(app: TestApp) {
+        let owner = app.owner().await;
+        owner.get("/alerts").await.assert_contains("No alerts yet.");
+        let bearer = format!("Bearer {}", token(&owner).await);
+        post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
+        post(&app, "/api/v2/alerts", Some(&bearer), r#"[{"labels": {"alertname": "Gone", "team": "web"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
+        // A policy that takes InstanceDown.
+        owner.create_contact("Ana", "", "ana@example.com").await;
+        let ana = owner.contact_id("Ana").await;
+        owner.post_form("/policies", &[("name", "Node down"), ("enabled", "on"), ("matcher_label", "alertname"), ("matcher_op", "="), ("matcher_value", "InstanceDown"), ("contacts", ana.as_str()), ("methods", "email"), ("repeat_minutes", "60")]).await.assert_redirect("/policies");
+
+        let list = owner.get("/alerts").await;
+        assert_eq!(list.status, StatusCode::OK);
+        list.assert_contains("3 alerts.").assert_contains(">InstanceDown</a>").assert_contains(">Gone</a>").assert_contains("instance=&#34;10.0.3.7:9100&#34;");
+        owner.get("/alerts?status=resolved").await.assert_contains("1 alert.").assert_lacks(">InstanceDown</a>");
+        owner.get("/alerts?q=team%3Dweb").await.assert_contains("1 alert.").assert_contains(">Gone</a>");
+        owner.get("/alerts?q=10.0.3.9").await.assert_contains("1 alert.");
+        owner.get("/alerts?q=%25").await.assert_contains("No alerts match.");
+        owner.get("/alerts?status=bogus&page=x").await.assert_contains("3 alerts.");
+
+        let at = list.body.find(">InstanceDown</a>").expect("row");
+        let href = &list.body[..at];
+        let start = href.rfind("/alerts/").expect("link") + "/alerts/".len();
+        let id = &list.body[start..start + 36];
+        let detail = owner.get(&format!("/alerts/{id}")).await;
+        assert_eq!(detail.status, StatusCode::OK, "{}", detail.body);
+        detail.assert_contains("Firing").assert_contains("<code>alertname=\"InstanceDown\"</code>").assert_contains("Instance is unreachable").assert_contains("<li>Node down</li>");
+        assert_eq!(detail.body.matches("— firing").count(), 1);
+
+        // Another workspace cannot open it; a malformed id is not found either.
+        owner.post_form("/workspaces", &[("name", "Other")]).await;
+        assert_eq!(owner.get(&format!("/alerts/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(owner.get("/alerts/nope").await.status, StatusCode::NOT_FOUND);
+        owner.get("/alerts").await.assert_contains("No alerts yet.");
+    }
 }

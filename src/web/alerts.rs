@@ -1,0 +1,180 @@
+//! Alerts: what arrived, newest first, and each alert's labels, annotations, timeline and the
+//! policies that take it.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::auth::{CurrentUser, Need, Visitor};
+use super::form::PathId;
+use super::layout::Layout;
+use crate::domain::alert::{AlertStatus, Labels};
+use crate::domain::routing::Route;
+use crate::error::AppError;
+use crate::store::alerts::{self, AlertRow, Filter, PAGE_SIZE};
+use crate::store::{AlertId, Db, DbConn};
+use crate::usecases::routing;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: Option<String>,
+}
+
+/// An alert as a list row shows it.
+pub struct Shown {
+    pub row: AlertRow,
+    pub labels: Result<Labels, String>,
+}
+
+impl Shown {
+    fn of(row: AlertRow) -> Shown {
+        let labels = row.labels();
+        if let Err(e) = &labels {
+            tracing::error!(error = %e, "alert row shown without labels");
+        }
+        Shown { row, labels }
+    }
+
+    pub fn label(&self, name: &str) -> String {
+        self.labels
+            .as_ref()
+            .ok()
+            .and_then(|l| l.get(name).cloned())
+            .unwrap_or_default()
+    }
+
+    /// `name="value"` for every label but the ones shown in their own columns.
+    pub fn other_labels(&self) -> String {
+        match &self.labels {
+            Ok(l) => l
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "alertname" | "severity"))
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => e.clone(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "alerts/index.html")]
+pub struct IndexPage {
+    pub layout: Layout,
+    pub alerts: Vec<Shown>,
+    pub total: i64,
+    pub page: i64,
+    pub status: String,
+    pub q: String,
+}
+
+impl IndexPage {
+    pub fn pages(&self) -> i64 {
+        ((self.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+    }
+
+    pub fn page_url(&self, n: i64) -> String {
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("status", &self.status)
+            .append_pair("q", &self.q)
+            .append_pair("page", &n.to_string())
+            .finish();
+        format!("/alerts?{q}")
+    }
+
+    pub fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+}
+
+pub async fn index(
+    db: web::Data<Db>,
+    visitor: Visitor,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let ListQuery { status, q, page } = q.into_inner();
+    // An unknown status or page number shows everything / the first page, not an error.
+    let filter = Filter {
+        status: AlertStatus::parse(&status),
+        search: q.chars().take(200).collect(),
+    };
+    let page = page
+        .and_then(|p| p.trim().parse::<i64>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let status = filter
+        .status
+        .map(|s| s.code().to_string())
+        .unwrap_or_default();
+    let q = filter.search.clone();
+    let list = move |c: &mut DbConn, user: &CurrentUser| {
+        Ok(alerts::page(c, &user.workspace_id, &filter, page)?)
+    };
+    let build = |layout, (rows, total): (Vec<AlertRow>, i64)| {
+        let alerts = rows.into_iter().map(Shown::of).collect();
+        IndexPage {
+            layout,
+            alerts,
+            total,
+            page,
+            status,
+            q,
+        }
+    };
+    visitor.page(&db, Need::Member, list, build).await
+}
+
+#[derive(Template)]
+#[template(path = "alerts/show.html")]
+pub struct ShowPage {
+    pub layout: Layout,
+    pub alert: Shown,
+    pub annotations: Result<Labels, String>,
+    pub timeline: Vec<(chrono::NaiveDateTime, String)>,
+    /// The workspace's policies with their answer for this alert's labels.
+    pub routes: Vec<Route>,
+}
+
+impl ShowPage {
+    pub fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+
+    pub fn taken_by(&self) -> Vec<&Route> {
+        self.routes.iter().filter(|r| r.sends()).collect()
+    }
+}
+
+pub async fn show(
+    db: web::Data<Db>,
+    visitor: Visitor,
+    PathId(id): PathId<AlertId>,
+) -> Result<HttpResponse, AppError> {
+    let index = db.contact_index();
+    let load = move |c: &mut DbConn, user: &CurrentUser| {
+        let row = alerts::get(c, &user.workspace_id, &id)?;
+        let timeline = alerts::timeline(c, &row.id)?;
+        // Unreadable labels route nowhere (the page says why), never as an empty set.
+        let routes = match row.labels() {
+            Ok(labels) => routing::who_would_be_notified(c, &index, &user.workspace_id, &labels)?,
+            Err(_) => Vec::new(),
+        };
+        Ok((row, timeline, routes))
+    };
+    let build = |layout, (row, timeline, routes): (AlertRow, _, _)| {
+        let annotations = row.annotations();
+        ShowPage {
+            layout,
+            alert: Shown::of(row),
+            annotations,
+            timeline,
+            routes,
+        }
+    };
+    visitor.page(&db, Need::Member, load, build).await
+}
