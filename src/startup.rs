@@ -48,6 +48,23 @@ fn session_key(settings: &Settings, db: &Db) -> anyhow::Result<Key> {
     Ok(Key::from(&bytes))
 }
 
+/// Every few seconds, alerts whose end has passed without a new post become resolved. Any
+/// number of Herald processes may run this: each change is one transaction.
+async fn resolve_expired_alerts(db: Db) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        match db
+            .run(|c| crate::store::alerts::resolve_expired(c, crate::store::now()))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(resolved = n, "alerts past their end resolved"),
+            Err(e) => tracing::warn!(error = %e, "resolving expired alerts failed; will retry"),
+        }
+    }
+}
+
 impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Application> {
         let db = Db::connect(&settings.database_url, settings.database_pool_size)?;
@@ -81,11 +98,13 @@ impl Application {
             email = providers.email.name(),
             "delivery providers"
         );
+        let background = Background::start()?;
+        background.spawn(resolve_expired_alerts(db.clone()));
         let verifications = actix_web::web::Data::new(Verifications::new(
             db.clone(),
             providers,
             settings.base_url(),
-            Background::start()?,
+            background,
             crate::verification::SendLimits {
                 concurrency: settings.send_concurrency,
                 daily_per_workspace: settings.verification_daily_limit,

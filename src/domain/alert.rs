@@ -50,6 +50,9 @@ pub struct IncomingAlert {
     pub annotations: Labels,
     pub status: AlertStatus,
     pub starts_at: NaiveDateTime,
+    /// False when the sender gave no start (the alerts API allows that): a firing alert posted
+    /// again without one is the same alert, still firing since it first came.
+    pub starts_at_stated: bool,
     /// When it ended (resolved), or when it will count as resolved unless it is sent again.
     pub ends_at: Option<NaiveDateTime>,
     pub generator_url: Option<String>,
@@ -273,6 +276,7 @@ pub fn from_alertmanager(body: &Value) -> Parsed<Vec<IncomingAlert>> {
                 annotations: annotations(a.get("annotations"), &format!("{path}.annotations"))?,
                 status,
                 starts_at,
+                starts_at_stated: true,
                 ends_at,
                 generator_url: generator_url(a, &path)?,
             })
@@ -295,7 +299,8 @@ pub fn from_alerts_api(
         .map(|(i, a)| {
             let path = format!("[{i}]");
             let a = object(a, &path)?;
-            let starts_at = time(a, "startsAt", &path)?.unwrap_or(now);
+            let stated = time(a, "startsAt", &path)?;
+            let starts_at = stated.unwrap_or(now);
             let ends_at = time(a, "endsAt", &path)?;
             if ends_at.is_some_and(|e| e < starts_at) {
                 return Err(refuse(format!("{path}.endsAt"), "is before startsAt"));
@@ -309,6 +314,7 @@ pub fn from_alerts_api(
                 annotations: annotations(a.get("annotations"), &format!("{path}.annotations"))?,
                 status,
                 starts_at,
+                starts_at_stated: stated.is_some(),
                 ends_at: ends_at.or(Some(now + resolve_timeout)),
                 generator_url: generator_url(a, &path)?,
             })
@@ -390,6 +396,7 @@ pub fn from_events(body: &Value, now: NaiveDateTime) -> Parsed<Vec<IncomingAlert
                 labels,
                 annotations,
                 status: AlertStatus::Firing,
+                starts_at_stated: o.get("time").is_some_and(|t| !t.is_null()),
                 starts_at: time(o, "time", &path)?.unwrap_or(now),
                 ends_at: None,
                 generator_url: None,

@@ -113,7 +113,13 @@ fn upsert(
         .optional()?;
     let status = alert.status.code();
     let id = match existing {
-        Some((id, stored, starts)) if stored == status && starts == alert.starts_at => {
+        // The same alert again: same status and start, or still firing and posted without a
+        // start of its own (its start stays the first one).
+        Some((id, stored, starts))
+            if stored == status
+                && (starts == alert.starts_at
+                    || (alert.status == AlertStatus::Firing && !alert.starts_at_stated)) =>
+        {
             diesel::update(alerts::table.filter(alerts::id.eq(&id)))
                 .set((
                     alerts::last_received_at.eq(at),
@@ -259,4 +265,33 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &AlertId) -> StoreResult<Ale
         .filter(alerts::id.eq(id))
         .select(AlertRow::as_select())
         .first(conn)?)
+}
+
+/// Alerts whose end has passed without being posted again (Alertmanager's resolve timeout, or
+/// a stated `endsAt` in the future that has now come): resolved, each with its timeline entry.
+/// Answers how many.
+pub fn resolve_expired(conn: &mut DbConn, at: NaiveDateTime) -> StoreResult<usize> {
+    super::write_transaction(conn, |c| {
+        let due: Vec<(AlertId, NaiveDateTime)> = alerts::table
+            .filter(alerts::status.eq(AlertStatus::Firing.code()))
+            .filter(alerts::ends_at.le(at))
+            .select((alerts::id, alerts::starts_at))
+            .limit(1000)
+            .load(c)?;
+        for (id, starts_at) in &due {
+            diesel::update(alerts::table.filter(alerts::id.eq(id)))
+                .set(alerts::status.eq(AlertStatus::Resolved.code()))
+                .execute(c)?;
+            diesel::insert_into(alert_events::table)
+                .values((
+                    alert_events::id.eq(AlertId::new().to_string()),
+                    alert_events::alert_id.eq(id),
+                    alert_events::at.eq(at),
+                    alert_events::kind.eq(AlertStatus::Resolved.code()),
+                    alert_events::starts_at.eq(starts_at),
+                ))
+                .execute(c)?;
+        }
+        Ok(due.len())
+    })
 }

@@ -197,4 +197,28 @@ both_backends! {
         assert_eq!(owner.get("/alerts/nope").await.status, StatusCode::NOT_FOUND);
         owner.get("/alerts").await.assert_contains("No alerts yet.");
     }
+
+    async fn an_alert_no_longer_posted_resolves_after_the_resolve_timeout(app: TestApp) {
+        use herald::store::alerts as store;
+        let owner = app.owner().await;
+        let bearer = format!("Bearer {}", token(&owner).await);
+        let body = r#"[{"labels": {"alertname": "Flapping"}}]"#;
+        post(&app, "/api/v2/alerts", Some(&bearer), body).await;
+        let now = herald::store::now();
+        let mut conn = app.db.get().expect("conn");
+        // Before the timeout (default 300 s) nothing happens.
+        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(200)).expect("sweep"), 0);
+        // Posted again (as Prometheus does each evaluation, without a start): the same alert.
+        drop(conn);
+        let again = post(&app, "/api/v2/alerts", Some(&bearer), body).await;
+        assert_eq!(again.body, json!({"received": 1, "changed": 0}));
+        let mut conn = app.db.get().expect("conn");
+        let status = |conn: &mut herald::store::DbConn| -> String { alerts::table.select(alerts::status).first(conn).expect("status") };
+        assert_eq!(status(&mut conn), "firing");
+        // Not posted for longer than the timeout: resolved once, with its timeline entry.
+        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(400)).expect("sweep"), 1);
+        assert_eq!(status(&mut conn), "resolved");
+        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(900)).expect("sweep"), 0);
+        assert_eq!(count(&app), (1, 2));
+    }
 }
