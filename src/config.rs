@@ -134,6 +134,8 @@ pub struct Settings {
     pub resolve_timeout_secs: i64,
     /// Largest ingest request body, in bytes; a larger one is refused with 413.
     pub ingest_max_body_bytes: usize,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
+    pub metrics_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -167,6 +169,7 @@ impl Default for Settings {
             trusted_proxies: String::new(),
             resolve_timeout_secs: 300,
             ingest_max_body_bytes: 4 * 1024 * 1024,
+            metrics_token: None,
         }
     }
 }

@@ -115,6 +115,9 @@ impl Application {
             crate::domain::trusted_proxies::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
         );
+        let metrics = actix_web::web::Data::new(crate::metrics::Metrics::default());
+        let metrics_token =
+            actix_web::web::Data::new(web::metrics::MetricsToken(settings.metrics_token.clone()));
         let ingest = actix_web::web::Data::new(web::api::IngestSettings {
             resolve_timeout: chrono::Duration::seconds(settings.resolve_timeout_secs),
             max_body_bytes: settings.ingest_max_body_bytes,
@@ -142,6 +145,8 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(lifetime.clone())
                 .app_data(ingest.clone())
+                .app_data(metrics.clone())
+                .app_data(metrics_token.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.
                 .app_data(actix_web::web::PayloadConfig::new(64 * 1024))
                 .wrap(web::errors::handlers())
@@ -156,6 +161,7 @@ impl Application {
                         .add(("Cache-Control", "no-store"))
                         .add(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")),
                 )
+                .wrap(middleware::from_fn(web::metrics::count_requests))
                 .wrap(middleware::Compress::default())
                 .wrap(TracingLogger::<RedactingRootSpan>::new())
                 .route("/static/{file}", actix_web::web::get().to(web::assets::serve))

@@ -20,6 +20,7 @@ pub mod invitations;
 pub mod layout;
 pub mod links;
 pub mod members;
+pub mod metrics;
 pub mod policies;
 pub mod public_limit;
 pub mod session;
@@ -49,6 +50,7 @@ macro_rules! page {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/", get => home);
     page!(cfg, "/healthz", get => health::healthz);
+    page!(cfg, "/metrics", get => metrics::show);
     page!(cfg, "/setup", get => setup::form, post => setup::create);
     page!(cfg, "/login", get => auth::login_form, post => auth::login);
     page!(cfg, "/logout", post => auth::logout);

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::domain::alert::{self, IncomingAlert, Refusal};
 use crate::domain::api_token::ApiToken;
+use crate::metrics::{Metrics, Received};
 use crate::store::alerts::{self, Source};
 use crate::store::{Db, StoreError, WorkspaceId, api_tokens, now};
 
@@ -129,14 +130,27 @@ async fn json_body(
 
 async fn store(
     db: &Db,
+    metrics: Option<&Metrics>,
     caller: ApiCaller,
     source: Source,
     incoming: Vec<IncomingAlert>,
 ) -> Result<HttpResponse, ApiError> {
     let ws = caller.workspace_id;
+    let statuses: Vec<&'static str> = incoming.iter().map(|a| a.status.code()).collect();
     let done = db
         .run(move |c| alerts::ingest(c, &ws, source, &incoming))
         .await?;
+    // Counted once stored: what the metrics say arrived, is kept.
+    if let Some(m) = metrics {
+        for status in statuses {
+            let key = Received {
+                endpoint: source.code().into(),
+                status: status.into(),
+            };
+            m.alerts_received.get_or_create(&key).inc();
+        }
+        m.alert_changes.inc_by(done.changed as u64);
+    }
     Ok(HttpResponse::Ok().json(json!({ "received": done.received, "changed": done.changed })))
 }
 
@@ -153,7 +167,8 @@ async fn ingest(
 ) -> Result<HttpResponse, ApiError> {
     let body = json_body(&req, payload, settings.max_body_bytes).await?;
     let incoming = parse(&body, &settings).map_err(ApiError::Invalid)?;
-    store(&db, caller, source, incoming).await
+    let metrics = req.app_data::<web::Data<Metrics>>().map(|m| m.get_ref());
+    store(&db, metrics, caller, source, incoming).await
 }
 
 pub async fn alertmanager(

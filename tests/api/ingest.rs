@@ -221,4 +221,56 @@ both_backends! {
         assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(900)).expect("sweep"), 0);
         assert_eq!(count(&app), (1, 2));
     }
+
+    async fn metrics_count_what_arrived_and_every_request(app: TestApp) {
+        let owner = app.owner().await;
+        let bearer = format!("Bearer {}", token(&owner).await);
+        post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
+        post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
+        post(&app, "/api/v2/alerts", Some(&bearer), "[]x").await;
+        let r = reqwest::get(format!("{}/metrics", app.base)).await.expect("metrics");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers()["content-type"].to_str().unwrap_or_default().starts_with("application/openmetrics-text"));
+        let text = r.text().await.expect("text");
+        for line in [
+            "herald_alerts_received_total{endpoint=\"alertmanager\",status=\"firing\"} 4",
+            "herald_alert_changes_total 2",
+            "herald_http_requests_total{route=\"/api/v1/alertmanager\",method=\"POST\",status=\"200\"} 2",
+            "herald_http_requests_total{route=\"/api/v2/alerts\",method=\"POST\",status=\"400\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing in:\n{text}");
+        }
+        assert!(!text.contains(&bearer[7..]), "no secrets in metrics");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_bearer_token() {
+    let Some(db) = crate::helpers::TestDb::create(crate::helpers::Kind::Sqlite) else {
+        return;
+    };
+    let app = TestApp::spawn_with(crate::helpers::Kind::Sqlite, std::sync::Arc::new(db), |s| {
+        s.metrics_token = Some("scrape-me".to_string().into());
+    })
+    .await;
+    let url = format!("{}/metrics", app.base);
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client.get(&url).send().await.expect("get").status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong = client
+        .get(&url)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = client
+        .get(&url)
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(right.status(), StatusCode::OK);
 }
