@@ -106,9 +106,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/members/invitations/{id}/revoke", post => members::revoke);
     page!(cfg, "/alerts", get => alerts::index);
     page!(cfg, "/alerts/{id}", get => alerts::show);
-    page!(cfg, "/api/v1/alertmanager", post => api::alertmanager);
-    page!(cfg, "/api/v2/alerts", post => api::alerts_api);
-    page!(cfg, "/api/v1/events", post => api::events);
+    page!(cfg, "/api/v1/alertmanager", post => api::ingest);
+    page!(cfg, "/api/v2/alerts", post => api::ingest);
+    page!(cfg, "/api/v1/events", post => api::ingest);
     page!(cfg, "/api-tokens", get => api_tokens::index, post => api_tokens::create);
     page!(cfg, "/api-tokens/{id}/revoke", post => api_tokens::revoke);
     page!(cfg, "/workspaces", get => workspaces::index, post => workspaces::create);

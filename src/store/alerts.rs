@@ -164,16 +164,28 @@ fn upsert(
             id
         }
     };
+    record(c, &id, at, alert.status, alert.starts_at)?;
+    Ok(true)
+}
+
+/// A transition on the alert's timeline.
+fn record(
+    c: &mut DbConn,
+    alert: &AlertId,
+    at: NaiveDateTime,
+    status: AlertStatus,
+    starts_at: NaiveDateTime,
+) -> StoreResult<()> {
     diesel::insert_into(alert_events::table)
         .values((
             alert_events::id.eq(AlertId::new().to_string()),
-            alert_events::alert_id.eq(&id),
+            alert_events::alert_id.eq(alert),
             alert_events::at.eq(at),
-            alert_events::kind.eq(status),
-            alert_events::starts_at.eq(alert.starts_at),
+            alert_events::kind.eq(status.code()),
+            alert_events::starts_at.eq(starts_at),
         ))
         .execute(c)?;
-    Ok(true)
+    Ok(())
 }
 
 /// The workspace's alerts, most recently heard of first.
@@ -282,15 +294,7 @@ pub fn resolve_expired(conn: &mut DbConn, at: NaiveDateTime) -> StoreResult<usiz
             diesel::update(alerts::table.filter(alerts::id.eq(id)))
                 .set(alerts::status.eq(AlertStatus::Resolved.code()))
                 .execute(c)?;
-            diesel::insert_into(alert_events::table)
-                .values((
-                    alert_events::id.eq(AlertId::new().to_string()),
-                    alert_events::alert_id.eq(id),
-                    alert_events::at.eq(at),
-                    alert_events::kind.eq(AlertStatus::Resolved.code()),
-                    alert_events::starts_at.eq(starts_at),
-                ))
-                .execute(c)?;
+            record(c, id, at, AlertStatus::Resolved, *starts_at)?;
         }
         Ok(due.len())
     })

@@ -154,61 +154,42 @@ async fn store(
     Ok(HttpResponse::Ok().json(json!({ "received": done.received, "changed": done.changed })))
 }
 
-type Parse = fn(&Value, &IngestSettings) -> Result<Vec<IncomingAlert>, Refusal>;
+/// The three endpoints, by path; each reads its own payload into the same alerts.
+const ENDPOINTS: [(&str, Source); 3] = [
+    ("/api/v1/alertmanager", Source::Alertmanager),
+    ("/api/v2/alerts", Source::AlertsApi),
+    ("/api/v1/events", Source::Event),
+];
 
-async fn ingest(
+fn parse(
+    source: Source,
+    body: &Value,
+    settings: &IngestSettings,
+) -> Result<Vec<IncomingAlert>, Refusal> {
+    match source {
+        Source::Alertmanager => alert::from_alertmanager(body),
+        Source::AlertsApi => alert::from_alerts_api(body, now(), settings.resolve_timeout),
+        Source::Event => alert::from_events(body, now()),
+    }
+}
+
+/// Every ingest endpoint: the token checked (by the extractor, before the body is read), the
+/// body read within its limit and parsed for its endpoint, then stored.
+pub async fn ingest(
     req: HttpRequest,
     payload: web::Payload,
     db: web::Data<Db>,
     settings: web::Data<IngestSettings>,
     caller: ApiCaller,
-    source: Source,
-    parse: Parse,
 ) -> Result<HttpResponse, ApiError> {
+    let Some(&(_, source)) = ENDPOINTS.iter().find(|(path, _)| *path == req.path()) else {
+        return Err(ApiError::Malformed(format!(
+            "no ingest endpoint at {}",
+            req.path()
+        )));
+    };
     let body = json_body(&req, payload, settings.max_body_bytes).await?;
-    let incoming = parse(&body, &settings).map_err(ApiError::Invalid)?;
+    let incoming = parse(source, &body, &settings).map_err(ApiError::Invalid)?;
     let metrics = req.app_data::<web::Data<Metrics>>().map(|m| m.get_ref());
     store(&db, metrics, caller, source, incoming).await
-}
-
-pub async fn alertmanager(
-    req: HttpRequest,
-    payload: web::Payload,
-    db: web::Data<Db>,
-    settings: web::Data<IngestSettings>,
-    caller: ApiCaller,
-) -> Result<HttpResponse, ApiError> {
-    let parse: Parse = |body, _| alert::from_alertmanager(body);
-    ingest(
-        req,
-        payload,
-        db,
-        settings,
-        caller,
-        Source::Alertmanager,
-        parse,
-    )
-    .await
-}
-
-pub async fn alerts_api(
-    req: HttpRequest,
-    payload: web::Payload,
-    db: web::Data<Db>,
-    settings: web::Data<IngestSettings>,
-    caller: ApiCaller,
-) -> Result<HttpResponse, ApiError> {
-    let parse: Parse = |body, s| alert::from_alerts_api(body, now(), s.resolve_timeout);
-    ingest(req, payload, db, settings, caller, Source::AlertsApi, parse).await
-}
-
-pub async fn events(
-    req: HttpRequest,
-    payload: web::Payload,
-    db: web::Data<Db>,
-    settings: web::Data<IngestSettings>,
-    caller: ApiCaller,
-) -> Result<HttpResponse, ApiError> {
-    let parse: Parse = |body, _| alert::from_events(body, now());
-    ingest(req, payload, db, settings, caller, Source::Event, parse).await
 }
