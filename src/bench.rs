@@ -18,6 +18,7 @@ use crate::startup::Application;
 use crate::store::contacts::{self, ContactInput};
 use crate::store::{Db, users};
 
+mod ingest;
 mod verify_batch;
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +49,10 @@ pub struct BenchArgs {
     /// SMS provider, and report the time to the last SMS, peak RSS and console latency.
     #[arg(long)]
     pub verify_batch: bool,
+    /// Instead of the page load test: post this many distinct alerts to /api/v2/alerts in
+    /// batches of 100 and report alerts/s committed, latency and peak RSS.
+    #[arg(long)]
+    pub ingest: Option<usize>,
     /// SMS sends in flight at once for --verify-batch.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -216,6 +221,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         db.backend_name()
     );
 
+    if let Some(n) = args.ingest {
+        return ingest::run(db, url, n);
+    }
     if args.verify_batch {
         return verify_batch::run(db, url, args.contacts, args.concurrency);
     }

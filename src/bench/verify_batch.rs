@@ -68,7 +68,7 @@ fn start_sink() -> anyhow::Result<(String, web::Data<Sink>)> {
 }
 
 /// Peak resident memory of this process (Herald, the sink and the driver) since the last reset.
-fn peak_rss_mib() -> Option<f64> {
+pub(super) fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status
         .lines()
@@ -80,12 +80,12 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn reset_peak_rss() {
+pub(super) fn reset_peak_rss() {
     // Linux: writing 5 resets VmHWM to the current RSS.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
