@@ -114,6 +114,23 @@ fn seed(db: &Db, n: u32) -> anyhow::Result<()> {
 }
 
 /// Runs Herald on its own thread, as a separate process would.
+/// Herald on a free loopback port, on its own thread, with `adjust`'s settings; answers its
+/// base URL.
+fn serve(db: Db, url: String, adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut settings = Settings {
+        database_url: url,
+        public_url: base.clone(),
+        bind: format!("127.0.0.1:{port}"),
+        ..Settings::default()
+    };
+    adjust(&mut settings);
+    serve_in_background(settings, db, listener);
+    Ok(base)
+}
+
 fn serve_in_background(settings: Settings, db: Db, listener: TcpListener) {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -228,17 +245,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         return verify_batch::run(db, url, args.contacts, args.concurrency);
     }
 
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let settings = Settings {
-        database_url: url,
-        public_url: base.clone(),
-        bind: format!("127.0.0.1:{port}"),
-        ..Settings::default()
-    };
-    serve_in_background(settings, db.clone(), listener);
-
+    let base = serve(db.clone(), url, |_| {})?;
     let rt = tokio::runtime::Runtime::new()?;
     let cookie = rt.block_on(sign_in(&base))?;
     let mut script = tempfile::NamedTempFile::new()?;

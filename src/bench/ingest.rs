@@ -3,13 +3,11 @@
 //! its transaction committed), request latency and peak RSS. Ingest only: the delivery engine
 //! is not built yet, so this is the floor under the end-to-end figure, not that figure.
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use diesel::prelude::*;
 
-use crate::config::Settings;
 use crate::store::schema::workspaces;
 use crate::store::{Db, WorkspaceId, api_tokens, users};
 
@@ -23,16 +21,7 @@ pub fn run(db: Db, url: String, alerts: usize) -> anyhow::Result<()> {
         let owner = users::find_by_email(&mut conn, "bench@example.com")?.context("bench owner")?;
         api_tokens::create(&mut conn, &ws, "bench", &owner.id)?
     };
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let settings = Settings {
-        database_url: url,
-        public_url: base.clone(),
-        bind: format!("127.0.0.1:{port}"),
-        ..Settings::default()
-    };
-    super::serve_in_background(settings, db.clone(), listener);
+    let base = super::serve(db.clone(), url, |_| {})?;
     let bodies: Vec<String> = (0..alerts.div_ceil(BATCH))
         .map(|b| {
             let batch: Vec<serde_json::Value> = (b * BATCH..((b + 1) * BATCH).min(alerts))

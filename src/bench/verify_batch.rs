@@ -94,28 +94,26 @@ pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 pub fn run(db: Db, url: String, contacts: u32, concurrency: usize) -> anyhow::Result<()> {
     let (sink_url, sink) = start_sink()?;
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let base = format!("http://127.0.0.1:{port}");
-    let settings = Settings {
-        database_url: url,
-        public_url: base.clone(),
-        bind: format!("127.0.0.1:{port}"),
-        sms_provider: PhoneProvider::Aliyun,
-        aliyun: AliyunConfig {
-            access_key_id: KEY_ID.into(),
-            access_key_secret: SECRET.into(),
-            sms_endpoint: sink_url,
-            sms_sign_name: "Herald".into(),
-            sms_template_verify: "SMS_BENCH".into(),
-            ..AliyunConfig::default()
-        },
-        send_concurrency: concurrency,
-        // The sink is on loopback.
-        allow_private_targets: true,
-        ..Settings::default()
-    };
-    super::serve_in_background(settings, db, listener);
+    let base = super::serve(db, url, |s| {
+        *s = Settings {
+            database_url: s.database_url.clone(),
+            public_url: s.public_url.clone(),
+            bind: s.bind.clone(),
+            sms_provider: PhoneProvider::Aliyun,
+            aliyun: AliyunConfig {
+                access_key_id: KEY_ID.into(),
+                access_key_secret: SECRET.into(),
+                sms_endpoint: sink_url,
+                sms_sign_name: "Herald".into(),
+                sms_template_verify: "SMS_BENCH".into(),
+                ..AliyunConfig::default()
+            },
+            send_concurrency: concurrency,
+            // The sink is on loopback.
+            allow_private_targets: true,
+            ..Settings::default()
+        }
+    })?;
 
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
