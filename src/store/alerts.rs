@@ -1,5 +1,7 @@
 //! Alerts: what an ingest request changes, in one transaction, committed before its 2xx.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -83,89 +85,177 @@ pub fn ingest(
 ) -> StoreResult<Ingested> {
     super::write_transaction(conn, |c| {
         let at = now();
-        let mut done = Ingested {
-            received: incoming.len(),
-            changed: 0,
-        };
+        // One request may name an alert twice: the last word counts.
+        let mut latest: HashMap<String, &IncomingAlert> = HashMap::new();
         for alert in incoming {
-            if upsert(c, ws, source, alert, at)? {
-                done.changed += 1;
+            latest.insert(alert.fingerprint(), alert);
+        }
+        let fingerprints: Vec<&String> = latest.keys().collect();
+        let mut existing: HashMap<String, (AlertId, String, NaiveDateTime)> = HashMap::new();
+        for chunk in fingerprints.chunks(500) {
+            let rows: Vec<(String, AlertId, String, NaiveDateTime)> = alerts::table
+                .filter(alerts::workspace_id.eq(ws))
+                .filter(alerts::fingerprint.eq_any(chunk.iter().copied()))
+                .select((
+                    alerts::fingerprint,
+                    alerts::id,
+                    alerts::status,
+                    alerts::starts_at,
+                ))
+                .load(c)?;
+            existing.extend(rows.into_iter().map(|(f, id, st, at)| (f, (id, st, at))));
+        }
+        let mut new_rows = Vec::new();
+        let mut timeline = Vec::new();
+        for (fingerprint, alert) in &latest {
+            match existing.remove(fingerprint) {
+                Some((id, stored, starts)) if is_repeat(alert, &stored, starts) => {
+                    touch(c, &id, alert, at)?;
+                }
+                Some((id, _, _)) => {
+                    change(c, &id, source, alert, at)?;
+                    timeline.push((id, *alert));
+                }
+                None => {
+                    let id = AlertId::new();
+                    new_rows.push(new_row(&id, ws, fingerprint, source, alert, at));
+                    timeline.push((id, *alert));
+                }
             }
         }
-        Ok(done)
+        // Multi-row inserts go by backend (MultiConnection does not take them).
+        for chunk in new_rows.chunks(200).map(<[NewAlert]>::to_vec) {
+            super::on_backend!(c, |c| diesel::insert_into(alerts::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        record_all(c, &timeline, at)?;
+        Ok(Ingested {
+            received: incoming.len(),
+            changed: timeline.len(),
+        })
     })
 }
 
-/// One alert; true when it changed.
-fn upsert(
+/// The same alert again: same status and start, or still firing and posted without a start of
+/// its own (its start stays the first one). Repeats notify nobody.
+fn is_repeat(alert: &IncomingAlert, stored: &str, starts: NaiveDateTime) -> bool {
+    stored == alert.status.code()
+        && (starts == alert.starts_at
+            || (alert.status == AlertStatus::Firing && !alert.starts_at_stated))
+}
+
+/// A repeat: only when it was last heard of, its end and annotations move.
+fn touch(
     c: &mut DbConn,
-    ws: &WorkspaceId,
+    id: &AlertId,
+    alert: &IncomingAlert,
+    at: NaiveDateTime,
+) -> StoreResult<()> {
+    diesel::update(alerts::table.filter(alerts::id.eq(id)))
+        .set((
+            alerts::last_received_at.eq(at),
+            alerts::ends_at.eq(alert.ends_at),
+            alerts::annotations.eq(json(&alert.annotations)),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+fn change(
+    c: &mut DbConn,
+    id: &AlertId,
     source: Source,
     alert: &IncomingAlert,
     at: NaiveDateTime,
-) -> StoreResult<bool> {
-    let fingerprint = alert.fingerprint();
-    let existing: Option<(AlertId, String, NaiveDateTime)> = alerts::table
-        .filter(alerts::workspace_id.eq(ws))
-        .filter(alerts::fingerprint.eq(&fingerprint))
-        .select((alerts::id, alerts::status, alerts::starts_at))
-        .first(c)
-        .optional()?;
-    let status = alert.status.code();
-    let id = match existing {
-        // The same alert again: same status and start, or still firing and posted without a
-        // start of its own (its start stays the first one).
-        Some((id, stored, starts))
-            if stored == status
-                && (starts == alert.starts_at
-                    || (alert.status == AlertStatus::Firing && !alert.starts_at_stated)) =>
-        {
-            diesel::update(alerts::table.filter(alerts::id.eq(&id)))
-                .set((
-                    alerts::last_received_at.eq(at),
-                    alerts::ends_at.eq(alert.ends_at),
-                    alerts::annotations.eq(json(&alert.annotations)),
-                ))
-                .execute(c)?;
-            return Ok(false);
-        }
-        Some((id, _, _)) => {
-            diesel::update(alerts::table.filter(alerts::id.eq(&id)))
-                .set((
-                    alerts::annotations.eq(json(&alert.annotations)),
-                    alerts::status.eq(status),
-                    alerts::starts_at.eq(alert.starts_at),
-                    alerts::ends_at.eq(alert.ends_at),
-                    alerts::generator_url.eq(&alert.generator_url),
-                    alerts::source.eq(source.code()),
-                    alerts::last_received_at.eq(at),
-                ))
-                .execute(c)?;
-            id
-        }
-        None => {
-            let id = AlertId::new();
-            diesel::insert_into(alerts::table)
-                .values((
-                    alerts::id.eq(&id),
-                    alerts::workspace_id.eq(ws),
-                    alerts::fingerprint.eq(&fingerprint),
-                    alerts::labels.eq(json(&alert.labels)),
-                    alerts::annotations.eq(json(&alert.annotations)),
-                    alerts::status.eq(status),
-                    alerts::starts_at.eq(alert.starts_at),
-                    alerts::ends_at.eq(alert.ends_at),
-                    alerts::generator_url.eq(&alert.generator_url),
-                    alerts::source.eq(source.code()),
-                    alerts::received_at.eq(at),
-                    alerts::last_received_at.eq(at),
-                ))
-                .execute(c)?;
-            id
-        }
-    };
-    record(c, &id, at, alert.status, alert.starts_at)?;
-    Ok(true)
+) -> StoreResult<()> {
+    diesel::update(alerts::table.filter(alerts::id.eq(id)))
+        .set((
+            alerts::annotations.eq(json(&alert.annotations)),
+            alerts::status.eq(alert.status.code()),
+            alerts::starts_at.eq(alert.starts_at),
+            alerts::ends_at.eq(alert.ends_at),
+            alerts::generator_url.eq(&alert.generator_url),
+            alerts::source.eq(source.code()),
+            alerts::last_received_at.eq(at),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+#[derive(Clone, Insertable)]
+#[diesel(table_name = alerts)]
+struct NewAlert {
+    id: AlertId,
+    workspace_id: WorkspaceId,
+    fingerprint: String,
+    labels: String,
+    annotations: String,
+    status: &'static str,
+    starts_at: NaiveDateTime,
+    ends_at: Option<NaiveDateTime>,
+    generator_url: Option<String>,
+    source: &'static str,
+    received_at: NaiveDateTime,
+    last_received_at: NaiveDateTime,
+}
+
+fn new_row(
+    id: &AlertId,
+    ws: &WorkspaceId,
+    fingerprint: &str,
+    source: Source,
+    alert: &IncomingAlert,
+    at: NaiveDateTime,
+) -> NewAlert {
+    NewAlert {
+        id: id.clone(),
+        workspace_id: ws.clone(),
+        fingerprint: fingerprint.to_string(),
+        labels: json(&alert.labels),
+        annotations: json(&alert.annotations),
+        status: alert.status.code(),
+        starts_at: alert.starts_at,
+        ends_at: alert.ends_at,
+        generator_url: alert.generator_url.clone(),
+        source: source.code(),
+        received_at: at,
+        last_received_at: at,
+    }
+}
+
+#[derive(Clone, Insertable)]
+#[diesel(table_name = alert_events)]
+struct NewEvent {
+    id: String,
+    alert_id: AlertId,
+    at: NaiveDateTime,
+    kind: &'static str,
+    starts_at: NaiveDateTime,
+}
+
+/// Transitions on the alerts' timelines, in batches.
+fn record_all(
+    c: &mut DbConn,
+    changed: &[(AlertId, &IncomingAlert)],
+    at: NaiveDateTime,
+) -> StoreResult<()> {
+    let rows: Vec<NewEvent> = changed
+        .iter()
+        .map(|(id, alert)| NewEvent {
+            id: AlertId::new().to_string(),
+            alert_id: id.clone(),
+            at,
+            kind: alert.status.code(),
+            starts_at: alert.starts_at,
+        })
+        .collect();
+    for chunk in rows.chunks(500).map(<[NewEvent]>::to_vec) {
+        super::on_backend!(c, |c| diesel::insert_into(alert_events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// A transition on the alert's timeline.
