@@ -63,10 +63,6 @@ impl AlertRow {
         serde_json::from_str(&self.annotations)
             .map_err(|e| format!("stored annotations of alert {} do not decode: {e}", self.id))
     }
-
-    pub fn status(&self) -> Option<AlertStatus> {
-        AlertStatus::parse(&self.status)
-    }
 }
 
 fn json(map: &Labels) -> String {
@@ -276,16 +272,6 @@ fn record(
         ))
         .execute(c)?;
     Ok(())
-}
-
-/// The workspace's alerts, most recently heard of first.
-pub fn recent(conn: &mut DbConn, ws: &WorkspaceId, limit: i64) -> StoreResult<Vec<AlertRow>> {
-    Ok(alerts::table
-        .filter(alerts::workspace_id.eq(ws))
-        .order((alerts::last_received_at.desc(), alerts::id.desc()))
-        .limit(limit)
-        .select(AlertRow::as_select())
-        .load(conn)?)
 }
 
 /// An alert's transitions, oldest first: (when, "firing" | "resolved").
