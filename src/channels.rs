@@ -6,6 +6,7 @@
 //! Herald can act on (retry, fall back to another contact, wait) so callers never parse vendor
 //! codes.
 
+pub mod alert_messages;
 pub mod aliyun;
 pub mod chat;
 mod chat_parts;
@@ -68,6 +69,8 @@ pub struct Email {
     pub to: EmailAddress,
     pub subject: String,
     pub text: String,
+    /// The same message as HTML, sent beside the text when given.
+    pub html: Option<String>,
 }
 
 pub trait SmsSender: Send + Sync {

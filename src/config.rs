@@ -136,6 +136,15 @@ pub struct Settings {
     pub ingest_max_body_bytes: usize,
     /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
     pub metrics_token: Option<SecretString>,
+    /// Seconds a worker holds a delivery it claimed; after a crash, another worker sends it
+    /// again once this has passed. Longer than any send (provider_timeout_secs).
+    pub delivery_lease_secs: i64,
+    /// Delivery workers; each claims a batch, sends it, and records it.
+    pub delivery_workers: usize,
+    /// Deliveries one worker claims at once.
+    pub delivery_batch: i64,
+    /// Sends in flight at once per worker.
+    pub delivery_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -170,6 +179,10 @@ impl Default for Settings {
             resolve_timeout_secs: 300,
             ingest_max_body_bytes: 4 * 1024 * 1024,
             metrics_token: None,
+            delivery_lease_secs: 60,
+            delivery_workers: 2,
+            delivery_batch: 200,
+            delivery_concurrency: 128,
         }
     }
 }
@@ -285,6 +298,23 @@ impl Settings {
                 "send_concurrency must be between 1 and 1024".into(),
             ));
         }
+        if self.delivery_lease_secs <= self.provider_timeout_secs as i64
+            || self.delivery_lease_secs > 3600
+        {
+            return Err(ConfigError::Invalid(
+                "delivery_lease_secs must be longer than provider_timeout_secs and at most 3600"
+                    .into(),
+            ));
+        }
+        if !(1..=16).contains(&self.delivery_workers)
+            || !(1..=1000).contains(&self.delivery_batch)
+            || !(1..=1024).contains(&self.delivery_concurrency)
+        {
+            return Err(ConfigError::Invalid(
+                "delivery_workers must be 1–16, delivery_batch 1–1000, delivery_concurrency 1–1024"
+                    .into(),
+            ));
+        }
         crate::domain::trusted_proxies::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
         self.validate_providers()
@@ -369,6 +399,22 @@ impl Settings {
             policy: TargetPolicy {
                 allow_private: self.allow_private_targets,
             },
+        }
+    }
+
+    /// How the delivery engine runs.
+    pub fn engine_settings(&self) -> crate::engine::EngineSettings {
+        crate::engine::EngineSettings {
+            lease: chrono::Duration::seconds(self.delivery_lease_secs),
+            batch: self.delivery_batch,
+            concurrency: self.delivery_concurrency,
+            workers: self.delivery_workers,
+            external_url: self.base_url().to_string(),
+            policy: TargetPolicy {
+                allow_private: self.allow_private_targets,
+            },
+            timeout: Duration::from_secs(self.provider_timeout_secs),
+            poll: Duration::from_secs(1),
         }
     }
 

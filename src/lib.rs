@@ -6,6 +6,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod engine;
 pub mod error;
 pub mod metrics;
 pub mod outbound;

@@ -1,12 +1,14 @@
-//! `/metrics`: what Herald has received and answered, in the Prometheus text format, through
-//! the Prometheus project's own client crate. Delivery metrics join when the delivery engine
-//! lands.
+//! `/metrics`: what Herald has received, notified, delivered and answered, and what waits in
+//! its outbox, in the Prometheus text format, through the Prometheus project's own client
+//! crate.
 
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,6 +28,27 @@ pub struct Request {
     pub status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Tried {
+    /// `phone`, `sms`, `email`, `chatbot` or `webhook`.
+    pub channel: String,
+    /// `delivered`, `temporary`, `rate_limited`, `bad_recipient`, `refused`, or what a delivery
+    /// ended as when it stopped trying (`failed`, `not_sent`).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Waiting {
+    /// `due`, `throttled` (waiting on a chat platform's limit), `retrying` or `sending`.
+    pub state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+    ])
+}
+
 /// Every metric Herald keeps, shared by all workers.
 #[derive(Clone)]
 pub struct Metrics {
@@ -33,6 +56,11 @@ pub struct Metrics {
     pub alerts_received: Family<Received, Counter>,
     pub alert_changes: Counter,
     pub http_requests: Family<Request, Counter>,
+    pub notifications: Counter,
+    pub deliveries: Family<Tried, Counter>,
+    pub outbox: Family<Waiting, Gauge>,
+    pub oldest_due_seconds: Gauge,
+    pub delivery_latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -56,11 +84,46 @@ impl Default for Metrics {
             "HTTP requests answered, by route pattern, method and status",
             http_requests.clone(),
         );
+        let notifications = Counter::default();
+        registry.register(
+            "notifications",
+            "Notifications queued (a policy telling about a group of alerts)",
+            notifications.clone(),
+        );
+        let deliveries = Family::<Tried, Counter>::default();
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts by channel and outcome, and deliveries that ended without one",
+            deliveries.clone(),
+        );
+        let outbox = Family::<Waiting, Gauge>::default();
+        registry.register(
+            "outbox_deliveries",
+            "Deliveries waiting in the outbox, by state",
+            outbox.clone(),
+        );
+        let oldest_due_seconds = Gauge::default();
+        registry.register(
+            "outbox_oldest_due_seconds",
+            "How long the oldest due delivery has been waiting to be sent",
+            oldest_due_seconds.clone(),
+        );
+        let delivery_latency = latency_histogram();
+        registry.register(
+            "alert_to_delivery_seconds",
+            "From receiving the newest alert a notification names to its delivery",
+            delivery_latency.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             alerts_received,
             alert_changes,
             http_requests,
+            notifications,
+            deliveries,
+            outbox,
+            oldest_due_seconds,
+            delivery_latency,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::telemetry::RedactingRootSpan;
 use crate::background::Background;
 use crate::channels::Providers;
 use crate::config::Settings;
+use crate::engine::Engine;
 use crate::store::{Db, secrets, verification};
 use crate::verification::Verifications;
 use crate::web;
@@ -46,23 +47,6 @@ fn session_key(settings: &Settings, db: &Db) -> anyhow::Result<Key> {
         "session_key must be at least 64 bytes (128 hex digits)"
     );
     Ok(Key::from(&bytes))
-}
-
-/// Every few seconds, alerts whose end has passed without a new post become resolved. Any
-/// number of Herald processes may run this: each change is one transaction.
-async fn resolve_expired_alerts(db: Db) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-    loop {
-        tick.tick().await;
-        match db
-            .run(|c| crate::store::alerts::resolve_expired(c, crate::store::now()))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(resolved = n, "alerts past their end resolved"),
-            Err(e) => tracing::warn!(error = %e, "resolving expired alerts failed; will retry"),
-        }
-    }
 }
 
 impl Application {
@@ -99,7 +83,15 @@ impl Application {
             "delivery providers"
         );
         let background = Background::start()?;
-        background.spawn(resolve_expired_alerts(db.clone()));
+        let metrics = crate::metrics::Metrics::default();
+        let engine = Engine::new(
+            db.clone(),
+            providers.clone(),
+            metrics.clone(),
+            settings.engine_settings(),
+        );
+        engine.start(&background);
+        let engine = actix_web::web::Data::new(engine);
         let verifications = actix_web::web::Data::new(Verifications::new(
             db.clone(),
             providers,
@@ -115,7 +107,7 @@ impl Application {
             crate::domain::trusted_proxies::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
         );
-        let metrics = actix_web::web::Data::new(crate::metrics::Metrics::default());
+        let metrics = actix_web::web::Data::new(metrics);
         let metrics_token =
             actix_web::web::Data::new(web::metrics::MetricsToken(settings.metrics_token.clone()));
         let ingest = actix_web::web::Data::new(web::api::IngestSettings {
@@ -145,6 +137,7 @@ impl Application {
                 .app_data(proxies.clone())
                 .app_data(lifetime.clone())
                 .app_data(ingest.clone())
+                .app_data(engine.clone())
                 .app_data(metrics.clone())
                 .app_data(metrics_token.clone())
                 // Console forms are small; CsrfForm reads the body as bytes under this limit.

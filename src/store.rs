@@ -43,6 +43,7 @@ pub mod groups;
 pub mod invitations;
 pub mod login_throttle;
 pub mod named;
+pub mod outbox;
 pub mod policies;
 pub mod schema;
 pub mod secrets;
@@ -54,7 +55,8 @@ pub mod webhooks;
 pub mod workspaces;
 
 pub use crate::domain::ids::{
-    AlertId, ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+    AlertGroupId, AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, NotificationId,
+    PolicyId, UserId, WebhookId, WorkspaceId,
 };
 pub use connection::{Backend, Db, DbConn, DbError};
 

@@ -5,6 +5,7 @@
 
 pub mod contacts;
 pub mod invitations;
+pub mod notify;
 pub mod policies;
 pub mod routing;
 pub mod sign_in;

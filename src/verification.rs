@@ -286,6 +286,7 @@ impl Verifications {
                     to: to.clone(),
                     subject,
                     text,
+                    html: None,
                 };
                 self.inner.providers.email.send_email(&email).await.map(|_| ())
             }

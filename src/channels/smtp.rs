@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -163,13 +163,20 @@ impl EmailSender for Smtp {
             let to = email.to.as_str().parse::<Mailbox>().map_err(|_| {
                 SendFailure::new(FailureKind::BadRecipient, "not a deliverable address")
             })?;
-            let message = Message::builder()
+            let builder = Message::builder()
                 .from(self.from.clone())
                 .to(to)
-                .subject(&email.subject)
-                .header(ContentType::TEXT_PLAIN)
-                .body(email.text.clone())
-                .map_err(|e| SendFailure::new(FailureKind::Rejected, e.to_string()))?;
+                .subject(&email.subject);
+            let message = match &email.html {
+                Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+                    email.text.clone(),
+                    html.clone(),
+                )),
+                None => builder
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(email.text.clone()),
+            }
+            .map_err(|e| SendFailure::new(FailureKind::Rejected, e.to_string()))?;
             match self.transport.send(message).await {
                 Ok(response) => Ok(Accepted {
                     id: response.first_line().map(str::to_string),

@@ -112,13 +112,15 @@ pub fn body(hook: &Webhook, data: &serde_json::Value, resolved: bool) -> Result<
         .map_err(|e| format!("template: {e}"))
 }
 
-/// Calls the webhook for `data`.
+/// Calls the webhook for `data`. A delivery passes its id as `Idempotency-Key`, the same on
+/// every retry, so a receiver can drop what it already has.
 pub async fn call(
     client: &reqwest::Client,
     policy: TargetPolicy,
     hook: &Webhook,
     data: &serde_json::Value,
     resolved: bool,
+    idempotency_key: Option<&str>,
 ) -> Call {
     let method = hook.method();
     let mut call = Call {
@@ -160,6 +162,10 @@ pub async fn call(
             }
             r
         }
+    };
+    let request = match idempotency_key {
+        Some(key) => request.header("Idempotency-Key", key),
+        None => request,
     };
     let started = Instant::now();
     let result = request.send().await;

@@ -57,3 +57,6 @@ id_type!(WebhookId);
 id_type!(PolicyId);
 id_type!(ApiTokenId);
 id_type!(AlertId);
+id_type!(AlertGroupId);
+id_type!(NotificationId);
+id_type!(DeliveryId);

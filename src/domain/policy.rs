@@ -196,6 +196,10 @@ pub struct Policy {
     pub notify_resolved: bool,
     pub group_by: Vec<String>,
     pub repeat_minutes: i32,
+    /// How long a new group waits for more alerts before its first notification.
+    pub group_wait_secs: i32,
+    /// The least time between two notifications of a group whose alerts changed.
+    pub group_interval_secs: i32,
     pub targets: Vec<Target>,
 }
 

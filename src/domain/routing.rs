@@ -287,6 +287,8 @@ mod tests {
             notify_resolved: true,
             group_by: vec![],
             repeat_minutes: 240,
+            group_wait_secs: 0,
+            group_interval_secs: 60,
             targets,
         }
     }

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{alert_events, alerts};
-use super::{AlertId, DbConn, StoreResult, WorkspaceId, now};
+use super::{AlertId, DbConn, StoreResult, WorkspaceId};
 use crate::domain::alert::{AlertStatus, IncomingAlert, Labels};
 
 /// Where an alert came from (the endpoint), as the Alerts page shows it.
@@ -70,17 +70,25 @@ fn json(map: &Labels) -> String {
     serde_json::to_string(map).unwrap_or_else(|_| "{}".into())
 }
 
-/// Stores what one request says. Posting the same alert again (same fingerprint, status and
-/// start) changes nothing but when it was last heard of (which keeps it firing past the
-/// resolve timeout).
-pub fn ingest(
-    conn: &mut DbConn,
+/// An alert whose status or start changed (or that is new): what grouping needs of it.
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub alert: AlertId,
+    pub labels: Labels,
+}
+
+/// Stores what one request says, in the caller's write transaction (the notifications the
+/// changes cause are written in the same one). Posting the same alert again (same
+/// fingerprint, status and start) changes nothing but when it was last heard of (which keeps
+/// it firing past the resolve timeout).
+pub fn apply(
+    c: &mut DbConn,
     ws: &WorkspaceId,
     source: Source,
     incoming: &[IncomingAlert],
-) -> StoreResult<Ingested> {
-    super::write_transaction(conn, |c| {
-        let at = now();
+    at: NaiveDateTime,
+) -> StoreResult<(Ingested, Vec<Changed>)> {
+    {
         // One request may name an alert twice: the last word counts.
         let mut latest: HashMap<String, &IncomingAlert> = HashMap::new();
         for alert in incoming {
@@ -126,11 +134,21 @@ pub fn ingest(
                 .execute(c))?;
         }
         record_all(c, &timeline, at)?;
-        Ok(Ingested {
-            received: incoming.len(),
-            changed: timeline.len(),
-        })
-    })
+        let changed = timeline
+            .iter()
+            .map(|(id, alert)| Changed {
+                alert: id.clone(),
+                labels: alert.labels.clone(),
+            })
+            .collect();
+        Ok((
+            Ingested {
+                received: incoming.len(),
+                changed: timeline.len(),
+            },
+            changed,
+        ))
+    }
 }
 
 /// The same alert again: same status and start, or still firing and posted without a start of
@@ -356,22 +374,34 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &AlertId) -> StoreResult<Ale
 }
 
 /// Alerts whose end has passed without being posted again (Alertmanager's resolve timeout, or
-/// a stated `endsAt` in the future that has now come): resolved, each with its timeline entry.
-/// Answers how many.
-pub fn resolve_expired(conn: &mut DbConn, at: NaiveDateTime) -> StoreResult<usize> {
-    super::write_transaction(conn, |c| {
-        let due: Vec<(AlertId, NaiveDateTime)> = alerts::table
-            .filter(alerts::status.eq(AlertStatus::Firing.code()))
-            .filter(alerts::ends_at.le(at))
-            .select((alerts::id, alerts::starts_at))
-            .limit(1000)
-            .load(c)?;
-        for (id, starts_at) in &due {
-            diesel::update(alerts::table.filter(alerts::id.eq(id)))
-                .set(alerts::status.eq(AlertStatus::Resolved.code()))
-                .execute(c)?;
-            record(c, id, at, AlertStatus::Resolved, *starts_at)?;
+/// a stated `endsAt` in the future that has now come): resolved, each with its timeline entry,
+/// in the caller's write transaction. Answers them by workspace.
+pub fn resolve_expired(
+    c: &mut DbConn,
+    at: NaiveDateTime,
+) -> StoreResult<Vec<(WorkspaceId, Changed)>> {
+    let due: Vec<(AlertId, WorkspaceId, String, NaiveDateTime)> = alerts::table
+        .filter(alerts::status.eq(AlertStatus::Firing.code()))
+        .filter(alerts::ends_at.le(at))
+        .select((
+            alerts::id,
+            alerts::workspace_id,
+            alerts::labels,
+            alerts::starts_at,
+        ))
+        .limit(1000)
+        .load(c)?;
+    let mut out = Vec::with_capacity(due.len());
+    for (id, ws, labels, starts_at) in due {
+        diesel::update(alerts::table.filter(alerts::id.eq(&id)))
+            .set(alerts::status.eq(AlertStatus::Resolved.code()))
+            .execute(c)?;
+        record(c, &id, at, AlertStatus::Resolved, starts_at)?;
+        match serde_json::from_str::<Labels>(&labels) {
+            Ok(labels) => out.push((ws, Changed { alert: id, labels })),
+            // Resolved all the same; only its groups cannot be found by label.
+            Err(e) => tracing::error!(alert = %id, error = %e, "stored labels do not decode"),
         }
-        Ok(due.len())
-    })
+    }
+    Ok(out)
 }

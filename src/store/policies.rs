@@ -21,6 +21,8 @@ pub struct PolicyRow {
     pub notify_resolved: bool,
     pub group_by: String,
     pub repeat_minutes: i32,
+    pub group_wait_secs: i32,
+    pub group_interval_secs: i32,
 }
 
 impl PolicyRow {
@@ -67,6 +69,8 @@ impl PolicyRow {
             notify_resolved: self.notify_resolved,
             group_by,
             repeat_minutes: self.repeat_minutes,
+            group_wait_secs: self.group_wait_secs,
+            group_interval_secs: self.group_interval_secs,
             targets,
         }
     }
@@ -83,6 +87,8 @@ pub struct PolicyInput {
     pub notify_resolved: bool,
     pub group_by: Vec<String>,
     pub repeat_minutes: i32,
+    pub group_wait_secs: i32,
+    pub group_interval_secs: i32,
     pub targets: Vec<Target>,
 }
 
@@ -214,6 +220,8 @@ pub fn save(
             notification_policies::notify_resolved.eq(input.notify_resolved),
             notification_policies::group_by.eq(&group_by),
             notification_policies::repeat_minutes.eq(input.repeat_minutes),
+            notification_policies::group_wait_secs.eq(input.group_wait_secs),
+            notification_policies::group_interval_secs.eq(input.group_interval_secs),
             notification_policies::updated_at.eq(at),
         );
         let id = match id {

@@ -261,6 +261,8 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        group_wait_secs -> Integer,
+        group_interval_secs -> Integer,
     }
 }
 
@@ -272,6 +274,83 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_groups (id) {
+        id -> Text,
+        workspace_id -> Text,
+        policy_id -> Text,
+        group_key -> Text,
+        created_at -> Timestamp,
+        flush_at -> Nullable<Timestamp>,
+        last_notified_at -> Nullable<Timestamp>,
+        notified_firing -> Text,
+    }
+}
+
+diesel::table! {
+    group_alerts (group_id, alert_id) {
+        group_id -> Text,
+        alert_id -> Text,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        workspace_id -> Text,
+        policy_id -> Nullable<Text>,
+        policy_name -> Text,
+        status -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_alerts (notification_id, alert_id) {
+        notification_id -> Text,
+        alert_id -> Text,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        workspace_id -> Text,
+        notification_id -> Text,
+        channel -> Text,
+        target_id -> Text,
+        recipient -> Text,
+        address -> Nullable<Text>,
+        state -> Text,
+        due_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_outcome -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        at -> Timestamp,
+        duration_ms -> Integer,
+        outcome -> Text,
+        code -> Nullable<Text>,
+        message -> Text,
+    }
+}
+
+diesel::joinable!(group_alerts -> alert_groups (group_id));
+diesel::joinable!(group_alerts -> alerts (alert_id));
+diesel::joinable!(notification_alerts -> notifications (notification_id));
+diesel::joinable!(notification_alerts -> alerts (alert_id));
+diesel::joinable!(deliveries -> notifications (notification_id));
+diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -308,4 +387,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     notification_policies,
     policy_targets,
+    alert_groups,
+    group_alerts,
+    notifications,
+    notification_alerts,
+    deliveries,
+    delivery_attempts,
 );

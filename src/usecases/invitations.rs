@@ -65,6 +65,7 @@ pub async fn invite(
             invitations::VALID_DAYS,
             verifications.base_url(),
         ),
+        html: None,
     };
     if let Err(failure) = verifications.providers().email.send_email(&message).await {
         tracing::warn!(error = %failure, "invitation email not sent");

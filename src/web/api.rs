@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 
 use crate::domain::alert::{self, IncomingAlert, Refusal};
 use crate::domain::api_token::ApiToken;
-use crate::metrics::{Metrics, Received};
-use crate::store::alerts::{self, Source};
+use crate::engine::Engine;
+use crate::metrics::Received;
+use crate::store::alerts::Source;
 use crate::store::{Db, StoreError, WorkspaceId, api_tokens, now};
+use crate::usecases::notify::{self, Notifier};
 
 /// Ingest settings the handlers need.
 #[derive(Debug, Clone, Copy)]
@@ -130,28 +132,43 @@ async fn json_body(
 
 async fn store(
     db: &Db,
-    metrics: Option<&Metrics>,
+    engine: &Engine,
     caller: ApiCaller,
     source: Source,
     incoming: Vec<IncomingAlert>,
 ) -> Result<HttpResponse, ApiError> {
     let ws = caller.workspace_id;
     let statuses: Vec<&'static str> = incoming.iter().map(|a| a.status.code()).collect();
-    let done = db
-        .run(move |c| alerts::ingest(c, &ws, source, &incoming))
-        .await?;
-    // Counted once stored: what the metrics say arrived, is kept.
-    if let Some(m) = metrics {
-        for status in statuses {
-            let key = Received {
-                endpoint: source.code().into(),
-                status: status.into(),
+    let (index, url) = (db.contact_index(), engine.external_url().to_string());
+    let accepted = db
+        .run(move |c| {
+            let n = Notifier {
+                index: &index,
+                external_url: &url,
             };
-            m.alerts_received.get_or_create(&key).inc();
-        }
-        m.alert_changes.inc_by(done.changed as u64);
+            notify::ingest(c, n, &ws, source, &incoming)
+        })
+        .await?;
+    if accepted.notifications > 0 {
+        engine.wake();
     }
-    Ok(HttpResponse::Ok().json(json!({ "received": done.received, "changed": done.changed })))
+    let done = accepted.ingested;
+    // Counted once stored: what the metrics say arrived, is kept.
+    let m = engine.metrics();
+    for status in statuses {
+        let key = Received {
+            endpoint: source.code().into(),
+            status: status.into(),
+        };
+        m.alerts_received.get_or_create(&key).inc();
+    }
+    m.alert_changes.inc_by(done.changed as u64);
+    m.notifications.inc_by(accepted.notifications as u64);
+    Ok(HttpResponse::Ok().json(json!({
+        "received": done.received,
+        "changed": done.changed,
+        "notifications": accepted.notifications,
+    })))
 }
 
 /// The three endpoints, by path; each reads its own payload into the same alerts.
@@ -180,6 +197,7 @@ pub async fn ingest(
     payload: web::Payload,
     db: web::Data<Db>,
     settings: web::Data<IngestSettings>,
+    engine: web::Data<Engine>,
     caller: ApiCaller,
 ) -> Result<HttpResponse, ApiError> {
     let Some(&(_, source)) = ENDPOINTS.iter().find(|(path, _)| *path == req.path()) else {
@@ -190,6 +208,5 @@ pub async fn ingest(
     };
     let body = json_body(&req, payload, settings.max_body_bytes).await?;
     let incoming = parse(source, &body, &settings).map_err(ApiError::Invalid)?;
-    let metrics = req.app_data::<web::Data<Metrics>>().map(|m| m.get_ref());
-    store(&db, metrics, caller, source, incoming).await
+    store(&db, &engine, caller, source, incoming).await
 }

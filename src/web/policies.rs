@@ -30,6 +30,37 @@ use crate::usecases::routing::{self as routing, Objects};
 /// Matcher rows on the form.
 const MATCHER_ROWS: usize = 8;
 const REPEAT_MAX_MINUTES: i32 = 7 * 24 * 60;
+/// Alertmanager's defaults are 30 s and 5 min; an hour and a day are far beyond any use.
+const GROUP_WAIT_MAX_SECS: i32 = 60 * 60;
+const GROUP_INTERVAL_MAX_SECS: i32 = 24 * 60 * 60;
+
+/// Whole seconds within `range`; blank is `blank` (forms saved before the field existed).
+fn seconds(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    typed: &str,
+    blank: i32,
+    range: std::ops::RangeInclusive<i32>,
+) -> i32 {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return blank;
+    }
+    match typed.parse::<i32>() {
+        Ok(n) if range.contains(&n) => n,
+        _ => {
+            errors.add(
+                field,
+                format!(
+                    "Enter whole seconds from {} to {}.",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            blank
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "policies/index.html")]
@@ -113,6 +144,8 @@ pub struct PolicyForm {
     pub mention: Option<String>,
     pub notify_resolved: Option<String>,
     pub group_by: String,
+    pub group_wait_secs: String,
+    pub group_interval_secs: String,
     pub repeat_minutes: String,
 }
 
@@ -133,6 +166,8 @@ impl PolicyForm {
             mention: p.mention.then(|| "on".into()),
             notify_resolved: p.notify_resolved.then(|| "on".into()),
             group_by: p.group_by.join(", "),
+            group_wait_secs: p.group_wait_secs.to_string(),
+            group_interval_secs: p.group_interval_secs.to_string(),
             repeat_minutes: p.repeat_minutes.to_string(),
         }
     }
@@ -227,6 +262,20 @@ impl PolicyForm {
                 None
             }
         };
+        let group_wait_secs = seconds(
+            &mut errors,
+            "group_wait_secs",
+            &self.group_wait_secs,
+            0,
+            0..=GROUP_WAIT_MAX_SECS,
+        );
+        let group_interval_secs = seconds(
+            &mut errors,
+            "group_interval_secs",
+            &self.group_interval_secs,
+            60,
+            1..=GROUP_INTERVAL_MAX_SECS,
+        );
         match (name, repeat) {
             (Some(name), Some(repeat_minutes)) if errors.is_empty() => Ok(PolicyInput {
                 name: name.as_str().to_string(),
@@ -237,6 +286,8 @@ impl PolicyForm {
                 notify_resolved: self.notify_resolved.is_some(),
                 group_by,
                 repeat_minutes,
+                group_wait_secs,
+                group_interval_secs,
                 targets,
             }),
             _ => Err(errors),
@@ -338,6 +389,8 @@ impl EditScreen for FormPage {
             enabled: Some("on".into()),
             mention: Some("on".into()),
             notify_resolved: Some("on".into()),
+            group_wait_secs: "0".into(),
+            group_interval_secs: "60".into(),
             repeat_minutes: "240".into(),
             ..Default::default()
         }

@@ -334,7 +334,15 @@ impl TestPage {
 /// Calls `hook` with the sample alert, waiting at most [`TEST_TIMEOUT`].
 async fn test_call(policy: TargetPolicy, hook: &Webhook) -> Call {
     let client = outbound::client(policy, TEST_TIMEOUT);
-    let mut call = webhook::call(&client, policy, hook, &template::sample_alert(), false).await;
+    let mut call = webhook::call(
+        &client,
+        policy,
+        hook,
+        &template::sample_alert(),
+        false,
+        None,
+    )
+    .await;
     if call.error.as_deref() == Some("no answer in time") {
         call.error = Some(format!(
             "No answer within {} seconds: the webhook did not respond in time.",

@@ -66,12 +66,12 @@ both_backends! {
         let n = payload["alerts"].as_array().map(Vec::len).unwrap_or(0) as u64;
         let a = post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        assert_eq!(a.body, json!({"received": n, "changed": n}));
+        assert_eq!(a.body, json!({"received": n, "changed": n, "notifications": 0}));
         assert_eq!(count(&app), (n as i64, n as i64));
 
         // Alertmanager repeats a notification (repeat_interval): nothing changes.
         let again = post(&app, "/api/v1/alertmanager", Some(&bearer), FIRING).await;
-        assert_eq!(again.body, json!({"received": n, "changed": 0}));
+        assert_eq!(again.body, json!({"received": n, "changed": 0, "notifications": 0}));
         assert_eq!(count(&app), (n as i64, n as i64));
 
         // The first alert resolves: one change, one more event on its timeline.
@@ -81,7 +81,7 @@ both_backends! {
         resolved["alerts"][0]["status"] = json!("resolved");
         resolved["alerts"][0]["endsAt"] = json!("2030-01-01T00:00:00Z");
         let r = post(&app, "/api/v1/alertmanager", Some(&bearer), &resolved.to_string()).await;
-        assert_eq!(r.body, json!({"received": 1, "changed": 1}));
+        assert_eq!(r.body, json!({"received": 1, "changed": 1, "notifications": 0}));
         assert_eq!(count(&app), (n as i64, n as i64 + 1));
         let mut conn = app.db.get().expect("conn");
         let statuses: Vec<String> = alerts::table.order(alerts::status.asc()).select(alerts::status).load(&mut *conn).expect("statuses");
@@ -140,9 +140,9 @@ both_backends! {
         let bearer = format!("Bearer {}", token(&owner).await);
         let b = Some(bearer.as_str());
         let e = post(&app, "/api/v1/events", b, r#"[{"source": "zabbix", "type": "DiskFull", "level": "Critical", "resource": "db-1", "message": "95%"}, {"source": "ci", "type": "Deploy", "level": "Info", "resource": "web"}]"#).await;
-        assert_eq!(e.body, json!({"received": 2, "changed": 2}));
+        assert_eq!(e.body, json!({"received": 2, "changed": 2, "notifications": 0}));
         let v2 = post(&app, "/api/v2/alerts", b, r#"[{"labels": {"alertname": "Gone"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
-        assert_eq!(v2.body, json!({"received": 1, "changed": 1}));
+        assert_eq!(v2.body, json!({"received": 1, "changed": 1, "notifications": 0}));
         let mut conn = app.db.get().expect("conn");
         let rows: Vec<(String, String, String)> = alerts::table
             .order(alerts::labels.asc())
@@ -159,7 +159,7 @@ both_backends! {
         owner.post_form("/workspaces", &[("name", "Other")]).await;
         let other = format!("Bearer {}", token(&owner).await);
         let same = post(&app, "/api/v2/alerts", Some(&other), r#"[{"labels": {"alertname": "Gone"}, "startsAt": "2026-12-02T09:00:00Z", "endsAt": "2026-12-02T09:30:00Z"}]"#).await;
-        assert_eq!(same.body, json!({"received": 1, "changed": 1}), "a label set is an alert per workspace");
+        assert_eq!(same.body, json!({"received": 1, "changed": 1, "notifications": 0}), "a label set is an alert per workspace");
     }
 
     async fn the_alerts_pages_list_filter_and_show_an_alert(app: TestApp) {
@@ -199,26 +199,30 @@ both_backends! {
     }
 
     async fn an_alert_no_longer_posted_resolves_after_the_resolve_timeout(app: TestApp) {
-        use herald::store::alerts as store;
         let owner = app.owner().await;
         let bearer = format!("Bearer {}", token(&owner).await);
         let body = r#"[{"labels": {"alertname": "Flapping"}}]"#;
         post(&app, "/api/v2/alerts", Some(&bearer), body).await;
         let now = herald::store::now();
+        let index = app.db.contact_index();
+        let sweep = |conn: &mut herald::store::DbConn, at| {
+            let n = herald::usecases::notify::Notifier { index: &index, external_url: "http://127.0.0.1" };
+            herald::usecases::notify::resolve_expired(conn, n, at).expect("sweep")
+        };
         let mut conn = app.db.get().expect("conn");
         // Before the timeout (default 300 s) nothing happens.
-        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(200)).expect("sweep"), 0);
+        assert_eq!(sweep(&mut conn, now + chrono::Duration::seconds(200)), 0);
         // Posted again (as Prometheus does each evaluation, without a start): the same alert.
         drop(conn);
         let again = post(&app, "/api/v2/alerts", Some(&bearer), body).await;
-        assert_eq!(again.body, json!({"received": 1, "changed": 0}));
+        assert_eq!(again.body, json!({"received": 1, "changed": 0, "notifications": 0}));
         let mut conn = app.db.get().expect("conn");
         let status = |conn: &mut herald::store::DbConn| -> String { alerts::table.select(alerts::status).first(conn).expect("status") };
         assert_eq!(status(&mut conn), "firing");
         // Not posted for longer than the timeout: resolved once, with its timeline entry.
-        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(400)).expect("sweep"), 1);
+        assert_eq!(sweep(&mut conn, now + chrono::Duration::seconds(400)), 1);
         assert_eq!(status(&mut conn), "resolved");
-        assert_eq!(store::resolve_expired(&mut conn, now + chrono::Duration::seconds(900)).expect("sweep"), 0);
+        assert_eq!(sweep(&mut conn, now + chrono::Duration::seconds(900)), 0);
         assert_eq!(count(&app), (1, 2));
     }
 

@@ -313,6 +313,8 @@ mod races {
                 notify_resolved: true,
                 group_by: vec![],
                 repeat_minutes: 60,
+                group_wait_secs: 0,
+                group_interval_secs: 60,
                 targets: vec![herald::domain::policy::Target::Group(herald::store::GroupId::new())],
             };
             let r = policies::save(&mut conn, &ws, &user, None, &input);
@@ -350,6 +352,8 @@ mod races {
                         notify_resolved: true,
                         group_by: vec![],
                         repeat_minutes: 60,
+                group_wait_secs: 0,
+                group_interval_secs: 60,
                         targets: vec![herald::domain::policy::Target::Group(group2.clone())],
                     };
                     policies::save(c, &ws2, &user, None, &input)

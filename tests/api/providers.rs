@@ -255,6 +255,7 @@ async fn email_goes_through_a_real_smtp_server() {
         to: EmailAddress::parse("ana@example.com").expect("address"),
         subject: "Activate your email".into(),
         text: "Open http://x/v/abc to activate.\n".into(),
+        html: None,
     };
     smtp.send_email(&email).await.expect("sent");
     let mail = server.wait_for("ana@example.com").await;
@@ -293,6 +294,7 @@ async fn email_goes_over_starttls_and_implicit_tls() {
             to: EmailAddress::parse("tls@example.com").expect("address"),
             subject: format!("Over {security:?}"),
             text: "Encrypted.\n".into(),
+            html: None,
         };
         // The server's certificate is not from a public CA: without smtp.ca_file, refused.
         let untrusting =
@@ -421,6 +423,7 @@ base_url = "{twilio}"
             to: EmailAddress::parse("ana@example.com").expect("address"),
             subject: "From the settings".into(),
             text: "Configured by sections.\n".into(),
+            html: None,
         };
         providers.email.send_email(&email).await.expect("sent");
         let mail = server.wait_for("ana@example.com").await;

@@ -1,0 +1,461 @@
+//! The delivery engine: what turns committed notifications into messages. Workers claim due
+//! deliveries from the outbox with a lease, send after the claim has committed, and record
+//! every attempt; a timer flushes groups whose wait or interval has passed and resolves alerts
+//! past their end. New work wakes the workers at once; polling only catches expired leases and
+//! work queued by other processes. Nothing is held in memory that a restart would lose: a
+//! process killed mid-send leaves leases that expire, and the deliveries are sent again.
+
+pub mod rate_limit;
+pub mod retry;
+pub mod send;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::Notify;
+
+use crate::background::Background;
+use crate::channels::Providers;
+use crate::domain::notification::{Channel, DeliveryState};
+use crate::metrics::{Metrics, Tried, Waiting};
+use crate::outbound::{self, TargetPolicy};
+use crate::store::chatbots::{self, Chatbot};
+use crate::store::outbox::{self, Attempt, Job, NotificationRow, Settle};
+use crate::store::webhooks::{self, Webhook};
+use crate::store::{ChatbotId, Db, DeliveryId, StoreError, WebhookId};
+use crate::usecases::notify::{self, Notifier};
+use rate_limit::RateLimits;
+use send::{Senders, Try};
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// How long a claimed delivery is held before another worker may take it.
+    pub lease: chrono::Duration,
+    /// Deliveries claimed at once.
+    pub batch: i64,
+    /// Sends in flight at once per worker.
+    pub concurrency: usize,
+    /// Workers claiming in turn (one sends while another claims or records).
+    pub workers: usize,
+    /// Herald's public address, for links in messages.
+    pub external_url: String,
+    pub policy: TargetPolicy,
+    /// How long one send may take.
+    pub timeout: Duration,
+    /// The safety-net poll.
+    pub poll: Duration,
+}
+
+#[derive(Clone)]
+pub struct Engine(Arc<Inner>);
+
+struct Inner {
+    db: Db,
+    senders: Senders,
+    settings: EngineSettings,
+    wake: Notify,
+    limits: Mutex<RateLimits>,
+    metrics: Metrics,
+}
+
+/// A delivery's target, loaded once per batch.
+enum Target {
+    Chatbot(Chatbot),
+    Webhook(Webhook),
+    Person,
+    Gone(String),
+}
+
+/// What one batch sends: each delivery alone, or several for one chatbot merged.
+enum Unit {
+    One(Job),
+    Chat(ChatbotId, Vec<Job>),
+}
+
+impl Engine {
+    pub fn new(db: Db, providers: Providers, metrics: Metrics, settings: EngineSettings) -> Engine {
+        let http = outbound::client(settings.policy, settings.timeout);
+        Engine(Arc::new(Inner {
+            senders: Senders {
+                http,
+                policy: settings.policy,
+                providers,
+            },
+            db,
+            settings,
+            wake: Notify::new(),
+            limits: Mutex::new(RateLimits::default()),
+            metrics,
+        }))
+    }
+
+    /// New deliveries were committed: a waiting worker starts at once.
+    pub fn wake(&self) {
+        self.0.wake.notify_one();
+    }
+
+    pub fn external_url(&self) -> &str {
+        &self.0.settings.external_url
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Starts the workers and the timer on the background runtime.
+    pub fn start(&self, background: &Background) {
+        for _ in 0..self.0.settings.workers.max(1) {
+            background.spawn(self.clone().deliver_forever());
+        }
+        background.spawn(self.clone().tick_forever());
+    }
+
+    async fn deliver_forever(self) {
+        loop {
+            match self.deliver_once().await {
+                Ok(0) => self.idle().await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox unavailable; will retry");
+                    tokio::time::sleep(self.0.settings.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Waits for a wake-up, the next due delivery, or the poll, whichever comes first.
+    async fn idle(&self) {
+        let next = self
+            .0
+            .db
+            .run(outbox::next_delivery_due)
+            .await
+            .ok()
+            .flatten();
+        let poll = self.0.settings.poll;
+        let wait = next
+            .map(|due| {
+                (due - crate::store::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(poll)
+            })
+            .unwrap_or(poll);
+        tokio::select! {
+            _ = self.0.wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+
+    /// One claim, its sends, one record of them all. Answers how many were claimed.
+    pub async fn deliver_once(&self) -> Result<usize, StoreError> {
+        let s = &self.0.settings;
+        let (lease, batch) = (s.lease, s.batch);
+        let jobs = self
+            .0
+            .db
+            .run(move |c| outbox::claim(c, crate::store::now(), lease, batch))
+            .await?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let claimed = jobs.len();
+        if claimed as i64 >= batch {
+            // More is waiting: another worker may claim while this one sends.
+            self.wake();
+        }
+        let (notes, targets) = self.load(&jobs).await?;
+        let units = self.units(jobs, &targets);
+        let settled: Vec<Vec<(DeliveryId, Settle)>> = futures_util::stream::iter(units)
+            .map(|u| self.send_unit(u, &notes, &targets))
+            .buffer_unordered(s.concurrency.max(1))
+            .collect()
+            .await;
+        let settled: Vec<(DeliveryId, Settle)> = settled.into_iter().flatten().collect();
+        self.0.db.run(move |c| outbox::settle(c, &settled)).await?;
+        Ok(claimed)
+    }
+
+    async fn load(
+        &self,
+        jobs: &[Job],
+    ) -> Result<
+        (
+            HashMap<crate::store::NotificationId, NotificationRow>,
+            HashMap<String, Target>,
+        ),
+        StoreError,
+    > {
+        let note_ids: Vec<_> = jobs.iter().map(|j| j.notification_id.clone()).collect();
+        let wanted: Vec<(Channel, crate::store::WorkspaceId, String)> = jobs
+            .iter()
+            .filter_map(|j| Some((j.channel()?, j.workspace_id.clone(), j.target_id.clone())))
+            .collect();
+        self.0
+            .db
+            .run(move |c| {
+                let notes = outbox::notifications(c, &note_ids)?;
+                let mut targets = HashMap::new();
+                for (channel, ws, id) in wanted {
+                    if targets.contains_key(&id) {
+                        continue;
+                    }
+                    let gone = || {
+                        Target::Gone(format!(
+                            "the {} was deleted",
+                            channel.label().to_lowercase()
+                        ))
+                    };
+                    let target = match channel {
+                        Channel::Chatbot => {
+                            match ChatbotId::parse(&id).map(|b| chatbots::get(c, &ws, &b)) {
+                                Some(Ok(bot)) => Target::Chatbot(bot),
+                                Some(Err(StoreError::NotFound)) | None => gone(),
+                                Some(Err(e)) => return Err(e),
+                            }
+                        }
+                        Channel::Webhook => {
+                            match WebhookId::parse(&id).map(|w| webhooks::get(c, &ws, &w)) {
+                                Some(Ok(hook)) => Target::Webhook(hook),
+                                Some(Err(StoreError::NotFound)) | None => gone(),
+                                Some(Err(e)) => return Err(e),
+                            }
+                        }
+                        _ => Target::Person,
+                    };
+                    targets.insert(id, target);
+                }
+                Ok((notes, targets))
+            })
+            .await
+    }
+
+    /// Deliveries for the same chatbot go as one message.
+    fn units(&self, jobs: Vec<Job>, targets: &HashMap<String, Target>) -> Vec<Unit> {
+        let mut units = Vec::new();
+        let mut chats: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+        for job in jobs {
+            match targets.get(&job.target_id) {
+                Some(Target::Chatbot(_)) => {
+                    chats.entry(job.target_id.clone()).or_default().push(job)
+                }
+                _ => units.push(Unit::One(job)),
+            }
+        }
+        for (bot, jobs) in chats {
+            if let Some(id) = ChatbotId::parse(&bot) {
+                units.push(Unit::Chat(id, jobs));
+            }
+        }
+        units
+    }
+
+    async fn send_unit(
+        &self,
+        unit: Unit,
+        notes: &HashMap<crate::store::NotificationId, NotificationRow>,
+        targets: &HashMap<String, Target>,
+    ) -> Vec<(DeliveryId, Settle)> {
+        let payload = |job: &Job| {
+            notes
+                .get(&job.notification_id)
+                .and_then(|n| serde_json::from_str::<serde_json::Value>(&n.payload).ok())
+        };
+        let s = &self.0.senders;
+        match unit {
+            Unit::Chat(id, jobs) => {
+                let Some(Target::Chatbot(bot)) = targets.get(id.as_str()) else {
+                    return Vec::new();
+                };
+                let taken = self
+                    .0
+                    .limits
+                    .lock()
+                    .map(|mut l| l.take(id.as_str(), bot.platform, std::time::Instant::now()))
+                    .unwrap_or(Ok(()));
+                if let Err(wait) = taken {
+                    let until = crate::store::now()
+                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                    let why = rate_limit::describe(bot.platform);
+                    return jobs
+                        .into_iter()
+                        .map(|j| {
+                            (
+                                j.id,
+                                Settle::Wait {
+                                    until,
+                                    why: why.clone(),
+                                },
+                            )
+                        })
+                        .collect();
+                }
+                let datas: Vec<serde_json::Value> = jobs.iter().filter_map(payload).collect();
+                let refs: Vec<&serde_json::Value> = datas.iter().collect();
+                let tried = send::to_chatbot(s, bot, &send::merged(&refs)).await;
+                jobs.iter()
+                    .map(|j| (j.id.clone(), self.settle(j, notes, &tried)))
+                    .collect()
+            }
+            Unit::One(job) => {
+                let tried = match (job.channel(), payload(&job), targets.get(&job.target_id)) {
+                    (_, None, _) => Try::refused("the notification's data could not be read"),
+                    (_, _, Some(Target::Gone(why))) => Try::refused(why.clone()),
+                    (Some(Channel::Webhook), Some(data), Some(Target::Webhook(hook))) => {
+                        send::to_webhook(s, hook, &data, &job).await
+                    }
+                    (Some(channel), Some(data), _) => {
+                        send::to_person(s, channel, &job, &data).await
+                    }
+                    (None, _, _) => Try::refused(format!("unknown channel {:?}", job.channel)),
+                };
+                vec![(job.id.clone(), self.settle(&job, notes, &tried))]
+            }
+        }
+    }
+
+    /// The attempt recorded and counted, and where the delivery goes next.
+    fn settle(
+        &self,
+        job: &Job,
+        notes: &HashMap<crate::store::NotificationId, NotificationRow>,
+        tried: &Try,
+    ) -> Settle {
+        let at = tried.started + chrono::Duration::milliseconds(i64::from(tried.duration_ms));
+        let m = &self.0.metrics;
+        m.deliveries
+            .get_or_create(&Tried {
+                channel: job.channel.clone(),
+                outcome: tried.outcome().into(),
+            })
+            .inc();
+        let (state, due_at) = match &tried.result {
+            Ok(()) => {
+                if let Some(n) = notes.get(&job.notification_id) {
+                    let secs = (at - n.received_at).num_milliseconds().max(0) as f64 / 1000.0;
+                    m.delivery_latency.observe(secs);
+                }
+                (DeliveryState::Delivered, None)
+            }
+            Err(failure) => {
+                let attempt = job.attempts + 1;
+                let (state, due) = retry::after_failure(
+                    failure,
+                    attempt,
+                    job.created_at,
+                    at,
+                    rand::random::<f64>(),
+                );
+                if state == DeliveryState::Failed {
+                    m.deliveries
+                        .get_or_create(&Tried {
+                            channel: job.channel.clone(),
+                            outcome: "failed".into(),
+                        })
+                        .inc();
+                }
+                (state, due)
+            }
+        };
+        Settle::Tried {
+            attempt: Attempt {
+                at: tried.started,
+                duration_ms: tried.duration_ms,
+                outcome: tried.outcome().into(),
+                code: tried.code.clone(),
+                message: tried.message.clone(),
+            },
+            state,
+            due_at,
+        }
+    }
+
+    /// Every second: due groups notify; every five: alerts past their end resolve and the
+    /// outbox gauges are refreshed.
+    async fn tick_forever(self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut n: u64 = 0;
+        loop {
+            tick.tick().await;
+            n += 1;
+            match self.flush_due().await {
+                Ok(0) => {}
+                Ok(_) => self.wake(),
+                Err(e) => tracing::warn!(error = %e, "due groups not flushed; will retry"),
+            }
+            if n.is_multiple_of(5) {
+                self.resolve_expired().await;
+                self.refresh_gauges().await;
+            }
+        }
+    }
+
+    /// Groups whose time has come notify. Answers how many notifications were queued.
+    pub async fn flush_due(&self) -> Result<usize, StoreError> {
+        let (index, url) = (self.0.db.contact_index(), self.external_url().to_string());
+        let queued = self
+            .0
+            .db
+            .run(move |c| {
+                let n = Notifier {
+                    index: &index,
+                    external_url: &url,
+                };
+                notify::flush_due(c, n, crate::store::now())
+            })
+            .await?;
+        self.0.metrics.notifications.inc_by(queued as u64);
+        Ok(queued)
+    }
+
+    async fn resolve_expired(&self) {
+        let (index, url) = (self.0.db.contact_index(), self.external_url().to_string());
+        let done = self
+            .0
+            .db
+            .run(move |c| {
+                let n = Notifier {
+                    index: &index,
+                    external_url: &url,
+                };
+                notify::resolve_expired(c, n, crate::store::now())
+            })
+            .await;
+        match done {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(resolved = n, "alerts past their end resolved");
+                self.wake();
+            }
+            Err(e) => tracing::warn!(error = %e, "resolving expired alerts failed; will retry"),
+        }
+    }
+
+    async fn refresh_gauges(&self) {
+        let Ok(depth) = self
+            .0
+            .db
+            .run(|c| outbox::depth(c, crate::store::now()))
+            .await
+        else {
+            return;
+        };
+        let m = &self.0.metrics;
+        for (state, n) in [
+            ("due", depth.due),
+            ("throttled", depth.throttled),
+            ("retrying", depth.retrying),
+            ("sending", depth.sending),
+        ] {
+            m.outbox
+                .get_or_create(&Waiting {
+                    state: state.into(),
+                })
+                .set(n);
+        }
+        m.oldest_due_seconds.set(depth.oldest_due_secs);
+    }
+}
