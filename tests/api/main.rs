@@ -9,6 +9,7 @@ mod browser;
 mod chat_platforms;
 mod chatbots;
 mod contacts;
+mod delivery;
 mod fakes;
 mod groups;
 mod members;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::{Client, Page, TestApp};
 
-fn mark_verified(app: &TestApp, id: &str) {
+pub(crate) fn mark_verified(app: &TestApp, id: &str) {
     let mut conn = app.db.get().expect("conn");
     diesel::update(contacts::table.filter(contacts::id.eq(id)))
         .set(contacts::phone_verified_at.eq(Some(chrono::Utc::now().naive_utc())))
