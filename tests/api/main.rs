@@ -15,6 +15,7 @@ mod groups;
 mod members;
 mod ops;
 mod policies;
+mod processes;
 mod providers;
 mod security;
 mod smtp_server;
