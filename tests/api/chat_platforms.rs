@@ -26,7 +26,8 @@ pub(crate) const SLACK_PATH: &str = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXX
 /// Every stand-in's robot is set up with this security keyword.
 pub(crate) const KEYWORD: &str = "Alert";
 
-type Log = Arc<Mutex<Vec<Value>>>;
+/// What each stand-in accepted, with when it arrived.
+type Log = Arc<Mutex<Vec<(std::time::Instant, Value)>>>;
 
 pub(crate) struct Fake {
     pub(crate) base: String,
@@ -35,7 +36,21 @@ pub(crate) struct Fake {
 
 impl Fake {
     pub(crate) fn accepted(&self) -> Vec<Value> {
-        self.log.lock().expect("log").clone()
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub(crate) fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .map(|(at, _)| *at)
+            .collect()
     }
 }
 
@@ -170,7 +185,13 @@ async fn dingtalk(
             return ding(400402, "atMobiles not in text (test check)");
         }
     }
-    log.lock().expect("log").push(msg);
+    let mut log = log.lock().expect("log");
+    // DingTalk's limit: 20 messages a minute per robot; the 21st is refused with 130101.
+    let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
+    if log.iter().filter(|(at, _)| *at > minute_ago).count() >= 20 {
+        return ding(130101, "send too fast, exceed 20 times per minute");
+    }
+    log.push((std::time::Instant::now(), msg));
     ding(0, "ok")
 }
 
@@ -356,7 +377,9 @@ async fn lark_hook(
     if !has_keyword(post) {
         return lark(19024, "Key Words Not Found");
     }
-    log.lock().expect("log").push(msg);
+    log.lock()
+        .expect("log")
+        .push((std::time::Instant::now(), msg));
     HttpResponse::Ok().json(json!({
         "StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"
     }))
@@ -481,7 +504,9 @@ async fn wecom_send(
     if content.len() > limit {
         return wecom(40058, "content exceed max length");
     }
-    log.lock().expect("log").push(msg);
+    log.lock()
+        .expect("log")
+        .push((std::time::Instant::now(), msg));
     wecom(0, "ok")
 }
 
@@ -605,7 +630,9 @@ async fn slack_hook(
     if text.contains("<!everyone>") {
         return HttpResponse::BadRequest().body("invalid_payload");
     }
-    log.lock().expect("log").push(msg);
+    log.lock()
+        .expect("log")
+        .push((std::time::Instant::now(), msg));
     HttpResponse::Ok().content_type("text/html").body("ok")
 }
 

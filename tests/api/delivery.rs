@@ -438,6 +438,94 @@ async fn group_wait_gathers_alerts_into_one_notification_and_unreachable_people_
     owner.get("/dev/outbox").await.assert_contains("NodeDown");
 }
 
+async fn a_dingtalk_bot_gets_at_most_20_a_minute_and_in_the_end_every_alert(kind: Kind) {
+    use crate::chat_platforms::{DING_SECRET, DING_TOKEN, KEYWORD, dingtalk_server};
+    const N: usize = 26;
+    let Some(app) = app(kind).await else { return };
+    let ding = dingtalk_server();
+    let owner = app.owner().await;
+    let token = token(&owner).await;
+    let url = format!("{}/robot/send?access_token={DING_TOKEN}", ding.base);
+    let bot = [
+        ("platform", "dingtalk"),
+        ("name", "Ops DingTalk"),
+        ("webhook_url", url.as_str()),
+        ("secret", DING_SECRET),
+        ("keyword", KEYWORD),
+        ("daily_stats_times", ""),
+        ("card_template", ""),
+    ];
+    owner
+        .post_form("/chatbots", &bot)
+        .await
+        .assert_redirect("/chatbots");
+    let page = owner.get("/chatbots").await;
+    let at = page
+        .body
+        .find("<td class=\"name\">Ops DingTalk</td>")
+        .expect("listed");
+    let start = page.body[at..].find("/chatbots/").expect("link") + at + "/chatbots/".len();
+    let id = page.body[start..start + 36].to_string();
+    policy(&owner, "To DingTalk", &[("chatbots", &id)], "0").await;
+    // One alert at a time, so each is its own notification: 26 messages wanted in a second.
+    for i in 0..N {
+        post_alerts(
+            &app.base,
+            &token,
+            &json!([{"labels": {"alertname": format!("Burst{i:02}")}}]),
+        )
+        .await;
+    }
+    let text = || {
+        ding.accepted()
+            .iter()
+            .map(|m| {
+                m["markdown"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let all_told = || (0..N).all(|i| text().contains(&format!("Burst{i:02}")));
+    assert!(
+        eventually(Duration::from_secs(90), all_told).await,
+        "not every alert arrived: {}",
+        text()
+    );
+    let arrivals = ding.arrivals();
+    assert!(
+        arrivals.len() < N,
+        "the ones over the limit were merged: {} messages",
+        arrivals.len()
+    );
+    for (i, first) in arrivals.iter().enumerate() {
+        let in_minute = arrivals[i..]
+            .iter()
+            .filter(|t| **t - *first < Duration::from_secs(60))
+            .count();
+        assert!(in_minute <= 20, "{in_minute} messages within a minute");
+    }
+    let mut conn = app.db.get().expect("conn");
+    let throttled: i64 = delivery_attempts::table
+        .filter(delivery_attempts::code.eq("130101"))
+        .count()
+        .get_result(&mut *conn)
+        .expect("attempts");
+    assert_eq!(throttled, 0, "Herald kept under the limit itself");
+    drop(conn);
+    assert!(
+        eventually(Duration::from_secs(5), || states(&app)
+            .iter()
+            .all(|(_, s, _)| s == "delivered"))
+        .await,
+        "{:?}",
+        states(&app)
+    );
+    assert_eq!(states(&app).len(), N);
+}
+
 macro_rules! on_both {
     ($($name:ident),+) => {
         mod sqlite {
@@ -458,5 +546,6 @@ macro_rules! on_both {
 on_both!(
     each_alert_reaches_a_webhook_once_with_its_key_and_its_resolve_too,
     failures_retry_with_the_same_key_429_waits_and_refusals_stop,
-    group_wait_gathers_alerts_into_one_notification_and_unreachable_people_are_logged
+    group_wait_gathers_alerts_into_one_notification_and_unreachable_people_are_logged,
+    a_dingtalk_bot_gets_at_most_20_a_minute_and_in_the_end_every_alert
 );
