@@ -1,5 +1,6 @@
 //! Integration tests: the real app on loopback, once on SQLite and once on PostgreSQL.
 
+mod alertmanager;
 mod helpers;
 mod ingest;
 
