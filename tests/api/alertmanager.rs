@@ -75,20 +75,22 @@ receivers:
         .expect("start alertmanager");
     let base = format!("http://127.0.0.1:{port}");
     let ready = format!("{base}/-/ready");
+    // Held from the start, so a panic below stops the process too (Drop).
+    let started = Alertmanager {
+        child,
+        base,
+        _dir: dir,
+    };
     for _ in 0..100 {
         if reqwest::get(&ready)
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Some(Alertmanager {
-                child,
-                base,
-                _dir: dir,
-            });
+            return Some(started);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("alertmanager did not become ready on {base}");
+    panic!("alertmanager did not become ready on {}", started.base);
 }
 
 async fn an_alert_through_alertmanager_reaches_dingtalk_and_so_does_its_resolve(kind: Kind) {
