@@ -11,6 +11,7 @@ pub mod contact_defaults;
 pub mod contacts;
 pub mod csrf;
 pub mod current_user;
+pub mod deliveries;
 pub mod dev_outbox;
 pub mod errors;
 pub mod form;
@@ -106,6 +107,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/members/invitations/{id}/revoke", post => members::revoke);
     page!(cfg, "/alerts", get => alerts::index);
     page!(cfg, "/alerts/{id}", get => alerts::show);
+    page!(cfg, "/deliveries", get => deliveries::index);
+    page!(cfg, "/deliveries/{id}/retry", post => deliveries::retry);
     page!(cfg, "/api/v1/alertmanager", post => api::ingest);
     page!(cfg, "/api/v2/alerts", post => api::ingest);
     page!(cfg, "/api/v1/events", post => api::ingest);

@@ -373,6 +373,18 @@ pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &AlertId) -> StoreResult<Ale
         .first(conn)?)
 }
 
+/// The workspace's alerts among `ids` (a page's worth: callers bound how many).
+pub fn among(conn: &mut DbConn, ws: &WorkspaceId, ids: &[AlertId]) -> StoreResult<Vec<AlertRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(alerts::table
+        .filter(alerts::workspace_id.eq(ws))
+        .filter(alerts::id.eq_any(ids))
+        .select(AlertRow::as_select())
+        .load(conn)?)
+}
+
 /// Alerts whose end has passed without being posted again (Alertmanager's resolve timeout, or
 /// a stated `endsAt` in the future that has now come): resolved, each with its timeline entry,
 /// in the caller's write transaction. Answers them by workspace.

@@ -716,3 +716,54 @@ pub fn depth(c: &mut DbConn, at: NaiveDateTime) -> StoreResult<Depth> {
         oldest_due_secs: oldest.map_or(0, |o| (at - o).num_seconds().max(0)),
     })
 }
+
+/// One delivery of the workspace; `StoreError::NotFound` when it is not the workspace's.
+pub fn delivery(c: &mut DbConn, ws: &WorkspaceId, id: &DeliveryId) -> StoreResult<DeliveryRow> {
+    Ok(deliveries::table
+        .filter(deliveries::workspace_id.eq(ws))
+        .filter(deliveries::id.eq(id))
+        .select(DeliveryRow::as_select())
+        .first(c)?)
+}
+
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    notification_alerts::alert_id,
+    deliveries::state
+);
+
+/// How many of an alert's deliveries are in each state, for the Alerts list.
+pub type StateCounts = Vec<(DeliveryState, i64)>;
+
+/// For each of `alerts` (of the workspace) that any notification named, how many deliveries of
+/// those notifications are in each state (in no particular order): one grouped query per
+/// chunk of alerts, however many alerts the page lists.
+pub fn state_counts(
+    c: &mut DbConn,
+    ws: &WorkspaceId,
+    alerts: &[AlertId],
+) -> StoreResult<HashMap<AlertId, StateCounts>> {
+    let mut out: HashMap<AlertId, StateCounts> = HashMap::new();
+    for chunk in alerts.chunks(CHUNK * 2) {
+        let rows: Vec<(AlertId, String, i64)> = notification_alerts::table
+            .inner_join(
+                deliveries::table
+                    .on(deliveries::notification_id.eq(notification_alerts::notification_id)),
+            )
+            .filter(notification_alerts::alert_id.eq_any(chunk))
+            .filter(deliveries::workspace_id.eq(ws))
+            .group_by((notification_alerts::alert_id, deliveries::state))
+            .select((
+                notification_alerts::alert_id,
+                deliveries::state,
+                diesel::dsl::count_star(),
+            ))
+            .load(c)?;
+        for (alert, state, n) in rows {
+            // A state this version does not know is not counted as any it does.
+            if let Ok(state) = DeliveryState::parse(&state) {
+                out.entry(alert).or_default().push((state, n));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,17 +1,22 @@
-//! Alerts: what arrived, newest first, and each alert's labels, annotations, timeline and the
-//! policies that take it.
+//! Alerts: what arrived, newest first, with how its deliveries stand, and each alert's labels,
+//! annotations, timeline, the policies that take it and every notification sent about it.
+
+use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
+use super::deliveries;
 use super::form::PathId;
 use super::layout::Layout;
 use crate::domain::alert::{AlertStatus, Labels};
+use crate::domain::notification::DeliveryState;
 use crate::domain::routing::Route;
 use crate::error::AppError;
 use crate::store::alerts::{self, AlertRow, Filter, PAGE_SIZE};
+use crate::store::outbox::{self, NotificationLog, NotificationRow, StateCounts};
 use crate::store::{AlertId, Db, DbConn};
 use crate::usecases::routing;
 
@@ -29,6 +34,44 @@ pub struct ListQuery {
 pub struct Shown {
     pub row: AlertRow,
     pub labels: Result<Labels, String>,
+    /// How its deliveries stand (`1 failed, 2 delivered`), `—` when there are none.
+    pub delivery: String,
+}
+
+/// States in the order a summary names them: what went wrong first, what is done last.
+const SUMMARY_ORDER: [DeliveryState; 8] = [
+    DeliveryState::Failed,
+    DeliveryState::Refused,
+    DeliveryState::NotSent,
+    DeliveryState::Retrying,
+    DeliveryState::Throttled,
+    DeliveryState::Sending,
+    DeliveryState::Queued,
+    DeliveryState::Delivered,
+];
+
+/// `1 failed, 2 delivered`: the counts in [`SUMMARY_ORDER`], `—` for none.
+pub fn delivery_summary(counts: &StateCounts) -> String {
+    let parts: Vec<String> = SUMMARY_ORDER
+        .iter()
+        .filter_map(|state| {
+            let n: i64 = counts
+                .iter()
+                .filter(|(s, _)| s == state)
+                .map(|(_, n)| n)
+                .sum();
+            let word = match state {
+                DeliveryState::Throttled => "rate-limited".to_string(),
+                other => other.label().to_lowercase(),
+            };
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        "—".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 impl Shown {
@@ -37,7 +80,11 @@ impl Shown {
         if let Err(e) = &labels {
             tracing::error!(error = %e, "alert row shown without labels");
         }
-        Shown { row, labels }
+        Shown {
+            row,
+            labels,
+            delivery: String::new(),
+        }
     }
 
     pub fn label(&self, name: &str) -> String {
@@ -113,10 +160,23 @@ pub async fn index(
         .unwrap_or_default();
     let q = filter.search.clone();
     let list = move |c: &mut DbConn, user: &CurrentUser| {
-        Ok(alerts::page(c, &user.workspace_id, &filter, page)?)
+        let (rows, total) = alerts::page(c, &user.workspace_id, &filter, page)?;
+        let ids: Vec<AlertId> = rows.iter().map(|r| r.id.clone()).collect();
+        let counts = outbox::state_counts(c, &user.workspace_id, &ids)?;
+        Ok((rows, total, counts))
     };
-    let build = |layout, (rows, total): (Vec<AlertRow>, i64)| {
-        let alerts = rows.into_iter().map(Shown::of).collect();
+    type Listed = (Vec<AlertRow>, i64, HashMap<AlertId, StateCounts>);
+    let build = |layout, (rows, total, counts): Listed| {
+        let alerts = rows
+            .into_iter()
+            .map(|row| {
+                let delivery = delivery_summary(counts.get(&row.id).unwrap_or(&Vec::new()));
+                Shown {
+                    delivery,
+                    ..Shown::of(row)
+                }
+            })
+            .collect();
         IndexPage {
             layout,
             alerts,
@@ -138,6 +198,31 @@ pub struct ShowPage {
     pub timeline: Vec<(chrono::NaiveDateTime, String)>,
     /// The workspace's policies with their answer for this alert's labels.
     pub routes: Vec<Route>,
+    /// Every notification that named the alert, newest first, with its deliveries.
+    pub notifications: Vec<Told>,
+}
+
+/// A notification about the alert and what became of each of its deliveries.
+pub struct Told {
+    pub notification: NotificationRow,
+    pub deliveries: Vec<deliveries::Shown>,
+}
+
+impl Told {
+    fn of(log: NotificationLog) -> Told {
+        Told {
+            notification: log.notification,
+            deliveries: log
+                .deliveries
+                .into_iter()
+                .map(|(row, attempts)| deliveries::Shown::new(row, attempts))
+                .collect(),
+        }
+    }
+
+    pub fn resolved(&self) -> bool {
+        self.notification.status == AlertStatus::Resolved.code()
+    }
 }
 
 impl ShowPage {
@@ -159,14 +244,15 @@ pub async fn show(
     let load = move |c: &mut DbConn, user: &CurrentUser| {
         let row = alerts::get(c, &user.workspace_id, &id)?;
         let timeline = alerts::timeline(c, &row.id)?;
+        let log = outbox::log_for_alert(c, &user.workspace_id, &row.id)?;
         // Unreadable labels route nowhere (the page says why), never as an empty set.
         let routes = match row.labels() {
             Ok(labels) => routing::who_would_be_notified(c, &index, &user.workspace_id, &labels)?,
             Err(_) => Vec::new(),
         };
-        Ok((row, timeline, routes))
+        Ok((row, timeline, routes, log))
     };
-    let build = |layout, (row, timeline, routes): (AlertRow, _, _)| {
+    let build = |layout, (row, timeline, routes, log): (AlertRow, _, _, Vec<NotificationLog>)| {
         let annotations = row.annotations();
         ShowPage {
             layout,
@@ -174,7 +260,33 @@ pub async fn show(
             annotations,
             timeline,
             routes,
+            notifications: log.into_iter().map(Told::of).collect(),
         }
     };
     visitor.page(&db, Need::Member, load, build).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::delivery_summary;
+    use crate::domain::notification::DeliveryState::*;
+
+    #[test]
+    fn a_summary_names_trouble_first_and_nothing_as_a_dash() {
+        assert_eq!(delivery_summary(&vec![]), "—");
+        assert_eq!(delivery_summary(&vec![(Delivered, 3)]), "3 delivered");
+        assert_eq!(
+            delivery_summary(&vec![(Delivered, 2), (Failed, 1)]),
+            "1 failed, 2 delivered"
+        );
+        assert_eq!(
+            delivery_summary(&vec![
+                (Throttled, 1),
+                (NotSent, 2),
+                (Retrying, 1),
+                (Queued, 0)
+            ]),
+            "2 not sent, 1 retrying, 1 rate-limited"
+        );
+    }
 }

@@ -18,7 +18,8 @@ use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::domain::ids::{
-    AlertId, ApiTokenId, ChatbotId, ContactId, GroupId, PolicyId, UserId, WebhookId, WorkspaceId,
+    AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, PolicyId, UserId, WebhookId,
+    WorkspaceId,
 };
 use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
@@ -54,7 +55,8 @@ ids_from_path!(
     UserId,
     WorkspaceId,
     ApiTokenId,
-    AlertId
+    AlertId,
+    DeliveryId
 );
 
 impl<T: FromPath + 'static> FromRequest for PathId<T> {

@@ -11,6 +11,7 @@ mod chat_platforms;
 mod chatbots;
 mod contacts;
 mod delivery;
+mod delivery_console;
 mod fakes;
 mod groups;
 mod members;
