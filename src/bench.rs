@@ -49,10 +49,12 @@ pub struct BenchArgs {
     /// SMS provider, and report the time to the last SMS, peak RSS and console latency.
     #[arg(long)]
     pub verify_batch: bool,
-    /// Instead of the page load test: post this many distinct alerts to /api/v2/alerts in
-    /// batches of 100 and report alerts/s committed, latency and peak RSS.
-    #[arg(long)]
-    pub ingest: Option<usize>,
+    /// Instead of the page load test: for each size (comma-separated), post that many
+    /// distinct alerts to /api/v2/alerts in batches of 100 and report alerts/s from the first
+    /// post to the last webhook received, then the latency at 200 alerts/s, beside
+    /// Alertmanager when it is installed.
+    #[arg(long, value_delimiter = ',')]
+    pub ingest: Vec<usize>,
     /// SMS sends in flight at once for --verify-batch.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -238,8 +240,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         db.backend_name()
     );
 
-    if let Some(n) = args.ingest {
-        return ingest::run(db, url, n);
+    if !args.ingest.is_empty() {
+        return ingest::run(db, url, &args.ingest);
     }
     if args.verify_batch {
         return verify_batch::run(db, url, args.contacts, args.concurrency);
