@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::chat_platforms::{DING_SECRET, DING_TOKEN, KEYWORD, dingtalk_server};
-use crate::delivery::{eventually, policy, token};
+use crate::chat_platforms::dingtalk_server;
+use crate::delivery::{dingtalk_bot, eventually, policy, token};
 use crate::helpers::{Kind, TestApp, TestDb, in_ci};
 
 const BINARY: &str = "/usr/bin/prometheus-alertmanager";
@@ -104,27 +104,7 @@ async fn an_alert_through_alertmanager_reaches_dingtalk_and_so_does_its_resolve(
     let Some(am) = alertmanager(&app.base, &token).await else {
         return;
     };
-    let url = format!("{}/robot/send?access_token={DING_TOKEN}", ding.base);
-    let bot = [
-        ("platform", "dingtalk"),
-        ("name", "Ops DingTalk"),
-        ("webhook_url", url.as_str()),
-        ("secret", DING_SECRET),
-        ("keyword", KEYWORD),
-        ("daily_stats_times", ""),
-        ("card_template", ""),
-    ];
-    owner
-        .post_form("/chatbots", &bot)
-        .await
-        .assert_redirect("/chatbots");
-    let page = owner.get("/chatbots").await;
-    let at = page
-        .body
-        .find("<td class=\"name\">Ops DingTalk</td>")
-        .expect("listed");
-    let start = page.body[at..].find("/chatbots/").expect("link") + at + "/chatbots/".len();
-    let bot_id = page.body[start..start + 36].to_string();
+    let bot_id = dingtalk_bot(&owner, &ding).await;
     policy(&owner, "From Alertmanager", &[("chatbots", &bot_id)], "0").await;
 
     let alert = |ends: Option<String>| {

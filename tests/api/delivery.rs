@@ -160,6 +160,32 @@ pub async fn webhook(owner: &Client, name: &str, url: &str) -> String {
     rest[start..start + 36].to_string()
 }
 
+/// A signed DingTalk robot with the stand-in's keyword, created on the console; answers its id.
+pub async fn dingtalk_bot(owner: &Client, ding: &crate::chat_platforms::Fake) -> String {
+    use crate::chat_platforms::{DING_SECRET, DING_TOKEN, KEYWORD};
+    let url = format!("{}/robot/send?access_token={DING_TOKEN}", ding.base);
+    let bot = [
+        ("platform", "dingtalk"),
+        ("name", "Ops DingTalk"),
+        ("webhook_url", url.as_str()),
+        ("secret", DING_SECRET),
+        ("keyword", KEYWORD),
+        ("daily_stats_times", ""),
+        ("card_template", ""),
+    ];
+    owner
+        .post_form("/chatbots", &bot)
+        .await
+        .assert_redirect("/chatbots");
+    let page = owner.get("/chatbots").await;
+    let at = page
+        .body
+        .find("<td class=\"name\">Ops DingTalk</td>")
+        .expect("listed");
+    let start = page.body[at..].find("/chatbots/").expect("link") + at + "/chatbots/".len();
+    page.body[start..start + 36].to_string()
+}
+
 /// A policy taking every alert, grouped by alertname, notifying on resolve.
 pub async fn policy(owner: &Client, name: &str, targets: &[(&str, &str)], group_wait: &str) {
     let mut f: Vec<(&str, &str)> = vec![
@@ -439,33 +465,13 @@ async fn group_wait_gathers_alerts_into_one_notification_and_unreachable_people_
 }
 
 async fn a_dingtalk_bot_gets_at_most_20_a_minute_and_in_the_end_every_alert(kind: Kind) {
-    use crate::chat_platforms::{DING_SECRET, DING_TOKEN, KEYWORD, dingtalk_server};
+    use crate::chat_platforms::dingtalk_server;
     const N: usize = 26;
     let Some(app) = app(kind).await else { return };
     let ding = dingtalk_server();
     let owner = app.owner().await;
     let token = token(&owner).await;
-    let url = format!("{}/robot/send?access_token={DING_TOKEN}", ding.base);
-    let bot = [
-        ("platform", "dingtalk"),
-        ("name", "Ops DingTalk"),
-        ("webhook_url", url.as_str()),
-        ("secret", DING_SECRET),
-        ("keyword", KEYWORD),
-        ("daily_stats_times", ""),
-        ("card_template", ""),
-    ];
-    owner
-        .post_form("/chatbots", &bot)
-        .await
-        .assert_redirect("/chatbots");
-    let page = owner.get("/chatbots").await;
-    let at = page
-        .body
-        .find("<td class=\"name\">Ops DingTalk</td>")
-        .expect("listed");
-    let start = page.body[at..].find("/chatbots/").expect("link") + at + "/chatbots/".len();
-    let id = page.body[start..start + 36].to_string();
+    let id = dingtalk_bot(&owner, &ding).await;
     policy(&owner, "To DingTalk", &[("chatbots", &id)], "0").await;
     // One alert at a time, so each is its own notification: 26 messages wanted in a second.
     for i in 0..N {

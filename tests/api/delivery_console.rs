@@ -13,7 +13,8 @@ use herald::store::schema::{deliveries, delivery_attempts};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Client, Kind, Page, TestApp, TestDb, html_escape};
+use crate::delivery::token;
+use crate::helpers::{Kind, Page, TestApp, TestDb, html_escape};
 use crate::members::{first_login, invite};
 
 /// A webhook receiver on loopback: the first request gets `400 no such project`, every later
@@ -60,18 +61,6 @@ fn receiver() -> Receiver {
 async fn app(kind: Kind) -> Option<TestApp> {
     let db = Arc::new(TestDb::create(kind)?);
     Some(TestApp::spawn_with(kind, db, |s| s.allow_private_targets = true).await)
-}
-
-/// A new API token of the owner's workspace.
-async fn token(owner: &Client) -> String {
-    let page = owner.post_form("/api-tokens", &[("name", "Tests")]).await;
-    let marker = "id=\"token-value\" readonly value=\"";
-    let at = page.body.find(marker).expect("token shown") + marker.len();
-    page.body[at..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// POSTs alerts to the Alerts API with `token`.

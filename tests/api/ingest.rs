@@ -7,19 +7,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::helpers::{Client, TestApp};
-
-/// A new API token of the owner's workspace.
-async fn token(owner: &Client) -> String {
-    let page = owner.post_form("/api-tokens", &[("name", "Tests")]).await;
-    let marker = "id=\"token-value\" readonly value=\"";
-    let at = page.body.find(marker).expect("token shown") + marker.len();
-    page.body[at..]
-        .split('"')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
+use crate::delivery::token;
+use crate::helpers::TestApp;
 
 struct Answer {
     status: StatusCode,
