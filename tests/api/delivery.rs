@@ -373,6 +373,26 @@ async fn failures_retry_with_the_same_key_429_waits_and_refusals_stop(kind: Kind
         "{tries:?}"
     );
     assert_eq!(tries[2].0, "delivered");
+    drop(conn);
+
+    // /metrics tells the same story.
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "herald_notifications_total 1",
+        "herald_delivery_attempts_total{channel=\"webhook\",outcome=\"delivered\"} 2",
+        "herald_delivery_attempts_total{channel=\"webhook\",outcome=\"temporary\"} 2",
+        "herald_delivery_attempts_total{channel=\"webhook\",outcome=\"rate_limited\"} 1",
+        "herald_delivery_attempts_total{channel=\"webhook\",outcome=\"refused\"} 1",
+        "herald_alert_to_delivery_seconds_count 2",
+        "herald_outbox_oldest_due_seconds",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
 }
 
 async fn group_wait_gathers_alerts_into_one_notification_and_unreachable_people_are_logged(
