@@ -277,8 +277,13 @@ impl Engine {
                     .map(|mut l| l.take(id.as_str(), bot.platform, std::time::Instant::now()))
                     .unwrap_or(Ok(()));
                 if let Err(wait) = taken {
-                    let until = crate::store::now()
-                        + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                    // Whole seconds, so everything held back by the same send comes due at
+                    // the same moment and goes out merged in one message.
+                    let until = rate_limit::whole_second(
+                        crate::store::now()
+                            + chrono::Duration::from_std(wait)
+                                .unwrap_or(chrono::Duration::seconds(60)),
+                    );
                     let why = rate_limit::describe(bot.platform);
                     return jobs
                         .into_iter()

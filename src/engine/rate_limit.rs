@@ -38,6 +38,16 @@ pub fn describe(platform: Platform) -> String {
     )
 }
 
+/// `at` rounded up to the next whole second.
+pub fn whole_second(at: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    match at.with_nanosecond(0) {
+        Some(down) if down < at => down + chrono::Duration::seconds(1),
+        Some(down) => down,
+        None => at,
+    }
+}
+
 /// Send times per bot, as many as the longest window needs.
 #[derive(Default)]
 pub struct RateLimits {
@@ -78,6 +88,25 @@ impl RateLimits {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn waits_end_on_whole_seconds() {
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").expect("time")
+        };
+        assert_eq!(
+            super::whole_second(at("2026-01-01 10:00:00.001")),
+            at("2026-01-01 10:00:01.0")
+        );
+        assert_eq!(
+            super::whole_second(at("2026-01-01 10:00:00.999")),
+            at("2026-01-01 10:00:01.0")
+        );
+        assert_eq!(
+            super::whole_second(at("2026-01-01 10:00:05.0")),
+            at("2026-01-01 10:00:05.0")
+        );
+    }
+
     use super::*;
 
     #[test]
