@@ -175,7 +175,10 @@ impl Engine {
             .collect()
             .await;
         let settled: Vec<(DeliveryId, Settle)> = settled.into_iter().flatten().collect();
-        self.0.db.run(move |c| outbox::settle(c, &settled)).await?;
+        self.0
+            .db
+            .run(move |c| outbox::settle(c, crate::store::now(), &settled))
+            .await?;
         Ok(claimed)
     }
 

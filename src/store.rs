@@ -48,6 +48,7 @@ pub mod policies;
 pub mod schema;
 pub mod secrets;
 pub mod sessions;
+mod sqlite_writer;
 pub mod stored;
 pub mod users;
 pub mod verification;
@@ -101,6 +102,7 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::Connection;
+    let _turn = sqlite_writer::take();
     conn.transaction(|c| {
         begin_write(c)?;
         f(c)

@@ -165,14 +165,21 @@ async fn wait_for(
     }
 }
 
-/// N alerts in batches by concurrent senders; alerts/s to the last webhook.
+/// Alerts/s of one run: to the last post's answer (everything committed), and to the last
+/// webhook received.
+struct Rates {
+    accepted: f64,
+    delivered: f64,
+}
+
+/// N alerts in batches by concurrent senders.
 async fn throughput(
     client: &reqwest::Client,
     to: &Arc<Receiver>,
     sink: &Sink,
     prefix: &str,
     n: usize,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Rates> {
     let bodies = batches(prefix, n);
     let floor = sink.lock().unwrap_or_else(|p| p.into_inner()).first.len();
     let started = Instant::now();
@@ -190,6 +197,7 @@ async fn throughput(
     for t in tasks {
         t.await??;
     }
+    let accepted = started.elapsed();
     let last = wait_for(
         sink,
         floor,
@@ -197,7 +205,10 @@ async fn throughput(
         Duration::from_secs(600),
     )
     .await?;
-    Ok(n as f64 / (last - started).as_secs_f64())
+    Ok(Rates {
+        accepted: n as f64 / accepted.as_secs_f64(),
+        delivered: n as f64 / (last - started).as_secs_f64(),
+    })
 }
 
 /// One alert per request at a steady rate; alert→webhook latency p50 and p99.
@@ -376,11 +387,11 @@ pub fn run(db: Db, url: String, sizes: &[usize]) -> anyhow::Result<()> {
             super::verify_batch::reset_peak_rss();
             let h = throughput(&client, &herald, &sink, &format!("H{n}x"), n).await?;
             let rss = super::verify_batch::peak_rss_mib().unwrap_or(0.0);
-            let flat = first_rate.get_or_insert(h);
-            let mut line = format!("N = {n:>6}: Herald {h:>7.0} alerts/s ({:>3.0} % of the first size), peak RSS {rss:.0} MiB", 100.0 * h / *flat);
+            let flat = first_rate.get_or_insert(h.delivered);
+            let mut line = format!("N = {n:>6}: Herald {:>7.0} alerts/s ({:>3.0} % of the first size; accepted at {:.0}/s), peak RSS {rss:.0} MiB", h.delivered, 100.0 * h.delivered / *flat, h.accepted);
             if let Some(to) = &am_receiver {
                 let a = throughput(&client, to, &sink, &format!("A{n}x"), n).await?;
-                line.push_str(&format!("   Alertmanager {a:>7.0} alerts/s   Herald/Alertmanager {:.2}×", h / a));
+                line.push_str(&format!("   Alertmanager {:>7.0} alerts/s (accepted at {:.0}/s)   Herald/Alertmanager {:.2}×", a.delivered, a.accepted, h.delivered / a.delivered));
             }
             println!("{line}");
         }

@@ -117,11 +117,12 @@ impl CustomizeConnection<DbConn, r2d2::Error> for SqlitePragmas {
         if let DbConn::Sqlite(c) = conn {
             // One writer at a time in SQLite: wait for it rather than fail, and let readers
             // proceed beside it (WAL).
-            // Reads through mmap and a 16 MiB page cache per connection, not a read() per page.
+            // Reads through mmap and an 8 MiB page cache per connection, not a read() per page.
+            // Checkpoints are the checkpointer's (see `sqlite_writer`), never a commit's.
             c.batch_execute(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                 PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16000;",
+                 PRAGMA mmap_size = 268435456; PRAGMA cache_size = -8000; PRAGMA wal_autocheckpoint = 0;",
             )
             .map_err(r2d2::Error::QueryError)?;
         }
@@ -139,6 +140,10 @@ pub struct Db {
     permits: std::sync::Arc<tokio::sync::Semaphore>,
     url: std::sync::Arc<str>,
     contact_index: std::sync::Arc<super::contact_index::ContactIndex>,
+    /// SQLite: the turns this process's write transactions take (see `sqlite_writer`).
+    turns: Option<super::sqlite_writer::Turns>,
+    /// Dropped with the last handle, which stops the SQLite checkpointer.
+    _alive: std::sync::Arc<()>,
 }
 
 /// An error from work run in a transaction, or from the transaction itself.
@@ -166,7 +171,8 @@ fn open_reader(url: &str) -> Result<DbConn, DbError> {
     if let DbConn::Sqlite(c) = &mut conn {
         c.batch_execute(
             "PRAGMA query_only = ON; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 100; \
-             PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16000;",
+             PRAGMA mmap_size = 268435456; PRAGMA cache_size = -8000; \
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(|e| DbError::Connect(e.to_string()))?;
     }
@@ -204,10 +210,17 @@ impl Db {
                 url: url.to_string(),
             })?;
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
+        let alive = std::sync::Arc::new(());
+        let turns = (backend == Backend::Sqlite).then(|| {
+            super::sqlite_writer::start_checkpointer(url, std::sync::Arc::downgrade(&alive));
+            super::sqlite_writer::Turns::default()
+        });
         Ok(Db {
             pool,
             backend,
             permits,
+            turns,
+            _alive: alive,
             url: url.into(),
             // About 100 MB at most, kept for the workspaces viewed most recently.
             contact_index: std::sync::Arc::new(super::contact_index::ContactIndex::new(200_000)),
@@ -248,10 +261,11 @@ impl Db {
             .await
             .map_err(|_| E::from(DbError::Cancelled))?;
         let pool = self.pool.clone();
+        let turns = self.turns.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
+            super::sqlite_writer::within(turns.as_ref(), || f(&mut conn))
         })
         .await
         .map_err(|_| E::from(DbError::Cancelled))?

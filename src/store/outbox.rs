@@ -187,22 +187,40 @@ pub fn add_members(c: &mut DbConn, pairs: &[(AlertGroupId, AlertId)]) -> StoreRe
     Ok(())
 }
 
-/// Each group's alerts, as stored now.
+/// Each group's alerts, as stored now. Two lookups by primary key rather than a join: a
+/// planner without statistics yet (a young PostgreSQL table) joins by scanning every alert,
+/// which made each flush cost more as alerts accumulated.
 pub fn members(
     c: &mut DbConn,
     groups: &[AlertGroupId],
 ) -> StoreResult<HashMap<AlertGroupId, Vec<AlertRow>>> {
-    let mut out: HashMap<AlertGroupId, Vec<AlertRow>> = HashMap::new();
+    let mut pairs: Vec<(AlertGroupId, AlertId)> = Vec::new();
     for chunk in groups.chunks(CHUNK) {
-        let rows: Vec<(AlertGroupId, AlertRow)> = group_alerts::table
-            .inner_join(alerts::table)
-            .filter(group_alerts::group_id.eq_any(chunk))
-            .order(alerts::id)
-            .select((group_alerts::group_id, AlertRow::as_select()))
+        pairs.extend(
+            group_alerts::table
+                .filter(group_alerts::group_id.eq_any(chunk))
+                .select((group_alerts::group_id, group_alerts::alert_id))
+                .load::<(AlertGroupId, AlertId)>(c)?,
+        );
+    }
+    let ids: BTreeSet<&AlertId> = pairs.iter().map(|(_, a)| a).collect();
+    let ids: Vec<&AlertId> = ids.into_iter().collect();
+    let mut rows: HashMap<AlertId, AlertRow> = HashMap::new();
+    for chunk in ids.chunks(CHUNK * 2) {
+        let found: Vec<AlertRow> = alerts::table
+            .filter(alerts::id.eq_any(chunk.iter().copied()))
+            .select(AlertRow::as_select())
             .load(c)?;
-        for (g, a) in rows {
-            out.entry(g).or_default().push(a);
+        rows.extend(found.into_iter().map(|a| (a.id.clone(), a)));
+    }
+    let mut out: HashMap<AlertGroupId, Vec<AlertRow>> = HashMap::new();
+    for (g, a) in pairs {
+        if let Some(row) = rows.get(&a) {
+            out.entry(g).or_default().push(row.clone());
         }
+    }
+    for alerts in out.values_mut() {
+        alerts.sort_by(|a, b| a.id.cmp(&b.id));
     }
     Ok(out)
 }
@@ -222,20 +240,67 @@ pub fn remove_members(c: &mut DbConn, group: &AlertGroupId, leave: &[AlertId]) -
     Ok(())
 }
 
-pub fn save_group(c: &mut DbConn, id: &AlertGroupId, state: &GroupState) -> StoreResult<()> {
-    diesel::update(alert_groups::table.filter(alert_groups::id.eq(id)))
-        .set((
-            alert_groups::flush_at.eq(state.flush_at),
-            alert_groups::last_notified_at.eq(state.last_notified_at),
-            alert_groups::notified_firing.eq(joined(&state.notified_firing)),
-        ))
-        .execute(c)?;
+/// Groups with their new state, in one statement per chunk: each row is written whole and
+/// lands on its existing self (`ON CONFLICT (id) DO UPDATE`), so a flush of many groups costs
+/// a statement, not one per group. The groups are held by the caller's transaction, so every
+/// row exists. Written out because Diesel builds no multi-row upsert for SQLite.
+pub fn save_groups(c: &mut DbConn, saved: &[(&GroupRow, &GroupState)]) -> StoreResult<()> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    const COLUMNS: usize = 8;
+    for chunk in saved.chunks(CHUNK) {
+        let sql = |placeholder: &dyn Fn(usize) -> String| {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let row: Vec<String> = (1..=COLUMNS)
+                        .map(|k| placeholder(r * COLUMNS + k))
+                        .collect();
+                    format!("({})", row.join(", "))
+                })
+                .collect();
+            format!(
+                "INSERT INTO alert_groups (id, workspace_id, policy_id, group_key, created_at, \
+                 flush_at, last_notified_at, notified_firing) VALUES {} ON CONFLICT (id) DO \
+                 UPDATE SET flush_at = excluded.flush_at, last_notified_at = \
+                 excluded.last_notified_at, notified_firing = excluded.notified_firing",
+                rows.join(", ")
+            )
+        };
+        macro_rules! bind_all {
+            ($query:expr) => {{
+                let mut q = $query;
+                for (g, state) in chunk {
+                    q = q
+                        .bind::<Text, _>(g.id.as_str())
+                        .bind::<Text, _>(g.workspace_id.as_str())
+                        .bind::<Text, _>(g.policy_id.as_str())
+                        .bind::<Text, _>(g.group_key.as_str())
+                        .bind::<Timestamp, _>(g.created_at)
+                        .bind::<Nullable<Timestamp>, _>(state.flush_at)
+                        .bind::<Nullable<Timestamp>, _>(state.last_notified_at)
+                        .bind::<Text, _>(joined(&state.notified_firing));
+                }
+                q
+            }};
+        }
+        match c {
+            DbConn::Pg(pg) => {
+                bind_all!(diesel::sql_query(sql(&|i| format!("${i}"))).into_boxed()).execute(pg)?
+            }
+            DbConn::Sqlite(s) => {
+                bind_all!(diesel::sql_query(sql(&|_| "?".to_string())).into_boxed()).execute(s)?
+            }
+        };
+    }
     Ok(())
 }
 
-/// A group whose alerts all resolved: it is over (its alerts stay, with their notifications).
-pub fn close_group(c: &mut DbConn, id: &AlertGroupId) -> StoreResult<()> {
-    diesel::delete(alert_groups::table.filter(alert_groups::id.eq(id))).execute(c)?;
+/// Groups whose alerts all resolved: they are over (their alerts stay, with their
+/// notifications).
+pub fn close_groups(c: &mut DbConn, ids: &[&AlertGroupId]) -> StoreResult<()> {
+    for chunk in ids.chunks(CHUNK * 2) {
+        diesel::delete(alert_groups::table.filter(alert_groups::id.eq_any(chunk.iter().copied())))
+            .execute(c)?;
+    }
     Ok(())
 }
 
@@ -328,22 +393,31 @@ pub fn claim(
     limit: i64,
 ) -> StoreResult<Vec<Job>> {
     super::write_transaction(c, |c| {
-        let query = deliveries::table
-            .filter(
-                deliveries::state
-                    .eq_any(codes(&DeliveryState::WAITING))
-                    .and(deliveries::due_at.le(at))
-                    .or(deliveries::state
-                        .eq(DeliveryState::Sending.code())
-                        .and(deliveries::lease_until.lt(at))),
-            )
+        // Two index lookups, not one query with OR, which PostgreSQL answers by scanning the
+        // table: leases that ran out first (their holders died), then what is due.
+        let expired = deliveries::table
+            .filter(deliveries::state.eq(DeliveryState::Sending.code()))
+            .filter(deliveries::lease_until.lt(at))
             .order(deliveries::due_at.asc())
             .limit(limit)
             .select(deliveries::id);
-        let ids: Vec<DeliveryId> = match c {
-            DbConn::Pg(pg) => query.for_update().skip_locked().load(pg)?,
-            DbConn::Sqlite(s) => query.load(s)?,
+        let mut ids: Vec<DeliveryId> = match c {
+            DbConn::Pg(pg) => expired.for_update().skip_locked().load(pg)?,
+            DbConn::Sqlite(s) => expired.load(s)?,
         };
+        let room = limit - ids.len() as i64;
+        if room > 0 {
+            let due = deliveries::table
+                .filter(deliveries::state.eq_any(codes(&DeliveryState::WAITING)))
+                .filter(deliveries::due_at.le(at))
+                .order(deliveries::due_at.asc())
+                .limit(room)
+                .select(deliveries::id);
+            ids.extend(match c {
+                DbConn::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+                DbConn::Sqlite(s) => due.load(s)?,
+            });
+        }
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -439,48 +513,75 @@ struct NewAttempt {
     message: String,
 }
 
-/// Records what happened to held deliveries, in one transaction.
-pub fn settle(c: &mut DbConn, done: &[(DeliveryId, Settle)]) -> StoreResult<()> {
-    super::write_transaction(c, |c| {
-        let mut attempts = Vec::new();
-        for (id, settle) in done {
-            let row = deliveries::table.filter(deliveries::id.eq(id));
-            match settle {
-                Settle::Tried {
-                    attempt,
-                    state,
-                    due_at,
-                } => {
-                    let finished = state.is_final().then_some(attempt.at);
-                    diesel::update(row)
-                        .set((
-                            deliveries::state.eq(state.code()),
-                            deliveries::due_at.eq(due_at.unwrap_or(attempt.at)),
-                            deliveries::lease_until.eq(None::<NaiveDateTime>),
-                            deliveries::attempts.eq(deliveries::attempts + 1),
-                            deliveries::last_outcome.eq(Some(attempt.message.clone())),
-                            deliveries::finished_at.eq(finished),
-                        ))
-                        .execute(c)?;
-                    attempts.push(NewAttempt {
-                        id: DeliveryId::new().to_string(),
-                        delivery_id: id.clone(),
-                        at: attempt.at,
-                        duration_ms: attempt.duration_ms,
-                        outcome: attempt.outcome.clone(),
-                        code: attempt.code.clone(),
-                        message: attempt.message.clone(),
-                    });
+/// Where a settled delivery is left: deliveries left alike are updated by one statement.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Left<'a> {
+    state: &'static str,
+    due_at: NaiveDateTime,
+    finished_at: Option<NaiveDateTime>,
+    last_outcome: &'a str,
+    /// Whether an attempt was made (a rate-limit wait is not one).
+    tried: bool,
+}
+
+/// Records what happened to held deliveries at `at`, in one transaction: every attempt, and
+/// one update for each set of deliveries left alike (a batch that all went through is one
+/// statement, however many it held). A delivery that reached a final state is finished, and
+/// due, at `at`; one to be retried is due when its backoff says.
+pub fn settle(c: &mut DbConn, at: NaiveDateTime, done: &[(DeliveryId, Settle)]) -> StoreResult<()> {
+    let mut attempts = Vec::new();
+    let mut alike: std::collections::BTreeMap<Left<'_>, Vec<&DeliveryId>> = Default::default();
+    for (id, settle) in done {
+        let left = match settle {
+            Settle::Tried {
+                attempt,
+                state,
+                due_at,
+            } => {
+                attempts.push(NewAttempt {
+                    id: DeliveryId::new().to_string(),
+                    delivery_id: id.clone(),
+                    at: attempt.at,
+                    duration_ms: attempt.duration_ms,
+                    outcome: attempt.outcome.clone(),
+                    code: attempt.code.clone(),
+                    message: attempt.message.clone(),
+                });
+                Left {
+                    state: state.code(),
+                    due_at: due_at.unwrap_or(at),
+                    finished_at: state.is_final().then_some(at),
+                    last_outcome: &attempt.message,
+                    tried: true,
                 }
-                Settle::Wait { until, why } => {
-                    diesel::update(row)
-                        .set((
-                            deliveries::state.eq(DeliveryState::Throttled.code()),
-                            deliveries::due_at.eq(until),
-                            deliveries::lease_until.eq(None::<NaiveDateTime>),
-                            deliveries::last_outcome.eq(Some(why.clone())),
-                        ))
+            }
+            Settle::Wait { until, why } => Left {
+                state: DeliveryState::Throttled.code(),
+                due_at: *until,
+                finished_at: None,
+                last_outcome: why,
+                tried: false,
+            },
+        };
+        alike.entry(left).or_default().push(id);
+    }
+    super::write_transaction(c, |c| {
+        for (left, ids) in &alike {
+            for chunk in ids.chunks(CHUNK * 2) {
+                let rows = deliveries::table.filter(deliveries::id.eq_any(chunk.iter().copied()));
+                let set = (
+                    deliveries::state.eq(left.state),
+                    deliveries::due_at.eq(left.due_at),
+                    deliveries::lease_until.eq(None::<NaiveDateTime>),
+                    deliveries::last_outcome.eq(Some(left.last_outcome)),
+                    deliveries::finished_at.eq(left.finished_at),
+                );
+                if left.tried {
+                    diesel::update(rows)
+                        .set((set, deliveries::attempts.eq(deliveries::attempts + 1)))
                         .execute(c)?;
+                } else {
+                    diesel::update(rows).set(set).execute(c)?;
                 }
             }
         }
@@ -687,8 +788,15 @@ pub struct Depth {
 }
 
 pub fn depth(c: &mut DbConn, at: NaiveDateTime) -> StoreResult<Depth> {
+    // By state, not by `finished_at IS NULL`: the states are indexed, so this reads what is
+    // pending, not every delivery ever made.
+    let pending = [
+        DeliveryState::Throttled,
+        DeliveryState::Retrying,
+        DeliveryState::Sending,
+    ];
     let by_state: Vec<(String, i64)> = deliveries::table
-        .filter(deliveries::finished_at.is_null())
+        .filter(deliveries::state.eq_any(codes(&pending)))
         .group_by(deliveries::state)
         .select((deliveries::state, diesel::dsl::count_star()))
         .load(c)?;

@@ -132,6 +132,7 @@ fn on_changes(
     let groups = outbox::open_groups(c, ws, at, &wanted)?;
     let mut members = Vec::new();
     let mut due = Vec::new();
+    let mut waiting = Vec::new();
     for g in groups {
         let Some(alerts) = joining.get(&(g.policy_id.clone(), g.group_key.clone())) else {
             continue;
@@ -142,9 +143,11 @@ fn on_changes(
         if state.is_due(at) {
             due.push((g, state));
         } else if state != g.state() {
-            outbox::save_group(c, &g.id, &state)?;
+            waiting.push((g, state));
         }
     }
+    let saved: Vec<_> = waiting.iter().map(|(g, s)| (g, s)).collect();
+    outbox::save_groups(c, &saved)?;
     outbox::add_members(c, &members)?;
     flush(c, n, ws, &policies, due, at)
 }
@@ -193,14 +196,16 @@ fn flush(
     let mut members = outbox::members(c, &ids)?;
     let mut directory: Option<Directory> = None;
     let mut batch = Batch::default();
-    for (group, state) in due {
+    let mut saved = Vec::new();
+    let mut closed = Vec::new();
+    for (group, state) in &due {
         let policy = policies
             .iter()
             .find(|p| p.id == group.policy_id)
             .filter(|p| p.enabled);
         let Some(policy) = policy else {
             // Switched off since: its groups end without a word.
-            outbox::close_group(c, &group.id)?;
+            closed.push(&group.id);
             continue;
         };
         let rows = members.remove(&group.id).unwrap_or_default();
@@ -213,13 +218,8 @@ fn flush(
                 })
             })
             .collect();
-        let decision = grouping::flush(
-            &state,
-            Timing::of(policy),
-            &seen,
-            policy.notify_resolved,
-            at,
-        );
+        let decision =
+            grouping::flush(state, Timing::of(policy), &seen, policy.notify_resolved, at);
         if let Some((status, named)) = &decision.notify {
             let alerts: Vec<AlertSnapshot> = rows
                 .iter()
@@ -232,14 +232,17 @@ fn flush(
             let Some(dir) = directory.as_ref() else {
                 continue;
             };
-            queue(&mut batch, n, ws, policy, &group, *status, &alerts, dir, at);
+            queue(&mut batch, n, ws, policy, group, *status, &alerts, dir, at);
         }
         outbox::remove_members(c, &group.id, &decision.leave)?;
-        match &decision.next {
-            Some(next) => outbox::save_group(c, &group.id, next)?,
-            None => outbox::close_group(c, &group.id)?,
+        match decision.next {
+            Some(next) => saved.push((group, next)),
+            None => closed.push(&group.id),
         }
     }
+    let saved_refs: Vec<_> = saved.iter().map(|(g, s)| (*g, s)).collect();
+    outbox::save_groups(c, &saved_refs)?;
+    outbox::close_groups(c, &closed)?;
     outbox::enqueue(c, &batch.notes, &batch.named, &batch.deliveries)?;
     Ok(batch.notes.len())
 }
