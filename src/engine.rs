@@ -381,8 +381,8 @@ impl Engine {
         }
     }
 
-    /// Every second: due groups notify; every five: alerts past their end resolve and the
-    /// outbox gauges are refreshed.
+    /// Every second: due groups notify; every five: alerts past their end resolve, the outbox
+    /// gauges are refreshed, and so are the planner's statistics of tables that grew.
     async fn tick_forever(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut n: u64 = 0;
@@ -397,6 +397,7 @@ impl Engine {
             if n.is_multiple_of(5) {
                 self.resolve_expired().await;
                 self.refresh_gauges().await;
+                self.refresh_statistics().await;
             }
         }
     }
@@ -439,6 +440,16 @@ impl Engine {
                 self.wake();
             }
             Err(e) => tracing::warn!(error = %e, "resolving expired alerts failed; will retry"),
+        }
+    }
+
+    async fn refresh_statistics(&self) {
+        match self.0.db.run(crate::store::statistics::refresh).await {
+            Ok(tables) if !tables.is_empty() => {
+                tracing::debug!(?tables, "planner statistics refreshed");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "planner statistics not refreshed; will retry"),
         }
     }
 

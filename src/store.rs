@@ -49,6 +49,7 @@ pub mod schema;
 pub mod secrets;
 pub mod sessions;
 mod sqlite_writer;
+pub mod statistics;
 pub mod stored;
 pub mod users;
 pub mod verification;

@@ -267,3 +267,74 @@ async fn metrics_can_require_a_bearer_token() {
         .expect("get");
     assert_eq!(right.status(), StatusCode::OK);
 }
+
+/// A young PostgreSQL database has no planner statistics until autovacuum's first pass (a
+/// minute away), and without them alerts were looked up by workspace alone, reading them all.
+/// The engine analyzes the tables ingest grows as soon as they changed enough: here well within
+/// autovacuum's naptime, and afterwards the planner knows a fingerprint names one alert.
+#[tokio::test]
+async fn postgres_statistics_follow_a_burst_of_alerts() {
+    let Some(app) = TestApp::spawn(crate::helpers::Kind::Postgres).await else {
+        return;
+    };
+    let owner = app.owner().await;
+    let bearer = format!("Bearer {}", token(&owner).await);
+    for batch in 0..10 {
+        let alerts: Vec<Value> = (0..100)
+            .map(|i| json!({"labels": {"alertname": format!("Burst{batch}x{i}"), "instance": "db-1"}}))
+            .collect();
+        let a = post(
+            &app,
+            "/api/v2/alerts",
+            Some(&bearer),
+            &Value::Array(alerts).to_string(),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    }
+    #[derive(QueryableByName)]
+    struct Analyzed {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        done: bool,
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let mut conn = app.db.get().expect("conn");
+        // last_analyze is a manual ANALYZE's (autovacuum's is last_autoanalyze).
+        let a: Analyzed = diesel::sql_query(
+            "SELECT last_analyze IS NOT NULL AS done FROM pg_stat_user_tables WHERE relname = 'alerts'",
+        )
+        .get_result(&mut *conn)
+        .expect("stats");
+        if a.done {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "alerts were never analyzed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let mut conn = app.db.get().expect("conn");
+    let plan: Vec<Plan> = diesel::sql_query(
+        "EXPLAIN SELECT id FROM alerts WHERE workspace_id = (SELECT id FROM workspaces LIMIT 1) \
+         AND fingerprint IN ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j')",
+    )
+    .load(&mut *conn)
+    .expect("explain");
+    // What the planner expects ten fingerprints to match: without statistics, about half the
+    // table; with them, ten.
+    let first = plan.first().map(|p| p.line.clone()).unwrap_or_default();
+    let rows: u64 = first
+        .split("rows=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .expect("estimated rows");
+    assert!(rows <= 20, "{first}");
+}
