@@ -154,6 +154,10 @@ impl Engine {
     pub async fn deliver_once(&self) -> Result<usize, StoreError> {
         let s = &self.0.settings;
         let (lease, batch) = (s.lease, s.batch);
+        let now = crate::store::now();
+        if !self.0.db.read(move |c| outbox::claimable(c, now)).await? {
+            return Ok(0);
+        }
         let jobs = self
             .0
             .db

@@ -450,6 +450,21 @@ pub fn claim(
     })
 }
 
+/// Whether `claim` at `at` would find anything: a read, so that a worker woken for work another
+/// worker already took does not queue for the write lock only to find nothing.
+pub fn claimable(c: &mut DbConn, at: NaiveDateTime) -> StoreResult<bool> {
+    if next_delivery_due(c)?.is_some_and(|due| due <= at) {
+        return Ok(true);
+    }
+    let expired: Option<DeliveryId> = deliveries::table
+        .filter(deliveries::state.eq(DeliveryState::Sending.code()))
+        .filter(deliveries::lease_until.lt(at))
+        .select(deliveries::id)
+        .first(c)
+        .optional()?;
+    Ok(expired.is_some())
+}
+
 /// When the next waiting delivery is due, if any.
 pub fn next_delivery_due(c: &mut DbConn) -> StoreResult<Option<NaiveDateTime>> {
     // Per state, for the same reason as in `claim`.
