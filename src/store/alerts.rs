@@ -307,6 +307,7 @@ pub const PAGE_SIZE: i64 = 50;
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 /// What the Alerts list shows: a status (or all), and text the labels must contain.
+#[derive(Debug, Clone)]
 pub struct Filter {
     pub status: Option<AlertStatus>,
     pub search: String,

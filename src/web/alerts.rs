@@ -17,7 +17,7 @@ use crate::domain::routing::Route;
 use crate::error::AppError;
 use crate::store::alerts::{self, AlertRow, Filter, PAGE_SIZE};
 use crate::store::outbox::{self, NotificationLog, NotificationRow, StateCounts};
-use crate::store::{AlertId, Db, DbConn};
+use crate::store::{AlertId, Db, DbConn, StoreResult, WorkspaceId};
 use crate::usecases::routing;
 
 #[derive(Deserialize)]
@@ -139,42 +139,53 @@ impl IndexPage {
     }
 }
 
-pub async fn index(
-    db: web::Data<Db>,
-    visitor: Visitor,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, AppError> {
-    let ListQuery { status, q, page } = q.into_inner();
-    // An unknown status or page number shows everything / the first page, not an error.
-    let filter = Filter {
-        status: AlertStatus::parse(&status),
-        search: q.chars().take(200).collect(),
-    };
-    let page = page
-        .and_then(|p| p.trim().parse::<i64>().ok())
-        .unwrap_or(1)
-        .max(1);
-    let status = filter
-        .status
-        .map(|s| s.code().to_string())
-        .unwrap_or_default();
-    let q = filter.search.clone();
-    let list = move |c: &mut DbConn, user: &CurrentUser| {
-        let (rows, total) = alerts::page(c, &user.workspace_id, &filter, page)?;
-        let ids: Vec<AlertId> = rows.iter().map(|r| r.id.clone()).collect();
-        let counts = outbox::state_counts(c, &user.workspace_id, &ids)?;
-        Ok((rows, total, counts))
-    };
-    type Listed = (Vec<AlertRow>, i64, HashMap<AlertId, StateCounts>);
-    let build = |layout, (rows, total, counts): Listed| {
+impl ListQuery {
+    /// What to list. An unknown status or page number shows everything / the first page, not
+    /// an error.
+    fn read(self) -> (Filter, i64) {
+        let filter = Filter {
+            status: AlertStatus::parse(&self.status),
+            search: self.q.chars().take(200).collect(),
+        };
+        let page = self
+            .page
+            .and_then(|p| p.trim().parse::<i64>().ok())
+            .unwrap_or(1)
+            .max(1);
+        (filter, page)
+    }
+}
+
+/// One page of the workspace's alerts, with their deliveries counted by state.
+struct Listed {
+    rows: Vec<AlertRow>,
+    total: i64,
+    counts: HashMap<AlertId, StateCounts>,
+}
+
+fn listed(c: &mut DbConn, ws: &WorkspaceId, filter: &Filter, page: i64) -> StoreResult<Listed> {
+    let (rows, total) = alerts::page(c, ws, filter, page)?;
+    let ids: Vec<AlertId> = rows.iter().map(|r| r.id.clone()).collect();
+    let counts = outbox::state_counts(c, ws, &ids)?;
+    Ok(Listed {
+        rows,
+        total,
+        counts,
+    })
+}
+
+impl IndexPage {
+    fn new(layout: Layout, listed: Listed, filter: &Filter, page: i64) -> IndexPage {
+        let Listed {
+            rows,
+            total,
+            counts,
+        } = listed;
         let alerts = rows
             .into_iter()
-            .map(|row| {
-                let delivery = delivery_summary(counts.get(&row.id).unwrap_or(&Vec::new()));
-                Shown {
-                    delivery,
-                    ..Shown::of(row)
-                }
+            .map(|row| Shown {
+                delivery: delivery_summary(counts.get(&row.id).unwrap_or(&Vec::new())),
+                ..Shown::of(row)
             })
             .collect();
         IndexPage {
@@ -182,10 +193,25 @@ pub async fn index(
             alerts,
             total,
             page,
-            status,
-            q,
+            status: filter
+                .status
+                .map(|s| s.code().to_string())
+                .unwrap_or_default(),
+            q: filter.search.clone(),
         }
-    };
+    }
+}
+
+pub async fn index(
+    db: web::Data<Db>,
+    visitor: Visitor,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (filter, page) = q.into_inner().read();
+    let shown = filter.clone();
+    let list =
+        move |c: &mut DbConn, user: &CurrentUser| Ok(listed(c, &user.workspace_id, &filter, page)?);
+    let build = move |layout, found| IndexPage::new(layout, found, &shown, page);
     visitor.page(&db, Need::Member, list, build).await
 }
 

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use crate::domain::alert::{self, IncomingAlert, Refusal};
 use crate::domain::api_token::ApiToken;
 use crate::engine::Engine;
-use crate::metrics::Received;
+use crate::metrics::{Metrics, Received};
 use crate::store::alerts::Source;
 use crate::store::{Db, StoreError, WorkspaceId, api_tokens, now};
-use crate::usecases::notify::{self, Notifier};
+use crate::usecases::notify::{self, Accepted, Notifier};
 
 /// Ingest settings the handlers need.
 #[derive(Debug, Clone, Copy)]
@@ -152,23 +152,26 @@ async fn store(
     if accepted.notifications > 0 {
         engine.wake();
     }
+    count(engine.metrics(), source, &statuses, &accepted);
     let done = accepted.ingested;
-    // Counted once stored: what the metrics say arrived, is kept.
-    let m = engine.metrics();
-    for status in statuses {
-        let key = Received {
-            endpoint: source.code().into(),
-            status: status.into(),
-        };
-        m.alerts_received.get_or_create(&key).inc();
-    }
-    m.alert_changes.inc_by(done.changed as u64);
-    m.notifications.inc_by(accepted.notifications as u64);
     Ok(HttpResponse::Ok().json(json!({
         "received": done.received,
         "changed": done.changed,
         "notifications": accepted.notifications,
     })))
+}
+
+/// Counted once stored: what the metrics say arrived, is kept.
+fn count(m: &Metrics, source: Source, statuses: &[&'static str], accepted: &Accepted) {
+    for status in statuses {
+        let key = Received {
+            endpoint: source.code().into(),
+            status: (*status).into(),
+        };
+        m.alerts_received.get_or_create(&key).inc();
+    }
+    m.alert_changes.inc_by(accepted.ingested.changed as u64);
+    m.notifications.inc_by(accepted.notifications as u64);
 }
 
 /// The three endpoints, by path; each reads its own payload into the same alerts.
