@@ -137,6 +137,20 @@ pub async fn token(owner: &Client) -> String {
         .to_string()
 }
 
+/// Creates an object on the console page `list` (`/webhooks`, `/chatbots`) and answers the id
+/// its row named `name` links to.
+async fn created(owner: &Client, list: &str, fields: &[(&str, &str)], name: &str) -> String {
+    owner.post_form(list, fields).await.assert_redirect(list);
+    let page = owner.get(list).await;
+    let at = page
+        .body
+        .find(&format!("<td class=\"name\">{name}</td>"))
+        .expect("listed");
+    let link = format!("{list}/");
+    let start = page.body[at..].find(&link).expect("link") + at + link.len();
+    page.body[start..start + 36].to_string()
+}
+
 /// A webhook with the default (plain text) body; answers its id.
 pub async fn webhook(owner: &Client, name: &str, url: &str) -> String {
     let fields = [
@@ -146,18 +160,7 @@ pub async fn webhook(owner: &Client, name: &str, url: &str) -> String {
         ("template", ""),
         ("resolve_template", ""),
     ];
-    owner
-        .post_form("/webhooks", &fields)
-        .await
-        .assert_redirect("/webhooks");
-    let page = owner.get("/webhooks").await;
-    let at = page
-        .body
-        .find(&format!("<td class=\"name\">{name}</td>"))
-        .expect("listed");
-    let rest = &page.body[at..];
-    let start = rest.find("/webhooks/").expect("link") + "/webhooks/".len();
-    rest[start..start + 36].to_string()
+    created(owner, "/webhooks", &fields, name).await
 }
 
 /// A signed DingTalk robot with the stand-in's keyword, created on the console; answers its id.
@@ -173,17 +176,7 @@ pub async fn dingtalk_bot(owner: &Client, ding: &crate::chat_platforms::Fake) ->
         ("daily_stats_times", ""),
         ("card_template", ""),
     ];
-    owner
-        .post_form("/chatbots", &bot)
-        .await
-        .assert_redirect("/chatbots");
-    let page = owner.get("/chatbots").await;
-    let at = page
-        .body
-        .find("<td class=\"name\">Ops DingTalk</td>")
-        .expect("listed");
-    let start = page.body[at..].find("/chatbots/").expect("link") + at + "/chatbots/".len();
-    page.body[start..start + 36].to_string()
+    created(owner, "/chatbots", &bot, "Ops DingTalk").await
 }
 
 /// A policy taking every alert, grouped by alertname, notifying on resolve.

@@ -13,7 +13,7 @@ use herald::store::schema::{deliveries, delivery_attempts};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::delivery::token;
+use crate::delivery::{token, webhook};
 use crate::helpers::{Kind, Page, TestApp, TestDb, html_escape};
 use crate::members::{first_login, invite};
 
@@ -141,25 +141,7 @@ async fn a_refused_delivery_is_shown_everywhere_and_retried_by_editors_only(kind
     let owner = app.owner().await;
     let token = token(&owner).await;
 
-    owner
-        .post_form(
-            "/webhooks",
-            &[
-                ("name", "Tracker"),
-                ("method", "POST"),
-                ("url", &hook.url),
-                ("template", ""),
-                ("resolve_template", ""),
-            ],
-        )
-        .await
-        .assert_redirect("/webhooks");
-    let hooks = owner.get("/webhooks").await;
-    let listed = hooks
-        .body
-        .find("<td class=\"name\">Tracker</td>")
-        .expect("listed");
-    let webhook = id_after(&hooks.body[listed..], "/webhooks/");
+    let webhook = webhook(&owner, "Tracker", &hook.url).await;
     owner
         .post_form(
             "/policies",
