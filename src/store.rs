@@ -61,6 +61,7 @@ pub use crate::domain::ids::{
     PolicyId, UserId, WebhookId, WorkspaceId,
 };
 pub use connection::{Backend, Db, DbConn, DbError};
+pub use named::{Lookup, Removable};
 
 /// Store errors the callers can act on; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]

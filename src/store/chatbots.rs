@@ -37,7 +37,7 @@ pub struct ChatbotInput {
     pub card_template: String,
 }
 
-super::named::named_object_queries!(chatbots, Chatbot, ChatbotId);
+super::named::named_object_queries!(chatbots, Chatbot, ChatbotId, Target::Chatbot);
 
 pub fn save(
     conn: &mut DbConn,
@@ -105,23 +105,4 @@ pub fn save(
         }
     });
     unique_name("chatbot", name, result)
-}
-
-/// Deletes the chatbot and takes it out of the policies that used it; returns their names.
-pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
-    super::write_transaction(conn, |c| {
-        let target = Target::Chatbot(id.clone());
-        let policies = super::policies::names_using(c, ws, &target)?;
-        let n = diesel::delete(
-            chatbots::table
-                .filter(chatbots::workspace_id.eq(ws))
-                .filter(chatbots::id.eq(id)),
-        )
-        .execute(c)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        super::policies::remove_target(c, &target)?;
-        Ok(policies)
-    })
 }

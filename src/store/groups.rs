@@ -121,6 +121,8 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Group>> {
         .collect())
 }
 
+super::named::lookup_by_get!(Group, GroupId);
+
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Group> {
     let (id, name, created_by): (GroupId, String, Option<UserId>) = contact_groups::table
         .filter(contact_groups::workspace_id.eq(ws))

@@ -1,6 +1,14 @@
 //! What chatbots, webhooks and policies share: a name unique in the workspace, ignoring case.
 
-use super::StoreError;
+use super::{DbConn, StoreError, StoreResult, WorkspaceId};
+use crate::domain::policy::Target;
+
+/// An object a console page edits, found by its id within a workspace.
+pub trait Lookup: Sized {
+    type Id: Clone + std::fmt::Display + Send + 'static;
+    /// The workspace's object; `StoreError::NotFound` when it is not the workspace's.
+    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Self>;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
@@ -35,10 +43,61 @@ pub fn unique_name<T>(
     }
 }
 
-/// `list`, `get` and `name_taken` for a table of named objects (`workspace_id`, `id`,
-/// `name_key`): the same three queries for chatbots and webhooks, written once.
+/// An object policies name: deleting it takes it out of them.
+pub trait Removable: Lookup {
+    fn target(id: &Self::Id) -> Target;
+    /// Deletes it and takes it out of its policies; answers their names.
+    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Vec<String>>;
+}
+
+/// [`Lookup`] through the module's own `get`.
+macro_rules! lookup_by_get {
+    ($row:ty, $id:ty) => {
+        impl super::named::Lookup for $row {
+            type Id = $id;
+            fn get(c: &mut DbConn, ws: &WorkspaceId, id: &$id) -> StoreResult<$row> {
+                get(c, ws, id)
+            }
+        }
+    };
+}
+pub(crate) use lookup_by_get;
+
+/// `list`, `get`, `name_taken` and `delete` for a table of named objects that policies name
+/// (`workspace_id`, `id`, `name_key`): the same queries for chatbots and webhooks, written once.
 macro_rules! named_object_queries {
-    ($table:ident, $row:ty, $id:ty) => {
+    ($table:ident, $row:ty, $id:ty, $target:path) => {
+        super::named::lookup_by_get!($row, $id);
+
+        impl super::named::Removable for $row {
+            fn target(id: &$id) -> Target {
+                $target(id.clone())
+            }
+            fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &$id) -> StoreResult<Vec<String>> {
+                delete(c, ws, id)
+            }
+        }
+
+        /// Deletes the object and takes it out of the policies that used it; returns their
+        /// names.
+        pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &$id) -> StoreResult<Vec<String>> {
+            super::write_transaction(conn, |c| {
+                let target = $target(id.clone());
+                let policies = super::policies::names_using(c, ws, &target)?;
+                let n = diesel::delete(
+                    $table::table
+                        .filter($table::workspace_id.eq(ws))
+                        .filter($table::id.eq(id)),
+                )
+                .execute(c)?;
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                super::policies::remove_target(c, &target)?;
+                Ok(policies)
+            })
+        }
+
         /// The workspace's objects, in name order.
         pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<$row>> {
             Ok($table::table

@@ -171,6 +171,8 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Policy>> {
     with_targets(conn, rows)
 }
 
+super::named::lookup_by_get!(Policy, PolicyId);
+
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<Policy> {
     let row = notification_policies::table
         .filter(notification_policies::workspace_id.eq(ws))

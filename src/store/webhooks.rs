@@ -31,7 +31,7 @@ impl Webhook {
     }
 }
 
-super::named::named_object_queries!(webhooks, Webhook, WebhookId);
+super::named::named_object_queries!(webhooks, Webhook, WebhookId, Target::Webhook);
 
 /// Creates (`id` None) or updates a webhook.
 pub fn save(
@@ -89,23 +89,4 @@ pub fn save(
         }
     });
     unique_name("webhook", name, result)
-}
-
-/// Deletes the webhook and takes it out of the policies that used it; returns their names.
-pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
-    super::write_transaction(conn, |c| {
-        let target = Target::Webhook(id.clone());
-        let policies = super::policies::names_using(c, ws, &target)?;
-        let n = diesel::delete(
-            webhooks::table
-                .filter(webhooks::workspace_id.eq(ws))
-                .filter(webhooks::id.eq(id)),
-        )
-        .execute(c)?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        super::policies::remove_target(c, &target)?;
-        Ok(policies)
-    })
 }

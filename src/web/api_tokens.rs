@@ -5,15 +5,13 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::CurrentUser;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, Members, PathId};
+use super::form::{self, Console, Editing, FormScreen, Members, PathId, Scope};
 use super::layout::{FieldErrors, Layout};
 use crate::domain::ObjectName;
 use crate::error::AppError;
 use crate::store::api_tokens::{self, ApiTokenRow};
-use crate::store::contact_index::ContactIndex;
-use crate::store::{ApiTokenId, DbConn, StoreResult};
+use crate::store::{ApiTokenId, StoreResult};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -48,13 +46,8 @@ impl FormScreen for IndexPage {
     type Form = TokenForm;
     type Choices = Vec<ApiTokenRow>;
 
-    fn choices(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<Vec<ApiTokenRow>> {
-        api_tokens::list(c, &user.workspace_id)
+    fn choices(s: Scope<'_>, _: Option<&str>) -> StoreResult<Vec<ApiTokenRow>> {
+        api_tokens::list(s.c, s.ws)
     }
 
     fn build(layout: Layout, editing: Editing<TokenForm>, tokens: Vec<ApiTokenRow>) -> Self {

@@ -17,7 +17,7 @@ use super::session;
 use crate::domain::Role;
 use crate::error::{AppError, see_other};
 use crate::store::sessions::{self, SessionToken};
-use crate::store::{Db, DbConn, UserId, WorkspaceId, users};
+use crate::store::{Db, DbConn, StoreResult, UserId, WorkspaceId, users};
 use crate::usecases::sign_in::{self, PasswordChange, SignIn};
 
 pub use super::current_user::CurrentUser;
@@ -166,6 +166,22 @@ impl Visitor {
             StatusCode::OK,
             &build(Layout::new(&self.session, &user), data),
         )
+    }
+
+    /// A list page any member may read: one store query over the workspace.
+    pub async fn listing<T, P, B>(
+        &self,
+        db: &Db,
+        list: fn(&mut DbConn, &WorkspaceId) -> StoreResult<T>,
+        build: B,
+    ) -> Result<HttpResponse, AppError>
+    where
+        T: Send + 'static,
+        P: Template,
+        B: FnOnce(Layout, T) -> P,
+    {
+        let load = move |c: &mut DbConn, user: &CurrentUser| Ok(list(c, &user.workspace_id)?);
+        self.page(db, Need::Member, load, build).await
     }
 }
 

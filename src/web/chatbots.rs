@@ -8,21 +8,20 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Need, Visitor};
+use super::auth::Visitor;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
-    self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
+    self, Console, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named, PathId, Refused,
+    Removable, Scope,
 };
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::chat::{self, Bot, ChatAnswer};
 use crate::domain::ObjectName;
 use crate::domain::Platform;
-use crate::domain::policy::Target;
 use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
 use crate::store::chatbots::{self, Chatbot, ChatbotInput};
-use crate::store::contact_index::ContactIndex;
-use crate::store::{ChatbotId, Db, DbConn, StoreResult, WorkspaceId};
+use crate::store::{ChatbotId, Db, StoreResult};
 use crate::template::{self, Escape, RenderOptions};
 
 const KEYWORD_MAX: usize = 64;
@@ -82,9 +81,8 @@ impl IndexPage {
 }
 
 pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
-    let list = |c: &mut DbConn, user: &CurrentUser| Ok(chatbots::list(c, &user.workspace_id)?);
     let page = |layout, chatbots| IndexPage { layout, chatbots };
-    visitor.page(&db, Need::Member, list, page).await
+    visitor.listing(&db, chatbots::list, page).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,8 +100,17 @@ pub struct ChatbotForm {
     pub card_template: String,
 }
 
-impl ChatbotForm {
-    fn from_chatbot(b: &Chatbot) -> Self {
+impl Named for ChatbotInput {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl EditForm for ChatbotForm {
+    type Stored = Chatbot;
+    type Input = ChatbotInput;
+
+    fn from_stored(b: &Chatbot) -> Self {
         ChatbotForm {
             platform: b.platform.code().to_string(),
             name: b.name.clone(),
@@ -117,7 +124,7 @@ impl ChatbotForm {
         }
     }
 
-    pub fn parse(&self, policy: TargetPolicy) -> Result<ChatbotInput, FieldErrors> {
+    fn parse(&self, policy: TargetPolicy) -> Result<ChatbotInput, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = ObjectName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
@@ -200,14 +207,9 @@ impl FormScreen for FormPage {
     /// The stored key of the bot being edited.
     type Choices = Option<String>;
 
-    fn choices(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
-        id: Option<&str>,
-    ) -> StoreResult<Option<String>> {
+    fn choices(s: Scope<'_>, id: Option<&str>) -> StoreResult<Option<String>> {
         match id.and_then(ChatbotId::parse) {
-            Some(id) => Ok(chatbots::get(c, &user.workspace_id, &id)?.secret),
+            Some(id) => Ok(chatbots::get(s.c, s.ws, &id)?.secret),
             None => Ok(None),
         }
     }
@@ -237,8 +239,6 @@ impl FormPage {
 }
 
 impl EditScreen for FormPage {
-    type Id = ChatbotId;
-    type Input = ChatbotInput;
     const BASE: &'static str = "/chatbots";
     const NOUN: &'static str = "Chatbot";
 
@@ -251,33 +251,12 @@ impl EditScreen for FormPage {
         }
     }
 
-    type Stored = Chatbot;
-
-    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Chatbot> {
-        chatbots::get(c, ws, id)
-    }
-
-    fn to_form(stored: Chatbot) -> Self::Form {
-        ChatbotForm::from_chatbot(&stored)
-    }
-
-    fn parse(form: &ChatbotForm, targets: TargetPolicy) -> Result<ChatbotInput, FieldErrors> {
-        form.parse(targets)
-    }
-
-    fn name(input: &ChatbotInput) -> String {
-        input.name.clone()
-    }
-
     fn save(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
+        s: Scope<'_>,
         id: Option<&ChatbotId>,
-        input: &ChatbotInput,
+        bot: &ChatbotInput,
     ) -> Result<Vec<String>, Refused> {
-        chatbots::save(c, &user.workspace_id, &user.user_id, id, input)?;
-        Ok(Vec::new())
+        form::saved(chatbots::save(s.c, s.ws, &s.user.user_id, id, bot))
     }
 }
 
@@ -395,27 +374,16 @@ pub async fn send_test(
 pub struct Chatbots;
 
 impl Removable for Chatbots {
-    type Id = ChatbotId;
+    type Stored = Chatbot;
     const BASE: &'static str = "/chatbots";
     const NOUN: &'static str = "chatbot";
 
-    fn target(id: &ChatbotId) -> Target {
-        Target::Chatbot(id.clone())
-    }
-
-    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<(String, String)> {
-        let b = chatbots::get(c, ws, id)?;
-        Ok((
-            b.name.clone(),
-            format!(
-                "{} · alerts stop arriving in this group chat.",
-                b.platform.label()
-            ),
-        ))
-    }
-
-    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &ChatbotId) -> StoreResult<Vec<String>> {
-        chatbots::delete(c, ws, id)
+    fn describe(b: &Chatbot) -> (String, String) {
+        let what = format!(
+            "{} · alerts stop arriving in this group chat.",
+            b.platform.label()
+        );
+        (b.name.clone(), what)
     }
 }
 

@@ -7,13 +7,12 @@ use serde::Deserialize;
 
 use super::auth::{CurrentUser, Need, Visitor};
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, PathId};
+use super::form::{self, Console, Editing, FormScreen, PathId, Scope};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::Level;
 use crate::domain::policy::Target;
 use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
 use crate::error::{AppError, see_other};
-use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::{self, Conflict, Contact, ContactInput, MethodState, Page, SaveError};
 use crate::store::{
     ContactId, Db, DbConn, GroupId, StoreError, StoreResult, groups, policies, workspaces,
@@ -199,13 +198,8 @@ impl FormScreen for FormPage {
     type Form = ContactForm;
     type Choices = Choices;
 
-    fn choices(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
-        id: Option<&str>,
-    ) -> StoreResult<Choices> {
-        let ws = &user.workspace_id;
+    fn choices(s: Scope<'_>, id: Option<&str>) -> StoreResult<Choices> {
+        let (c, ws) = (s.c, s.ws);
         let stored = match id.and_then(ContactId::parse) {
             Some(id) => Some(contacts::get(c, ws, &id)?),
             None => None,

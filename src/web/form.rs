@@ -21,11 +21,10 @@ use crate::domain::ids::{
     AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, PolicyId, UserId, WebhookId,
     WorkspaceId,
 };
-use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
 use crate::outbound::TargetPolicy;
 use crate::store::contact_index::ContactIndex;
-use crate::store::{Db, DbConn, DbError, StoreError, StoreResult, policies};
+use crate::store::{self, Db, DbConn, DbError, Lookup, StoreError, StoreResult, policies};
 
 /// An id from the path (`/contacts/{id}`): one that cannot be an id is a 404 before any query;
 /// one of another workspace is a 404 too, because every store lookup is scoped to the
@@ -178,7 +177,7 @@ impl<A: Access> Console<A> {
     ) -> Result<HttpResponse, AppError> {
         let (index, id) = (self.contact_index(), editing.id.clone());
         let choices = self
-            .run(move |c, user| P::choices(c, &index, user, id.as_deref()))
+            .run(move |c, user| P::choices(Scope::new(c, &index, user), id.as_deref()))
             .await?;
         let status = editing.status();
         let mut page = P::build(self.layout(), editing, choices);
@@ -252,18 +251,33 @@ pub fn action(base: &str, id: Option<&String>) -> String {
     }
 }
 
+/// What a form page loads and saves with: a pooled connection, the contact index, and the
+/// signed-in user with their workspace.
+pub struct Scope<'a> {
+    pub c: &'a mut DbConn,
+    pub index: &'a ContactIndex,
+    pub user: &'a CurrentUser,
+    pub ws: &'a WorkspaceId,
+}
+
+impl<'a> Scope<'a> {
+    pub fn new(c: &'a mut DbConn, index: &'a ContactIndex, user: &'a CurrentUser) -> Self {
+        Scope {
+            c,
+            index,
+            user,
+            ws: &user.workspace_id,
+        }
+    }
+}
+
 /// A create/edit page: what it offers to choose from, and how it is put together.
 pub trait FormScreen: Template + Sized {
     type Form: Send + 'static;
     type Choices: Send + 'static;
 
     /// Loaded for every showing of the form; `id` is the object being edited, if any.
-    fn choices(
-        c: &mut DbConn,
-        index: &ContactIndex,
-        user: &CurrentUser,
-        id: Option<&str>,
-    ) -> StoreResult<Self::Choices>;
+    fn choices(s: Scope<'_>, id: Option<&str>) -> StoreResult<Self::Choices>;
 
     fn build(layout: Layout, editing: Editing<Self::Form>, choices: Self::Choices) -> Self;
 
@@ -324,12 +338,30 @@ impl From<crate::store::named::SaveError> for Refused {
     }
 }
 
+/// The submitted form of an object: filled from the stored object, and parsed (every field
+/// checked, all problems at once) into what the store saves.
+pub trait EditForm: DeserializeOwned + Default + Send + 'static {
+    type Stored: Lookup + Send + 'static;
+    type Input: Named + Send + 'static;
+
+    fn from_stored(stored: &Self::Stored) -> Self;
+
+    fn parse(&self, targets: TargetPolicy) -> Result<Self::Input, FieldErrors>;
+}
+
+/// What a saved object is called in the sentence that confirms the save.
+pub trait Named {
+    fn name(&self) -> &str;
+}
+
+/// The id an [`EditScreen`] edits.
+pub type IdOf<P> = <<<P as FormScreen>::Form as EditForm>::Stored as Lookup>::Id;
+type InputOf<P> = <<P as FormScreen>::Form as EditForm>::Input;
+type StoredOf<P> = <<P as FormScreen>::Form as EditForm>::Stored;
+
 /// A page that creates and edits one kind of object: the generic [`new`], [`edit`],
 /// [`create`] and [`update`] handlers do the rest.
-pub trait EditScreen: FormScreen<Form: DeserializeOwned + Default> {
-    type Id: FromPath + std::fmt::Display + Clone + Send + 'static;
-    /// The form once parsed.
-    type Input: Send + 'static;
+pub trait EditScreen: FormScreen<Form: EditForm> {
     /// Where the list is and forms post (`/groups`).
     const BASE: &'static str;
     /// The object as sentences name it (`Group`).
@@ -340,36 +372,27 @@ pub trait EditScreen: FormScreen<Form: DeserializeOwned + Default> {
         Self::Form::default()
     }
 
-    /// The object as stored.
-    type Stored: Send + 'static;
-
-    /// The workspace's object; `StoreError::NotFound` when it is not the workspace's.
-    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Self::Stored>;
-
-    /// The stored object as its form shows it.
-    fn to_form(stored: Self::Stored) -> Self::Form;
-
-    /// Every field checked; all problems at once.
-    fn parse(form: &Self::Form, targets: TargetPolicy) -> Result<Self::Input, FieldErrors>;
-
-    /// The name the confirmation sentence uses.
-    fn name(input: &Self::Input) -> String;
-
     /// Stores it; the answer is what the admin should know but does not stop the save.
     fn save(
-        c: &mut DbConn,
-        index: &ContactIndex,
-        user: &CurrentUser,
-        id: Option<&Self::Id>,
-        input: &Self::Input,
+        s: Scope<'_>,
+        id: Option<&IdOf<Self>>,
+        input: &InputOf<Self>,
     ) -> Result<Vec<String>, Refused>;
 }
 
+/// A save with nothing more to tell than that it happened.
+pub fn saved<T>(result: Result<T, crate::store::named::SaveError>) -> Result<Vec<String>, Refused> {
+    result.map(|_| Vec::new()).map_err(Refused::from)
+}
+
 /// The workspace's object `id`, as stored (404 when it is not the workspace's).
-pub async fn stored<P: EditScreen>(console: &Console, id: &P::Id) -> Result<P::Stored, AppError> {
+pub async fn stored<P: EditScreen>(
+    console: &Console,
+    id: &IdOf<P>,
+) -> Result<StoredOf<P>, AppError> {
     let id = id.clone();
     Ok(console
-        .run(move |c, user| P::get(c, &user.workspace_id, &id))
+        .run(move |c, user| StoredOf::<P>::get(c, &user.workspace_id, &id))
         .await?)
 }
 
@@ -392,9 +415,9 @@ pub async fn new<P: EditScreen>(console: Console) -> Result<HttpResponse, AppErr
 
 pub async fn edit<P: EditScreen>(
     console: Console,
-    PathId(id): PathId<P::Id>,
+    PathId(id): PathId<IdOf<P>>,
 ) -> Result<HttpResponse, AppError> {
-    let form = P::to_form(stored::<P>(&console, &id).await?);
+    let form = P::Form::from_stored(&stored::<P>(&console, &id).await?);
     console.form::<P>(Editing::existing(&id, form)).await
 }
 
@@ -409,7 +432,7 @@ pub async fn create<P: EditScreen>(
 pub async fn update<P: EditScreen>(
     console: Console,
     targets: web::Data<TargetPolicy>,
-    PathId(id): PathId<P::Id>,
+    PathId(id): PathId<IdOf<P>>,
     form: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     // Gone, or another workspace's: 404 before the form is looked at.
@@ -420,18 +443,18 @@ pub async fn update<P: EditScreen>(
 async fn save<P: EditScreen>(
     console: Console,
     targets: TargetPolicy,
-    id: Option<P::Id>,
+    id: Option<IdOf<P>>,
     CheckedForm { form, refused }: CheckedForm<P::Form>,
 ) -> Result<HttpResponse, AppError> {
     let editing = Editing::of(id.as_ref(), form);
-    let input = match checked::<P, _>(refused, P::parse(&editing.form, targets)) {
+    let input = match checked::<P, _>(refused, editing.form.parse(targets)) {
         Ok(input) => input,
         Err(errors) => return console.form::<P>(editing.with_errors(errors)).await,
     };
-    let name = P::name(&input);
+    let name = input.name().to_string();
     let (index, target) = (console.contact_index(), id.clone());
     let result = console
-        .run(move |c, user| P::save(c, &index, user, target.as_ref(), &input))
+        .run(move |c, user| P::save(Scope::new(c, &index, user), target.as_ref(), &input))
         .await;
     match result {
         Ok(notes) => {
@@ -455,20 +478,17 @@ async fn save<P: EditScreen>(
 /// An object that policies name and that deleting takes out of them: a confirmation page that
 /// names those policies, then the delete. Chatbots and webhooks are such objects.
 pub trait Removable: 'static {
-    type Id: FromPath + std::fmt::Display + Clone + Send + 'static;
+    type Stored: store::Removable<Id: FromPath> + Send + 'static;
     /// Where the list is (`/chatbots`).
     const BASE: &'static str;
     /// The object as sentences name it (`chatbot`).
     const NOUN: &'static str;
 
-    fn target(id: &Self::Id) -> Target;
-
     /// The object's name, and a line saying what it is.
-    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<(String, String)>;
-
-    /// Deletes it and takes it out of its policies; answers their names.
-    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &Self::Id) -> StoreResult<Vec<String>>;
+    fn describe(stored: &Self::Stored) -> (String, String);
 }
+
+type RemovableId<R> = <<R as Removable>::Stored as Lookup>::Id;
 
 #[derive(Template)]
 #[template(path = "delete.html")]
@@ -485,13 +505,14 @@ pub struct ConfirmDelete {
 
 pub async fn confirm_delete<R: Removable>(
     console: Console,
-    PathId(id): PathId<R::Id>,
+    PathId(id): PathId<RemovableId<R>>,
 ) -> Result<HttpResponse, AppError> {
     let action = format!("{}/{id}/delete", R::BASE);
     let ((name, detail), used_by) = console
         .run(move |c, user| {
-            let about = R::describe(c, &user.workspace_id, &id)?;
-            let used = policies::names_using(c, &user.workspace_id, &R::target(&id))?;
+            let about = R::describe(&R::Stored::get(c, &user.workspace_id, &id)?);
+            let target = <R::Stored as store::Removable>::target(&id);
+            let used = policies::names_using(c, &user.workspace_id, &target)?;
             Ok::<_, StoreError>((about, used))
         })
         .await?;
@@ -509,13 +530,14 @@ pub async fn confirm_delete<R: Removable>(
 
 pub async fn delete<R: Removable>(
     console: Console,
-    PathId(id): PathId<R::Id>,
+    PathId(id): PathId<RemovableId<R>>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let (name, policies) = console
         .run(move |c, user| {
-            let (name, _) = R::describe(c, &user.workspace_id, &id)?;
-            Ok::<_, StoreError>((name, R::delete(c, &user.workspace_id, &id)?))
+            let ws = &user.workspace_id;
+            let (name, _) = R::describe(&R::Stored::get(c, ws, &id)?);
+            Ok::<_, StoreError>((name, <R::Stored as store::Removable>::delete(c, ws, &id)?))
         })
         .await?;
     let also = removed_from_policies(&policies);

@@ -6,21 +6,20 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Need, Visitor};
+use super::auth::{CurrentUser, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused};
+use super::form::{
+    self, Console, EditForm, EditScreen, Editing, FormScreen, Named, PathId, Refused, Scope,
+};
 use super::layout::{FieldErrors, Layout, quoted, render};
 use super::session::Level;
 use crate::domain::ObjectName;
 use crate::domain::policy::Target;
 use crate::error::{AppError, see_other};
 use crate::outbound::TargetPolicy;
-use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::{self, Contact};
 use crate::store::groups::{self, DeleteError, Group, SaveError};
-use crate::store::{
-    ContactId, Db, DbConn, GroupId, StoreError, StoreResult, WorkspaceId, policies,
-};
+use crate::store::{ContactId, Db, GroupId, StoreError, StoreResult, policies};
 
 #[derive(Template)]
 #[template(path = "groups/index.html")]
@@ -30,9 +29,8 @@ pub struct IndexPage {
 }
 
 pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
-    let list = |c: &mut DbConn, user: &CurrentUser| Ok(groups::list(c, &user.workspace_id)?);
     let page = |layout, groups| IndexPage { layout, groups };
-    visitor.page(&db, Need::Member, list, page).await
+    visitor.listing(&db, groups::list, page).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,13 +54,8 @@ impl FormScreen for FormPage {
     type Form = GroupForm;
     type Choices = Vec<Contact>;
 
-    fn choices(
-        c: &mut DbConn,
-        index: &ContactIndex,
-        user: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<Vec<Contact>> {
-        contacts::all_matching(c, index, &user.workspace_id, "")
+    fn choices(s: Scope<'_>, _: Option<&str>) -> StoreResult<Vec<Contact>> {
+        contacts::all_matching(s.c, s.index, s.ws, "")
     }
 
     fn build(layout: Layout, editing: Editing<GroupForm>, contacts: Vec<Contact>) -> Self {
@@ -87,56 +80,59 @@ impl FormPage {
     }
 }
 
-impl EditScreen for FormPage {
-    type Id = GroupId;
-    type Input = (ObjectName, Vec<ContactId>);
-    const BASE: &'static str = "/groups";
-    const NOUN: &'static str = "Group";
+/// A group as its form saves it.
+pub struct GroupInput {
+    name: ObjectName,
+    members: Vec<ContactId>,
+}
 
-    type Stored = Group;
-
-    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Group> {
-        groups::get(c, ws, id)
+impl Named for GroupInput {
+    fn name(&self) -> &str {
+        self.name.as_str()
     }
+}
 
-    fn to_form(stored: Group) -> Self::Form {
+impl EditForm for GroupForm {
+    type Stored = Group;
+    type Input = GroupInput;
+
+    fn from_stored(stored: &Group) -> Self {
         GroupForm {
             members: stored.members.iter().map(|m| m.id.to_string()).collect(),
-            name: stored.name,
+            name: stored.name.clone(),
         }
     }
 
-    fn parse(form: &GroupForm, _: TargetPolicy) -> Result<Self::Input, FieldErrors> {
+    fn parse(&self, _: TargetPolicy) -> Result<GroupInput, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = ObjectName::parse(&form.name)
+        let name = ObjectName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
             .ok();
         let members: Option<Vec<ContactId>> =
-            form.members.iter().map(|m| ContactId::parse(m)).collect();
+            self.members.iter().map(|m| ContactId::parse(m)).collect();
         if members.is_none() {
             errors.add("members", SaveError::UnknownMember.to_string());
         }
         match (name, members) {
-            (Some(name), Some(members)) => Ok((name, members)),
+            (Some(name), Some(members)) => Ok(GroupInput { name, members }),
             _ => Err(errors),
         }
     }
+}
 
-    fn name((name, _): &Self::Input) -> String {
-        name.as_str().to_string()
-    }
+impl EditScreen for FormPage {
+    const BASE: &'static str = "/groups";
+    const NOUN: &'static str = "Group";
 
     fn save(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
+        s: Scope<'_>,
         id: Option<&GroupId>,
-        (name, members): &Self::Input,
+        group: &GroupInput,
     ) -> Result<Vec<String>, Refused> {
-        let ws = &user.workspace_id;
+        let GroupInput { name, members } = group;
         let saved = match id {
-            Some(id) => groups::update(c, ws, id, name, members),
-            None => groups::create(c, ws, &user.user_id, name, members).map(|_| ()),
+            Some(id) => groups::update(s.c, s.ws, id, name, members),
+            None => groups::create(s.c, s.ws, &s.user.user_id, name, members).map(|_| ()),
         };
         match saved {
             Ok(()) => Ok(Vec::new()),

@@ -7,15 +7,14 @@ use serde::Deserialize;
 
 use super::auth::CurrentUser;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, Members, Owners, PathId};
+use super::form::{self, Console, Editing, FormScreen, Members, Owners, PathId, Scope};
 use super::layout::{FieldErrors, Layout};
 use super::session::Level;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{AppError, see_other};
-use crate::store::contact_index::ContactIndex;
 use crate::store::invitations::{self, Invitation};
 use crate::store::users::{self, Member, MemberError};
-use crate::store::{DbConn, StoreError, StoreResult, UserId};
+use crate::store::{StoreError, StoreResult, UserId};
 use crate::usecases::{
     self,
     invitations::{InviteProblem, Inviter},
@@ -51,18 +50,10 @@ impl FormScreen for IndexPage {
     /// Me, the members and the open invitations.
     type Choices = (UserId, Vec<Member>, Vec<Invitation>);
 
-    fn choices(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<Self::Choices> {
-        let ws = &user.workspace_id;
-        Ok((
-            user.user_id.clone(),
-            users::members(c, ws)?,
-            invitations::for_workspace(c, ws)?,
-        ))
+    fn choices(s: Scope<'_>, _: Option<&str>) -> StoreResult<Self::Choices> {
+        let me = s.user.user_id.clone();
+        let members = users::members(s.c, s.ws)?;
+        Ok((me, members, invitations::for_workspace(s.c, s.ws)?))
     }
 
     fn build(

@@ -10,9 +10,11 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Need, Visitor};
+use super::auth::{Need, Visitor};
 use super::csrf::{CsrfForm, NoFields};
-use super::form::{self, Console, EditScreen, Editing, FormScreen, PathId, Refused};
+use super::form::{
+    self, Console, EditForm, EditScreen, Editing, FormScreen, Named, PathId, Refused, Scope,
+};
 use super::layout::{FieldErrors, Layout, render};
 use crate::domain::ObjectName;
 use crate::domain::policy::{
@@ -21,9 +23,8 @@ use crate::domain::policy::{
 use crate::domain::routing::{Address, PersonRoute, Route, Verdict, Via};
 use crate::error::AppError;
 use crate::outbound::TargetPolicy;
-use crate::store::contact_index::ContactIndex;
 use crate::store::policies::{self, Policy, PolicyInput};
-use crate::store::{Db, DbConn, PolicyId, StoreResult, WorkspaceId};
+use crate::store::{Db, PolicyId, StoreResult};
 use crate::usecases::policies::{self as save_policy, SavePolicyError};
 use crate::usecases::routing::{self as routing, Objects};
 
@@ -150,7 +151,38 @@ pub struct PolicyForm {
 }
 
 impl PolicyForm {
-    fn from_policy(p: &Policy) -> Self {
+    fn matcher_rows(&self) -> Vec<(String, String, String)> {
+        let n = self
+            .matcher_label
+            .len()
+            .max(self.matcher_op.len())
+            .max(self.matcher_value.len());
+        (0..n)
+            .map(|i| {
+                (
+                    self.matcher_label.get(i).cloned().unwrap_or_default(),
+                    self.matcher_op
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| "=".into()),
+                    self.matcher_value.get(i).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Named for PolicyInput {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl EditForm for PolicyForm {
+    type Stored = Policy;
+    type Input = PolicyInput;
+
+    fn from_stored(p: &Policy) -> Self {
         let m = p.rules();
         PolicyForm {
             name: p.name.clone(),
@@ -172,29 +204,9 @@ impl PolicyForm {
         }
     }
 
-    fn matcher_rows(&self) -> Vec<(String, String, String)> {
-        let n = self
-            .matcher_label
-            .len()
-            .max(self.matcher_op.len())
-            .max(self.matcher_value.len());
-        (0..n)
-            .map(|i| {
-                (
-                    self.matcher_label.get(i).cloned().unwrap_or_default(),
-                    self.matcher_op
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| "=".into()),
-                    self.matcher_value.get(i).cloned().unwrap_or_default(),
-                )
-            })
-            .collect()
-    }
-
     /// Checks every field; all problems at once. Whether the chosen objects are the
     /// workspace's is the use case's check.
-    pub fn parse(&self) -> Result<PolicyInput, FieldErrors> {
+    fn parse(&self, _: TargetPolicy) -> Result<PolicyInput, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = ObjectName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
@@ -310,13 +322,8 @@ impl FormScreen for FormPage {
     type Form = PolicyForm;
     type Choices = Objects;
 
-    fn choices(
-        c: &mut DbConn,
-        index: &ContactIndex,
-        user: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<Objects> {
-        routing::objects(c, index, &user.workspace_id)
+    fn choices(s: Scope<'_>, _: Option<&str>) -> StoreResult<Objects> {
+        routing::objects(s.c, s.index, s.ws)
     }
 
     fn shown_field(raw: &str) -> String {
@@ -329,8 +336,8 @@ impl FormScreen for FormPage {
 
     fn build(layout: Layout, editing: Editing<PolicyForm>, objects: Objects) -> Self {
         let (id, form, errors) = editing.into_parts();
-        let warnings = form
-            .parse()
+        // A policy names no addresses: which targets Herald may call does not change its parse.
+        let warnings = EditForm::parse(&form, TargetPolicy::PUBLIC)
             .map(|input| save_policy::group_warnings(&objects, &input))
             .unwrap_or_default();
         FormPage {
@@ -379,8 +386,6 @@ impl FormPage {
 }
 
 impl EditScreen for FormPage {
-    type Id = PolicyId;
-    type Input = PolicyInput;
     const BASE: &'static str = "/policies";
     const NOUN: &'static str = "Policy";
 
@@ -396,32 +401,12 @@ impl EditScreen for FormPage {
         }
     }
 
-    type Stored = Policy;
-
-    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &PolicyId) -> StoreResult<Policy> {
-        policies::get(c, ws, id)
-    }
-
-    fn to_form(stored: Policy) -> Self::Form {
-        PolicyForm::from_policy(&stored)
-    }
-
-    fn parse(form: &PolicyForm, _: TargetPolicy) -> Result<PolicyInput, FieldErrors> {
-        form.parse()
-    }
-
-    fn name(input: &PolicyInput) -> String {
-        input.name.clone()
-    }
-
     fn save(
-        c: &mut DbConn,
-        index: &ContactIndex,
-        user: &CurrentUser,
+        s: Scope<'_>,
         id: Option<&PolicyId>,
         input: &PolicyInput,
     ) -> Result<Vec<String>, Refused> {
-        match save_policy::save(c, index, &user.workspace_id, &user.user_id, id, input) {
+        match save_policy::save(s.c, s.index, s.ws, &s.user.user_id, id, input) {
             Ok(saved) => Ok(saved.warnings),
             Err(SavePolicyError::Invalid(problems)) => Err(Refused::Fields(problems.into())),
             Err(SavePolicyError::Conflict(problems)) => Err(Refused::Conflict(problems.into())),

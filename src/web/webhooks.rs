@@ -7,23 +7,22 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Need, Visitor};
+use super::auth::Visitor;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
-    self, Console, EditScreen, Editing, EditingQuery, FormScreen, PathId, Refused, Removable,
+    self, Console, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named, PathId, Refused,
+    Removable, Scope,
 };
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::webhook::{self, Call};
 use crate::domain::ObjectName;
-use crate::domain::policy::Target;
 use crate::domain::webhook::{
     DEFAULT_HEADER, Method, PAIRS_MAX, Pairs, WebhookInput, check_pairs, check_template, check_url,
 };
 use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
-use crate::store::contact_index::ContactIndex;
 use crate::store::webhooks::{self, Webhook};
-use crate::store::{Db, DbConn, StoreResult, WebhookId, WorkspaceId};
+use crate::store::{Db, StoreResult, WebhookId};
 use crate::template;
 
 /// A Send test that gets no answer in this long is reported as failed (SPEC §2.5).
@@ -50,9 +49,8 @@ impl IndexPage {
 }
 
 pub async fn index(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
-    let list = |c: &mut DbConn, user: &CurrentUser| Ok(webhooks::list(c, &user.workspace_id)?);
     let page = |layout, webhooks| IndexPage { layout, webhooks };
-    visitor.page(&db, Need::Member, list, page).await
+    visitor.listing(&db, webhooks::list, page).await
 }
 
 /// The form as submitted, so a refused form shows exactly what was typed.
@@ -69,7 +67,30 @@ pub struct WebhookForm {
 }
 
 impl WebhookForm {
-    fn from_webhook(w: &Webhook) -> Self {
+    fn rows(&self) -> Vec<(String, String)> {
+        let n = self.header_name.len().max(self.header_value.len());
+        (0..n)
+            .map(|i| {
+                (
+                    self.header_name.get(i).cloned().unwrap_or_default(),
+                    self.header_value.get(i).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Named for WebhookInput {
+    fn name(&self) -> &str {
+        self.name.as_str()
+    }
+}
+
+impl EditForm for WebhookForm {
+    type Stored = Webhook;
+    type Input = WebhookInput;
+
+    fn from_stored(w: &Webhook) -> Self {
         let pairs = w.pairs();
         WebhookForm {
             name: w.name.clone(),
@@ -82,20 +103,8 @@ impl WebhookForm {
         }
     }
 
-    fn rows(&self) -> Vec<(String, String)> {
-        let n = self.header_name.len().max(self.header_value.len());
-        (0..n)
-            .map(|i| {
-                (
-                    self.header_name.get(i).cloned().unwrap_or_default(),
-                    self.header_value.get(i).cloned().unwrap_or_default(),
-                )
-            })
-            .collect()
-    }
-
     /// Every field checked; all problems reported at once.
-    pub fn parse(&self, policy: TargetPolicy) -> Result<WebhookInput, FieldErrors> {
+    fn parse(&self, policy: TargetPolicy) -> Result<WebhookInput, FieldErrors> {
         let mut errors = FieldErrors::default();
         let name = ObjectName::parse(&self.name)
             .map_err(|e| errors.add("name", e))
@@ -165,12 +174,7 @@ impl FormScreen for FormPage {
     type Form = WebhookForm;
     type Choices = ();
 
-    fn choices(
-        _: &mut DbConn,
-        _: &ContactIndex,
-        _: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<()> {
+    fn choices(_: Scope<'_>, _: Option<&str>) -> StoreResult<()> {
         Ok(())
     }
 
@@ -222,8 +226,6 @@ impl FormPage {
 }
 
 impl EditScreen for FormPage {
-    type Id = WebhookId;
-    type Input = WebhookInput;
     const BASE: &'static str = "/webhooks";
     const NOUN: &'static str = "Webhook";
 
@@ -236,33 +238,12 @@ impl EditScreen for FormPage {
         }
     }
 
-    type Stored = Webhook;
-
-    fn get(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Webhook> {
-        webhooks::get(c, ws, id)
-    }
-
-    fn to_form(stored: Webhook) -> Self::Form {
-        WebhookForm::from_webhook(&stored)
-    }
-
-    fn parse(form: &WebhookForm, targets: TargetPolicy) -> Result<WebhookInput, FieldErrors> {
-        form.parse(targets)
-    }
-
-    fn name(input: &WebhookInput) -> String {
-        input.name.as_str().to_string()
-    }
-
     fn save(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
+        s: Scope<'_>,
         id: Option<&WebhookId>,
-        input: &WebhookInput,
+        hook: &WebhookInput,
     ) -> Result<Vec<String>, Refused> {
-        webhooks::save(c, &user.workspace_id, &user.user_id, id, input)?;
-        Ok(Vec::new())
+        form::saved(webhooks::save(s.c, s.ws, &s.user.user_id, id, hook))
     }
 }
 
@@ -407,20 +388,11 @@ pub async fn send_test(
 pub struct Webhooks;
 
 impl Removable for Webhooks {
-    type Id = WebhookId;
+    type Stored = Webhook;
     const BASE: &'static str = "/webhooks";
     const NOUN: &'static str = "webhook";
 
-    fn target(id: &WebhookId) -> Target {
-        Target::Webhook(id.clone())
-    }
-
-    fn describe(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<(String, String)> {
-        let b = webhooks::get(c, ws, id)?;
-        Ok((b.name.clone(), format!("{} {}", b.method, b.url)))
-    }
-
-    fn delete(c: &mut DbConn, ws: &WorkspaceId, id: &WebhookId) -> StoreResult<Vec<String>> {
-        webhooks::delete(c, ws, id)
+    fn describe(w: &Webhook) -> (String, String) {
+        (w.name.clone(), format!("{} {}", w.method, w.url))
     }
 }

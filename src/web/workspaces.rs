@@ -4,16 +4,14 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::CurrentUser;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
-use super::form::{self, Console, Editing, FormScreen, Members, PathId};
+use super::form::{self, Console, Editing, FormScreen, Members, PathId, Scope};
 use super::layout::{FieldErrors, Layout};
 use super::session;
 use crate::error::AppError;
-use crate::store::contact_index::ContactIndex;
 use crate::store::invitations::{self, Invitation};
 use crate::store::workspaces::{self, MyWorkspace};
-use crate::store::{DbConn, StoreResult, WorkspaceId};
+use crate::store::{StoreResult, WorkspaceId};
 
 #[derive(Template)]
 #[template(path = "workspaces/index.html")]
@@ -31,17 +29,10 @@ impl FormScreen for IndexPage {
     /// The current workspace, mine, and invitations waiting for me.
     type Choices = (WorkspaceId, Vec<MyWorkspace>, Vec<Invitation>);
 
-    fn choices(
-        c: &mut DbConn,
-        _: &ContactIndex,
-        user: &CurrentUser,
-        _: Option<&str>,
-    ) -> StoreResult<Self::Choices> {
-        Ok((
-            user.workspace_id.clone(),
-            workspaces::list_for_user(c, &user.user_id)?,
-            invitations::for_email(c, &user.email)?,
-        ))
+    fn choices(s: Scope<'_>, _: Option<&str>) -> StoreResult<Self::Choices> {
+        let mine = workspaces::list_for_user(s.c, &s.user.user_id)?;
+        let invited = invitations::for_email(s.c, &s.user.email)?;
+        Ok((s.ws.clone(), mine, invited))
     }
 
     fn build(
