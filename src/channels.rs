@@ -79,9 +79,33 @@ pub trait SmsSender: Send + Sync {
     fn send_sms<'a>(&'a self, sms: &'a Sms) -> BoxFuture<'a, SendResult>;
 }
 
+/// How a voice provider tells what became of a call it placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallReports {
+    /// It does not: a placed call counts as delivered.
+    Never,
+    /// It calls Herald back (Twilio's status callback; the Dev outbox's buttons).
+    Pushed,
+    /// Herald asks it ([`VoiceCaller::outcome`]) once the call has had time to end.
+    Queried,
+}
+
 pub trait VoiceCaller: Send + Sync {
     fn name(&self) -> &'static str;
+    /// Places the call; the accepted id is the provider's reference for its outcome.
     fn call<'a>(&'a self, call: &'a VoiceCall) -> BoxFuture<'a, SendResult>;
+
+    fn reports(&self) -> CallReports {
+        CallReports::Never
+    }
+
+    /// What became of the call `reference`; None while it is not known yet.
+    fn outcome<'a>(
+        &'a self,
+        _reference: &'a str,
+    ) -> BoxFuture<'a, Option<crate::domain::notification::CallOutcome>> {
+        Box::pin(async { None })
+    }
 }
 
 pub trait EmailSender: Send + Sync {

@@ -17,17 +17,22 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use crate::background::Background;
-use crate::channels::Providers;
-use crate::domain::notification::{Channel, DeliveryState};
+use crate::channels::{CallReports, Providers};
+use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
 use crate::metrics::{Metrics, Tried, Waiting};
 use crate::outbound::{self, TargetPolicy};
 use crate::store::chatbots::{self, Chatbot};
 use crate::store::outbox::{self, Attempt, Job, NotificationRow, Settle};
 use crate::store::webhooks::{self, Webhook};
 use crate::store::{ChatbotId, Db, DeliveryId, StoreError, WebhookId};
+use crate::usecases::fallback::{self, FollowedUp};
 use crate::usecases::notify::{self, Notifier};
 use rate_limit::RateLimits;
 use send::{Senders, Try};
+
+/// How long a placed call may take to report its outcome before it counts as not reached: a
+/// call rings for up to a minute, and providers report within seconds of its end.
+pub const CALL_OUTCOME_WAIT: chrono::Duration = chrono::Duration::seconds(180);
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -179,10 +184,12 @@ impl Engine {
             .collect()
             .await;
         let settled: Vec<(DeliveryId, Settle)> = settled.into_iter().flatten().collect();
-        self.0
+        let followed = self
+            .0
             .db
-            .run(move |c| outbox::settle(c, crate::store::now(), &settled))
+            .run(move |c| fallback::settle(c, crate::store::now(), &settled))
             .await?;
+        self.followed_up(&followed);
         Ok(claimed)
     }
 
@@ -338,12 +345,37 @@ impl Engine {
     ) -> Settle {
         let at = tried.started + chrono::Duration::milliseconds(i64::from(tried.duration_ms));
         let m = &self.0.metrics;
-        m.deliveries
-            .get_or_create(&Tried {
-                channel: job.channel.clone(),
-                outcome: tried.outcome().into(),
-            })
-            .inc();
+        let count = |outcome: &str| {
+            m.deliveries
+                .get_or_create(&Tried {
+                    channel: job.channel.clone(),
+                    outcome: outcome.into(),
+                })
+                .inc();
+        };
+        let attempt = Attempt {
+            at: tried.started,
+            duration_ms: tried.duration_ms,
+            outcome: tried.outcome().into(),
+            code: tried.code.clone(),
+            message: tried.message.clone(),
+        };
+        if let (Ok(()), Some(Channel::Phone), Some(reference)) = (&tried.result, job.channel(), &tried.code)
+            && self.0.senders.providers.voice.reports() != CallReports::Never
+        {
+            // Placed: delivered or not is the call's outcome, which comes later.
+            count("placed");
+            return Settle::Calling {
+                attempt: Attempt {
+                    outcome: "placed".into(),
+                    message: format!("call placed ({reference}); waiting for its outcome"),
+                    ..attempt
+                },
+                reference: reference.clone(),
+                deadline: at + CALL_OUTCOME_WAIT,
+            };
+        }
+        count(tried.outcome());
         let (state, due_at) = match &tried.result {
             Ok(()) => {
                 if let Some(n) = notes.get(&job.notification_id) {
@@ -373,15 +405,86 @@ impl Engine {
             }
         };
         Settle::Tried {
-            attempt: Attempt {
-                at: tried.started,
-                duration_ms: tried.duration_ms,
-                outcome: tried.outcome().into(),
-                code: tried.code.clone(),
-                message: tried.message.clone(),
-            },
+            attempt,
             state,
             due_at,
+        }
+    }
+
+    /// Counts what following up failures did; queued hops are sent at once.
+    pub fn followed_up(&self, done: &FollowedUp) {
+        self.0.metrics.followed_up(done);
+        if !done.hops.is_empty() {
+            self.wake();
+        }
+    }
+
+    /// A call's outcome, pushed by the provider or chosen on the Dev outbox page. False when
+    /// no call waits under `reference`.
+    pub async fn call_outcome(&self, reference: String, outcome: CallOutcome) -> Result<bool, StoreError> {
+        let done = self
+            .0
+            .db
+            .run(move |c| fallback::record_call(c, &reference, outcome, crate::store::now()))
+            .await?;
+        if let Some(done) = &done {
+            self.count_call(outcome);
+            self.followed_up(done);
+        }
+        Ok(done.is_some())
+    }
+
+    fn count_call(&self, outcome: CallOutcome) {
+        let code = if outcome == CallOutcome::Answered { "delivered" } else { outcome.code() };
+        self.0
+            .metrics
+            .deliveries
+            .get_or_create(&Tried {
+                channel: Channel::Phone.code().into(),
+                outcome: code.into(),
+            })
+            .inc();
+    }
+
+    /// Calls waiting for their outcome: asked of providers that answer queries, and ended as
+    /// not reached once their deadline passed.
+    async fn check_calls(&self) {
+        let voice = self.0.senders.providers.voice.clone();
+        if voice.reports() == CallReports::Queried {
+            let waiting = self
+                .0
+                .db
+                .run(|c| crate::store::chains::waiting_calls(c, None, 50))
+                .await
+                .unwrap_or_default();
+            for call in waiting {
+                // The call needs time to ring and end before its report exists.
+                if crate::store::now() - call.due_at < chrono::Duration::seconds(20) {
+                    continue;
+                }
+                let Some(reference) = call.provider_ref else {
+                    continue;
+                };
+                if let Some(outcome) = voice.outcome(&reference).await
+                    && let Err(e) = self.call_outcome(reference, outcome).await
+                {
+                    tracing::warn!(error = %e, "call outcome not recorded; will retry");
+                }
+            }
+        }
+        match self
+            .0
+            .db
+            .run(|c| fallback::expire_calls(c, crate::store::now()))
+            .await
+        {
+            Ok((expired, done)) => {
+                for _ in 0..expired {
+                    self.count_call(CallOutcome::NoOutcome);
+                }
+                self.followed_up(&done);
+            }
+            Err(e) => tracing::warn!(error = %e, "overdue calls not ended; will retry"),
         }
     }
 
@@ -399,6 +502,7 @@ impl Engine {
                 Err(e) => tracing::warn!(error = %e, "due groups not flushed; will retry"),
             }
             if n.is_multiple_of(5) {
+                self.check_calls().await;
                 self.resolve_expired().await;
                 self.refresh_gauges().await;
                 self.refresh_statistics().await;

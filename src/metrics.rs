@@ -43,6 +43,17 @@ pub struct Waiting {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HopLabel {
+    /// `fallback`, `alternate` or `last_resort`.
+    pub hop: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabel {
+    pub channel: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
@@ -61,6 +72,8 @@ pub struct Metrics {
     pub outbox: Family<Waiting, Gauge>,
     pub oldest_due_seconds: Gauge,
     pub delivery_latency: Histogram,
+    pub fallbacks: Family<HopLabel, Counter>,
+    pub unreached: Family<ChannelLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -114,7 +127,21 @@ impl Default for Metrics {
             "From receiving the newest alert a notification names to its delivery",
             delivery_latency.clone(),
         );
+        let fallbacks = Family::<HopLabel, Counter>::default();
+        registry.register(
+            "fallback_deliveries",
+            "Deliveries queued because another failed, by the rule that made them",
+            fallbacks.clone(),
+        );
+        let unreached = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "unreached_chains",
+            "Chains that ended with nobody reached, by the channel of their last delivery",
+            unreached.clone(),
+        );
         Metrics {
+            fallbacks,
+            unreached,
             registry: Arc::new(registry),
             alerts_received,
             alert_changes,
@@ -129,6 +156,24 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts what a follow-up of failed deliveries did.
+    pub fn followed_up(&self, done: &crate::usecases::fallback::FollowedUp) {
+        for hop in &done.hops {
+            self.fallbacks
+                .get_or_create(&HopLabel {
+                    hop: hop.code().into(),
+                })
+                .inc();
+        }
+        for channel in &done.unreached {
+            self.unreached
+                .get_or_create(&ChannelLabel {
+                    channel: channel.code().into(),
+                })
+                .inc();
+        }
+    }
+
     /// The exposition text.
     pub fn encode(&self) -> String {
         let mut out = String::new();

@@ -152,6 +152,27 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 /// `Herald FIRING: HighCPU (critical) on web-1 +2 more — CPU above 90%`, at most 140 characters.
+/// A message with the line that says why it came to this recipient (a fallback hop) first.
+pub fn with_note(note: Option<&str>, text: String) -> String {
+    match note {
+        Some(n) if !n.is_empty() => format!("{n}\n{text}"),
+        _ => text,
+    }
+}
+
+/// The email form of [`with_note`]: the note as the HTML body's first paragraph, too.
+pub fn email_with_note(note: Option<&str>, data: &Value) -> (String, String, String) {
+    let (subject, text, html) = email(data);
+    match note {
+        Some(n) if !n.is_empty() => (
+            subject,
+            format!("{n}\n\n{text}"),
+            format!("<p><strong>{}</strong></p>\n{html}", escape_html(n)),
+        ),
+        _ => (subject, text, html),
+    }
+}
+
 pub fn sms(data: &Value) -> String {
     let all = alerts(data);
     let mut s = format!("Herald {}: {}", status(data), name(data));

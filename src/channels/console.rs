@@ -4,10 +4,15 @@
 use futures_util::future::BoxFuture;
 
 use super::{
-    Accepted, Email, EmailSender, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall,
+    Accepted, CallReports, Email, EmailSender, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall,
     VoiceCaller,
 };
 use crate::store::{Db, WorkspaceId, dev_outbox};
+
+/// The reference of a console "call": its Dev outbox entry.
+pub fn console_call_ref(entry: &str) -> String {
+    format!("console-{entry}")
+}
 
 #[derive(Clone)]
 pub struct Console {
@@ -28,9 +33,10 @@ impl Console {
         body: String,
     ) -> SendResult {
         tracing::info!(channel, %recipient, subject = subject.as_deref().unwrap_or(""), %body, "console provider: not sent, kept in the Dev outbox");
-        self.db
+        let id = self
+            .db
             .run(move |c| {
-                dev_outbox::add(
+                let id = dev_outbox::add(
                     c,
                     ws.as_ref(),
                     channel,
@@ -44,11 +50,14 @@ impl Console {
                 {
                     dev_outbox::trim(c, ws)?;
                 }
-                Ok::<_, crate::store::StoreError>(())
+                Ok::<_, crate::store::StoreError>(id)
             })
             .await
             .map_err(|e| SendFailure::new(FailureKind::Transient, format!("Dev outbox: {e}")))?;
-        Ok(Accepted { id: None })
+        // A call's reference names its Dev outbox entry, where a tester says how it went.
+        Ok(Accepted {
+            id: (channel == "voice").then(|| console_call_ref(&id)),
+        })
     }
 }
 
@@ -71,6 +80,10 @@ impl SmsSender for Console {
 impl VoiceCaller for Console {
     fn name(&self) -> &'static str {
         "console"
+    }
+
+    fn reports(&self) -> CallReports {
+        CallReports::Pushed
     }
 
     fn call<'a>(&'a self, call: &'a VoiceCall) -> BoxFuture<'a, SendResult> {

@@ -27,12 +27,13 @@ impl Channel {
 }
 
 crate::domain::contact::choice! {
-    /// Where a delivery stands. The first four are waiting or under way; the rest are final.
+    /// Where a delivery stands. The first five are waiting or under way; the rest are final.
     DeliveryState {
         Queued = "queued", "Queued";
         Retrying = "retrying", "Retrying";
         Throttled = "throttled", "Waiting on a rate limit";
         Sending = "sending", "Sending";
+        Calling = "calling", "Calling — waiting for the outcome";
         Delivered = "delivered", "Delivered";
         Failed = "failed", "Failed";
         Refused = "refused", "Refused";
@@ -58,6 +59,19 @@ impl DeliveryState {
         DeliveryState::Retrying,
         DeliveryState::Throttled,
     ];
+}
+
+crate::domain::contact::choice! {
+    /// What became of a placed call, as the provider tells it.
+    CallOutcome {
+        Answered = "answered", "answered";
+        NoAnswer = "no_answer", "no answer";
+        Busy = "busy", "busy";
+        Declined = "declined", "declined";
+        Failed = "call_failed", "the call failed";
+        NoOutcome = "no_outcome", "no outcome learned in time";
+    }
+    error "Choose answered, no answer or busy."
 }
 
 /// An alert as a notification names it.

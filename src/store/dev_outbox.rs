@@ -26,7 +26,7 @@ pub fn add(
     recipient: &str,
     subject: Option<&str>,
     body: &str,
-) -> StoreResult<()> {
+) -> StoreResult<String> {
     // UUIDv7 ids sort by time, so "newest first" is an index scan.
     let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(dev_outbox::table)
@@ -40,7 +40,7 @@ pub fn add(
             dev_outbox::created_at.eq(now()),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(id)
 }
 
 /// Newest first.

@@ -334,6 +334,12 @@ pub struct NewDelivery {
     pub last_outcome: Option<String>,
     pub created_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    /// For a fallback hop: the delivery it follows, the rule, the contact the chain is for,
+    /// and the line the recipient reads first.
+    pub replaces_id: Option<DeliveryId>,
+    pub hop: Option<&'static str>,
+    pub meant_for: Option<String>,
+    pub note: Option<String>,
 }
 
 /// Notifications, the alerts each names, and their deliveries, in batches.
@@ -371,6 +377,8 @@ pub struct Job {
     pub address: Option<String>,
     pub attempts: i32,
     pub created_at: NaiveDateTime,
+    /// Why a fallback hop came to its recipient, said before the alert.
+    pub note: Option<String>,
 }
 
 impl Job {
@@ -535,6 +543,13 @@ pub enum Settle {
     },
     /// Not tried: our own rate limit for its chatbot; it waits, no attempt is counted.
     Wait { until: NaiveDateTime, why: String },
+    /// A call the provider placed: its outcome comes later (a callback, a query, or the
+    /// deadline passing), under the provider's reference.
+    Calling {
+        attempt: Attempt,
+        reference: String,
+        deadline: NaiveDateTime,
+    },
 }
 
 #[derive(Clone, Insertable)]
@@ -549,6 +564,20 @@ struct NewAttempt {
     message: String,
 }
 
+impl NewAttempt {
+    fn of(delivery: &DeliveryId, a: &Attempt) -> NewAttempt {
+        NewAttempt {
+            id: DeliveryId::new().to_string(),
+            delivery_id: delivery.clone(),
+            at: a.at,
+            duration_ms: a.duration_ms,
+            outcome: a.outcome.clone(),
+            code: a.code.clone(),
+            message: a.message.clone(),
+        }
+    }
+}
+
 /// Where a settled delivery is left: deliveries left alike are updated by one statement.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Left<'a> {
@@ -558,6 +587,8 @@ struct Left<'a> {
     last_outcome: &'a str,
     /// Whether an attempt was made (a rate-limit wait is not one).
     tried: bool,
+    /// A placed call's deadline for its outcome, and the provider's reference.
+    calling: Option<(NaiveDateTime, &'a str)>,
 }
 
 /// Records what happened to held deliveries at `at`, in one transaction: every attempt, and
@@ -574,21 +605,14 @@ pub fn settle(c: &mut DbConn, at: NaiveDateTime, done: &[(DeliveryId, Settle)]) 
                 state,
                 due_at,
             } => {
-                attempts.push(NewAttempt {
-                    id: DeliveryId::new().to_string(),
-                    delivery_id: id.clone(),
-                    at: attempt.at,
-                    duration_ms: attempt.duration_ms,
-                    outcome: attempt.outcome.clone(),
-                    code: attempt.code.clone(),
-                    message: attempt.message.clone(),
-                });
+                attempts.push(NewAttempt::of(id, attempt));
                 Left {
                     state: state.code(),
                     due_at: due_at.unwrap_or(at),
                     finished_at: state.is_final().then_some(at),
                     last_outcome: &attempt.message,
                     tried: true,
+                    calling: None,
                 }
             }
             Settle::Wait { until, why } => Left {
@@ -597,7 +621,23 @@ pub fn settle(c: &mut DbConn, at: NaiveDateTime, done: &[(DeliveryId, Settle)]) 
                 finished_at: None,
                 last_outcome: why,
                 tried: false,
+                calling: None,
             },
+            Settle::Calling {
+                attempt,
+                reference,
+                deadline,
+            } => {
+                attempts.push(NewAttempt::of(id, attempt));
+                Left {
+                    state: DeliveryState::Calling.code(),
+                    due_at: at,
+                    finished_at: None,
+                    last_outcome: &attempt.message,
+                    tried: true,
+                    calling: Some((*deadline, reference)),
+                }
+            }
         };
         alike.entry(left).or_default().push(id);
     }
@@ -608,7 +648,9 @@ pub fn settle(c: &mut DbConn, at: NaiveDateTime, done: &[(DeliveryId, Settle)]) 
                 let set = (
                     deliveries::state.eq(left.state),
                     deliveries::due_at.eq(left.due_at),
-                    deliveries::lease_until.eq(None::<NaiveDateTime>),
+                    // A placed call keeps its deadline where a lease would be.
+                    deliveries::lease_until.eq(left.calling.map(|(d, _)| d)),
+                    deliveries::provider_ref.eq(left.calling.map(|(_, r)| r)),
                     deliveries::last_outcome.eq(Some(left.last_outcome)),
                     deliveries::finished_at.eq(left.finished_at),
                 );

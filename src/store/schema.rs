@@ -17,6 +17,22 @@ diesel::table! {
         time_zone -> Text,
         contacts_version -> BigInt,
         created_at -> Timestamp,
+        alternate_contact_id -> Nullable<Text>,
+        last_resort_email -> Nullable<Text>,
+        last_resort_activated_at -> Nullable<Timestamp>,
+        last_resort_selector -> Nullable<Text>,
+        last_resort_verifier_hash -> Nullable<Text>,
+        last_resort_link_expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    settings_changes (id) {
+        id -> Text,
+        workspace_id -> Text,
+        user_email -> Text,
+        at -> Timestamp,
+        what -> Text,
     }
 }
 
@@ -330,6 +346,12 @@ diesel::table! {
         last_outcome -> Nullable<Text>,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        replaces_id -> Nullable<Text>,
+        hop -> Nullable<Text>,
+        meant_for -> Nullable<Text>,
+        note -> Nullable<Text>,
+        provider_ref -> Nullable<Text>,
+        unreached -> Bool,
     }
 }
 
@@ -367,6 +389,7 @@ diesel::joinable!(policy_targets -> notification_policies (policy_id));
 diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
     workspaces,
+    settings_changes,
     users,
     memberships,
     login_throttle,

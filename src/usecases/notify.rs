@@ -314,6 +314,10 @@ fn queue(
             last_outcome,
             created_at: at,
             finished_at,
+            replaces_id: None,
+            hop: None,
+            meant_for: None,
+            note: None,
         });
     }
 }

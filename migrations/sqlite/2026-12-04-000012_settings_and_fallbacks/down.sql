@@ -1,0 +1,16 @@
+DROP INDEX deliveries_provider_ref;
+DROP INDEX deliveries_hop_once;
+ALTER TABLE deliveries DROP COLUMN unreached;
+ALTER TABLE deliveries DROP COLUMN provider_ref;
+ALTER TABLE deliveries DROP COLUMN note;
+ALTER TABLE deliveries DROP COLUMN meant_for;
+ALTER TABLE deliveries DROP COLUMN hop;
+ALTER TABLE deliveries DROP COLUMN replaces_id;
+DROP TABLE settings_changes;
+DROP INDEX workspaces_last_resort_selector;
+ALTER TABLE workspaces DROP COLUMN last_resort_link_expires_at;
+ALTER TABLE workspaces DROP COLUMN last_resort_verifier_hash;
+ALTER TABLE workspaces DROP COLUMN last_resort_selector;
+ALTER TABLE workspaces DROP COLUMN last_resort_activated_at;
+ALTER TABLE workspaces DROP COLUMN last_resort_email;
+ALTER TABLE workspaces DROP COLUMN alternate_contact_id;
