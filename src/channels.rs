@@ -99,6 +99,11 @@ pub trait VoiceCaller: Send + Sync {
         CallReports::Never
     }
 
+    /// The secret the provider signs its call reports with, for providers that push them.
+    fn callback_secret(&self) -> Option<&str> {
+        None
+    }
+
     /// What became of the call `reference`; None while it is not known yet.
     fn outcome<'a>(
         &'a self,

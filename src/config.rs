@@ -395,6 +395,7 @@ impl Settings {
             aliyun: &self.aliyun,
             twilio: &self.twilio,
             smtp: &self.smtp,
+            public_url: self.base_url(),
             timeout: Duration::from_secs(self.provider_timeout_secs),
             policy: TargetPolicy {
                 allow_private: self.allow_private_targets,

@@ -102,6 +102,11 @@ impl Engine {
         self.0.wake.notify_one();
     }
 
+    /// Who places calls: the callback routes check reports against its secret.
+    pub fn voice(&self) -> std::sync::Arc<dyn crate::channels::VoiceCaller> {
+        self.0.senders.providers.voice.clone()
+    }
+
     pub fn external_url(&self) -> &str {
         &self.0.settings.external_url
     }

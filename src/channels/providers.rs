@@ -40,6 +40,8 @@ pub struct ProviderSetup<'a> {
     pub aliyun: &'a AliyunConfig,
     pub twilio: &'a TwilioConfig,
     pub smtp: &'a SmtpConfig,
+    /// Herald's public address, for providers that call back (Twilio's call status).
+    pub public_url: &'a str,
     /// How long one provider request may take.
     pub timeout: Duration,
     /// What provider URLs may reach.
@@ -62,13 +64,17 @@ impl Providers {
             aliyun,
             twilio,
             smtp,
+            public_url,
             timeout,
             policy,
         } = setup;
         let http = outbound::client(policy, timeout);
         let console = Arc::new(Console::new(db.clone()));
         let aliyun = || Arc::new(Aliyun::new(aliyun.clone(), http.clone(), policy));
-        let twilio = || Arc::new(Twilio::new(twilio.clone(), http.clone(), policy));
+        let callback = super::twilio::status_callback_url(public_url);
+        let twilio = || {
+            Arc::new(Twilio::new(twilio.clone(), http.clone(), policy).with_status_callback(callback.clone()))
+        };
         let sms: Arc<dyn SmsSender> = match sms {
             PhoneProvider::Console => console.clone(),
             PhoneProvider::Aliyun => aliyun(),

@@ -9,6 +9,7 @@ use super::{DbConn, StoreResult, WorkspaceId, now};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dev_outbox)]
 pub struct OutboxMessage {
+    pub id: String,
     pub channel: String,
     pub recipient: String,
     pub subject: Option<String>,
@@ -41,6 +42,16 @@ pub fn add(
         ))
         .execute(conn)?;
     Ok(id)
+}
+
+/// Whether the entry `id` is the workspace's.
+pub fn belongs_to(conn: &mut DbConn, ws: &WorkspaceId, id: &str) -> StoreResult<bool> {
+    let n: i64 = dev_outbox::table
+        .filter(dev_outbox::id.eq(id))
+        .filter(dev_outbox::workspace_id.eq(ws))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 /// Newest first.

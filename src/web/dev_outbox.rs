@@ -6,10 +6,19 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
 use super::auth::{Need, Visitor};
+use super::csrf::CsrfForm;
+use super::form::{Console, Owners, PathId};
 use super::layout::{Layout, render};
+use crate::channels::console::console_call_ref;
+use crate::domain::notification::CallOutcome;
+use crate::engine::Engine;
 use crate::error::AppError;
-use crate::store::Db;
+use crate::store::{Db, chains};
 use crate::store::dev_outbox::{self, OutboxMessage};
 use crate::verification::Verifications;
 
@@ -24,6 +33,8 @@ pub enum Piece {
 pub struct Shown {
     pub message: OutboxMessage,
     pub pieces: Vec<Piece>,
+    /// A console call still waiting for the tester to say how it went.
+    pub ringing: bool,
 }
 
 /// Splits `body` into text and http(s) links. Only whole whitespace-separated words that start
@@ -71,9 +82,15 @@ pub async fn index(
     visitor: Visitor,
     verifications: web::Data<Verifications>,
 ) -> Result<HttpResponse, AppError> {
-    let (user, messages) = visitor
+    let (user, (messages, ringing)) = visitor
         .read(&db, Need::Owner, |c, user| {
-            Ok(dev_outbox::list(c, &user.workspace_id, SHOWN)?)
+            let messages = dev_outbox::list(c, &user.workspace_id, SHOWN)?;
+            let ringing: HashSet<String> = chains::waiting_calls(c, None, 500)?
+                .into_iter()
+                .filter(|w| w.workspace_id == user.workspace_id)
+                .filter_map(|w| w.provider_ref)
+                .collect();
+            Ok((messages, ringing))
         })
         .await?;
     let providers = verifications.providers();
@@ -85,6 +102,7 @@ pub async fn index(
                 .into_iter()
                 .map(|m| Shown {
                     pieces: pieces(&m.body),
+                    ringing: ringing.contains(&console_call_ref(&m.id)),
                     message: m,
                 })
                 .collect(),
@@ -93,6 +111,40 @@ pub async fn index(
             email: providers.email.name(),
         },
     )
+}
+
+#[derive(Deserialize)]
+pub struct CallForm {
+    #[serde(default)]
+    outcome: String,
+}
+
+/// The tester says how a console call went: answered ends it delivered; no answer or busy
+/// starts its fallback chain, as a real provider's report would.
+pub async fn call_outcome(
+    console: Console<Owners>,
+    engine: web::Data<Engine>,
+    PathId(entry): PathId<String>,
+    CsrfForm(form): CsrfForm<CallForm>,
+) -> Result<HttpResponse, AppError> {
+    let outcome = match CallOutcome::parse(&form.outcome) {
+        Ok(o @ (CallOutcome::Answered | CallOutcome::NoAnswer | CallOutcome::Busy)) => o,
+        _ => return Err(AppError::BadRequest("Choose answered, no answer or busy.".into())),
+    };
+    let id = entry.clone();
+    if !console
+        .run(move |c, user| dev_outbox::belongs_to(c, &user.workspace_id, &id))
+        .await?
+    {
+        return Err(AppError::NotFound);
+    }
+    let recorded = engine.call_outcome(console_call_ref(&entry), outcome).await?;
+    let message = if recorded {
+        format!("Call marked {}.", outcome.label())
+    } else {
+        "That call is no longer waiting for an outcome.".to_string()
+    };
+    Ok(console.done(message, "/dev/outbox"))
 }
 
 #[cfg(test)]

@@ -36,6 +36,13 @@ pub trait FromPath: Sized {
     fn from_path(s: &str) -> Option<Self>;
 }
 
+/// Dev outbox entries are named by their UUID text.
+impl FromPath for String {
+    fn from_path(s: &str) -> Option<Self> {
+        (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then(|| s.to_string())
+    }
+}
+
 macro_rules! ids_from_path {
     ($($t:ty),+) => {$(
         impl FromPath for $t {
