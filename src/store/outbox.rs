@@ -683,11 +683,20 @@ pub struct DeliveryRow {
     pub last_outcome: Option<String>,
     pub created_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    pub hop: Option<String>,
+    pub unreached: bool,
 }
 
 impl DeliveryRow {
     pub fn state(&self) -> Option<DeliveryState> {
         DeliveryState::parse(&self.state).ok()
+    }
+
+    /// The fallback rule that made it, for a delivery that follows a failed one.
+    pub fn hop(&self) -> Option<crate::domain::fallback::Hop> {
+        self.hop
+            .as_deref()
+            .and_then(|h| crate::domain::fallback::Hop::parse(h).ok())
     }
 }
 

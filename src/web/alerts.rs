@@ -249,6 +249,32 @@ impl Told {
     pub fn resolved(&self) -> bool {
         self.notification.status == AlertStatus::Resolved.code()
     }
+
+    /// What happened, as one line per chain: "Phone call to Ana — no answer (28 s) → Email to
+    /// Ana — Delivered". Empty when no delivery was followed up.
+    pub fn story(&self) -> String {
+        if !self.deliveries.iter().any(|d| d.row.hop.is_some() || d.row.unreached) {
+            return String::new();
+        }
+        let step = |d: &deliveries::Shown| {
+            let how = match d.attempts.last() {
+                Some(a) if a.outcome != "delivered" && a.outcome != "placed" => {
+                    format!("{} ({} s)", a.message, a.duration_ms / 1000)
+                }
+                _ => d.row.state().map(|s| s.label().to_string()).unwrap_or_default(),
+            };
+            let end = if d.row.unreached { " → nobody could be reached" } else { "" };
+            format!("{} to {} — {how}{end}", d.channel(), d.row.recipient)
+        };
+        self.deliveries
+            .iter()
+            .map(|d| match d.row.hop() {
+                Some(_) => format!("→ {}", step(d)),
+                None => step(d),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl ShowPage {

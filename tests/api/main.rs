@@ -12,6 +12,7 @@ mod chatbots;
 mod contacts;
 mod delivery;
 mod delivery_console;
+mod fallbacks;
 mod fakes;
 mod groups;
 mod members;

@@ -1,0 +1,231 @@
+//! Fallbacks end to end: a call nobody answers is followed by the contact's fallback method; a
+//! wrong number goes to the alternate contact with a line saying whom it was meant for; Twilio's
+//! call reports are taken only when Twilio signed them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use herald::channels::twilio;
+use herald::store::schema::{contacts, deliveries};
+use serde_json::json;
+
+use crate::delivery::{eventually, policy, post_alerts, token};
+use crate::fakes::{self, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN};
+use crate::helpers::{Client, Kind, TestApp, TestDb};
+
+fn verify_all(app: &TestApp, id: &str, fallback: &str) {
+    let now = chrono::Utc::now().naive_utc();
+    let mut conn = app.db.get().expect("conn");
+    diesel::update(contacts::table.filter(contacts::id.eq(id)))
+        .set((
+            contacts::phone_verified_at.eq(Some(now)),
+            contacts::email_verified_at.eq(Some(now)),
+            contacts::fallback.eq(fallback),
+        ))
+        .execute(&mut *conn)
+        .expect("verify");
+}
+
+/// (channel, state, hop, note) of every delivery, oldest first.
+fn chain(app: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)> {
+    let mut conn = app.db.get().expect("conn");
+    deliveries::table
+        .order(deliveries::created_at)
+        .select((deliveries::channel, deliveries::state, deliveries::hop, deliveries::note))
+        .load(&mut *conn)
+        .expect("deliveries")
+}
+
+async fn contact(owner: &Client, app: &TestApp, name: &str, phone: &str, email: &str, fallback: &str) -> String {
+    owner.create_contact(name, phone, email).await.assert_redirect("/contacts");
+    let id = owner.contact_id(name).await;
+    verify_all(app, &id, fallback);
+    id
+}
+
+fn alert(name: &str) -> serde_json::Value {
+    json!([{ "labels": { "alertname": name, "severity": "critical" }, "annotations": { "summary": "CPU high" } }])
+}
+
+async fn an_unanswered_call_is_followed_by_the_fallback_method(kind: Kind) {
+    let Some(app) = TestApp::spawn(kind).await else { return };
+    let owner = app.owner().await;
+    let ana = contact(&owner, &app, "Ana", "+8613800001234", "ana@example.com", "email").await;
+    let key = token(&owner).await;
+    policy(&owner, "Calls", &[("contacts", &ana), ("methods", "phone")], "0").await;
+    post_alerts(&app.base, &key, &alert("CpuHigh")).await;
+
+    let calling = eventually(Duration::from_secs(10), || chain(&app).iter().any(|d| d.1 == "calling")).await;
+    assert!(calling, "the console call waits for its outcome: {:?}", chain(&app));
+    let outbox = owner.get("/dev/outbox").await;
+    outbox.assert_contains("Ringing — how did the call go?");
+    let at = outbox.body.find("/dev/outbox/").expect("outcome form") + "/dev/outbox/".len();
+    let entry = outbox.body[at..at + 36].to_string();
+    let bad = owner.post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "exploded")]).await;
+    assert_eq!(bad.status, 400, "an unknown outcome is refused");
+    owner
+        .post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "no_answer")])
+        .await
+        .assert_redirect("/dev/outbox");
+
+    let followed = eventually(Duration::from_secs(10), || {
+        chain(&app).iter().any(|d| d.0 == "email" && d.1 == "delivered" && d.2.as_deref() == Some("fallback"))
+    })
+    .await;
+    assert!(followed, "the fallback email went out: {:?}", chain(&app));
+    let steps = chain(&app);
+    assert_eq!(steps[0].0, "phone");
+    assert_eq!(steps[0].1, "failed", "the call ended not reached");
+    let outbox = owner.get("/dev/outbox").await;
+    outbox.assert_contains("could not reach you (no answer)");
+    // The same call cannot be answered twice.
+    owner.post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "answered")]).await;
+    assert_eq!(chain(&app).len(), 2, "no second hop: {:?}", chain(&app));
+    let metrics = reqwest::get(format!("{}/metrics", app.base)).await.expect("metrics").text().await.unwrap_or_default();
+    assert!(metrics.contains("herald_fallback_deliveries_total{hop=\"fallback\"} 1"), "{metrics}");
+    assert!(metrics.contains("herald_delivery_attempts_total{channel=\"phone\",outcome=\"no_answer\"} 1"), "{metrics}");
+    // The alert's page tells the story.
+    let alerts = owner.get("/alerts").await;
+    let at = alerts.body.find("href=\"/alerts/").expect("alert link") + "href=\"/alerts/".len();
+    let alert_id = alerts.body[at..at + 36].to_string();
+    owner
+        .get(&format!("/alerts/{alert_id}"))
+        .await
+        .assert_contains("Fallback method")
+        .assert_contains("call no answer");
+}
+
+fn use_twilio(s: &mut herald::config::Settings, fake: &crate::fakes::Fake) {
+    use herald::config::PhoneProvider;
+    s.sms_provider = PhoneProvider::Twilio;
+    s.voice_provider = PhoneProvider::Twilio;
+    s.twilio = herald::channels::twilio::TwilioConfig {
+        account_sid: TWILIO_SID.into(),
+        auth_token: TWILIO_TOKEN.into(),
+        from: TWILIO_FROM.into(),
+        base_url: fake.url.clone(),
+        ..Default::default()
+    };
+    s.allow_private_targets = true;
+}
+
+async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(kind: Kind) {
+    let Some(db) = TestDb::create(kind) else { return };
+    let fake = fakes::twilio_server();
+    let app = TestApp::spawn_with(kind, Arc::new(db), |s| use_twilio(s, &fake)).await;
+    let owner = app.owner().await;
+    // The stand-in answers 21211 (invalid number) for +12025550100.
+    let ana = contact(&owner, &app, "Ana", "+12025550100", "", "sms").await;
+    let cy = contact(&owner, &app, "Cy", "+12025550199", "", "none").await;
+    let bo = contact(&owner, &app, "Bo", "+12025550142", "", "sms").await;
+    let settings = owner.get("/settings").await;
+    settings.assert_contains("Alternate contact");
+    owner
+        .post_form(
+            "/settings",
+            &[("name", "Ops"), ("time_zone", "Asia/Shanghai"), ("default_language", "en"), ("default_fallback", "sms"), ("alternate_contact", &cy), ("last_resort_email", "")],
+        )
+        .await
+        .assert_redirect("/settings");
+    let key = token(&owner).await;
+    policy(&owner, "Texts", &[("contacts", &ana), ("methods", "sms")], "0").await;
+    post_alerts(&app.base, &key, &alert("DiskFull")).await;
+    // (Creating a contact sent Cy a verification link first.)
+    let alert_to_cy = || {
+        fake.accepted()
+            .into_iter()
+            .filter(|m| m.get("To").map(String::as_str) == Some("+12025550199"))
+            .filter_map(|m| m.get("Body").cloned())
+            .find(|b| !b.contains("/v/"))
+    };
+    let to_cy = eventually(Duration::from_secs(10), || alert_to_cy().is_some()).await;
+    assert!(to_cy, "the alternate got it: {:?}", fake.accepted());
+    let body = alert_to_cy().unwrap_or_default();
+    assert!(body.starts_with("This alert was meant for Ana"), "{body}");
+    assert!(body.contains("21211"), "says why: {body}");
+
+    // A call to Bo reports back through the status callback Herald gave Twilio.
+    policy(&owner, "Calls", &[("contacts", &bo), ("methods", "phone")], "0").await;
+    post_alerts(&app.base, &key, &alert("Down")).await;
+    let placed = eventually(Duration::from_secs(10), || {
+        fake.accepted().iter().any(|m| m.contains_key("Twiml"))
+    })
+    .await;
+    assert!(placed, "{:?}", fake.accepted());
+    let call = fake.accepted().into_iter().find(|m| m.contains_key("Twiml")).unwrap_or_default();
+    let callback = call.get("StatusCallback").cloned().unwrap_or_default();
+    assert_eq!(callback, twilio::status_callback_url(&app.base));
+    let sid = eventually(Duration::from_secs(5), || {
+        let mut conn = app.db.get().expect("conn");
+        deliveries::table
+            .filter(deliveries::state.eq("calling"))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .is_ok_and(|n| n == 1)
+    })
+    .await;
+    assert!(sid, "{:?}", chain(&app));
+    let sid: String = {
+        let mut conn = app.db.get().expect("conn");
+        deliveries::table
+            .filter(deliveries::state.eq("calling"))
+            .select(deliveries::provider_ref)
+            .first::<Option<String>>(&mut *conn)
+            .expect("call")
+            .unwrap_or_default()
+    };
+    let params = vec![("CallSid".to_string(), sid.clone()), ("CallStatus".to_string(), "no-answer".to_string())];
+    let post = |sig: String| {
+        let params = params.clone();
+        let callback = callback.clone();
+        async move {
+            reqwest::Client::new()
+                .post(&callback)
+                .header("X-Twilio-Signature", sig)
+                .form(&params)
+                .send()
+                .await
+                .expect("callback")
+                .status()
+        }
+    };
+    assert_eq!(post(String::new()).await, 403, "unsigned");
+    assert_eq!(post(twilio::signature("not-the-token", &callback, &params)).await, 403, "forged");
+    let still: i64 = {
+        let mut conn = app.db.get().expect("conn");
+        deliveries::table.filter(deliveries::state.eq("calling")).count().get_result(&mut *conn).expect("count")
+    };
+    assert_eq!(still, 1, "a refused report changes nothing");
+    assert_eq!(post(twilio::signature(TWILIO_TOKEN, &callback, &params)).await, 204);
+    let texted = eventually(Duration::from_secs(10), || {
+        fake.accepted().iter().any(|m| {
+            m.get("To").map(String::as_str) == Some("+12025550142")
+                && m.get("Body").is_some_and(|b| b.contains("could not reach you (no answer)"))
+        })
+    })
+    .await;
+    assert!(texted, "Bo's fallback SMS: {:?}", fake.accepted());
+}
+
+mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unanswered_call_is_followed_by_the_fallback_method() {
+        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
+        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(crate::helpers::Kind::Sqlite).await
+    }
+}
+
+mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unanswered_call_is_followed_by_the_fallback_method() {
+        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Postgres).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
+        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(crate::helpers::Kind::Postgres).await
+    }
+}
