@@ -212,6 +212,8 @@ mod tests {
                 last_outcome: None,
                 created_at: at,
                 finished_at: None,
+                hop: None,
+                unreached: false,
             },
             Vec::new(),
         )
