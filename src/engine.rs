@@ -365,7 +365,8 @@ impl Engine {
             code: tried.code.clone(),
             message: tried.message.clone(),
         };
-        if let (Ok(()), Some(Channel::Phone), Some(reference)) = (&tried.result, job.channel(), &tried.code)
+        if let (Ok(()), Some(Channel::Phone), Some(reference)) =
+            (&tried.result, job.channel(), &tried.code)
             && self.0.senders.providers.voice.reports() != CallReports::Never
         {
             // Placed: delivered or not is the call's outcome, which comes later.
@@ -426,7 +427,11 @@ impl Engine {
 
     /// A call's outcome, pushed by the provider or chosen on the Dev outbox page. False when
     /// no call waits under `reference`.
-    pub async fn call_outcome(&self, reference: String, outcome: CallOutcome) -> Result<bool, StoreError> {
+    pub async fn call_outcome(
+        &self,
+        reference: String,
+        outcome: CallOutcome,
+    ) -> Result<bool, StoreError> {
         let done = self
             .0
             .db
@@ -440,7 +445,11 @@ impl Engine {
     }
 
     fn count_call(&self, outcome: CallOutcome) {
-        let code = if outcome == CallOutcome::Answered { "delivered" } else { outcome.code() };
+        let code = if outcome == CallOutcome::Answered {
+            "delivered"
+        } else {
+            outcome.code()
+        };
         self.0
             .metrics
             .deliveries

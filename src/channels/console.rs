@@ -4,8 +4,8 @@
 use futures_util::future::BoxFuture;
 
 use super::{
-    Accepted, CallReports, Email, EmailSender, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall,
-    VoiceCaller,
+    Accepted, CallReports, Email, EmailSender, FailureKind, SendFailure, SendResult, Sms,
+    SmsSender, VoiceCall, VoiceCaller,
 };
 use crate::store::{Db, WorkspaceId, dev_outbox};
 

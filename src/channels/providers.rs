@@ -73,7 +73,10 @@ impl Providers {
         let aliyun = || Arc::new(Aliyun::new(aliyun.clone(), http.clone(), policy));
         let callback = super::twilio::status_callback_url(public_url);
         let twilio = || {
-            Arc::new(Twilio::new(twilio.clone(), http.clone(), policy).with_status_callback(callback.clone()))
+            Arc::new(
+                Twilio::new(twilio.clone(), http.clone(), policy)
+                    .with_status_callback(callback.clone()),
+            )
         };
         let sms: Arc<dyn SmsSender> = match sms {
             PhoneProvider::Console => console.clone(),

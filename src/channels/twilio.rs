@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::http::{checked_url, excerpt, read_answer, transport_failure};
 use super::{
-    Accepted, CallReports, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall, VoiceCaller,
+    Accepted, CallReports, FailureKind, SendFailure, SendResult, Sms, SmsSender, VoiceCall,
+    VoiceCaller,
 };
 use crate::domain::Language;
 use crate::outbound::TargetPolicy;
@@ -78,7 +79,12 @@ pub fn signature(auth_token: &str, url: &str, params: &[(String, String)]) -> St
 }
 
 /// Whether `given` is Twilio's signature of this request; compared in constant time.
-pub fn signed_by_twilio(auth_token: &str, url: &str, params: &[(String, String)], given: &str) -> bool {
+pub fn signed_by_twilio(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    given: &str,
+) -> bool {
     use subtle::ConstantTimeEq;
     if auth_token.is_empty() || given.is_empty() {
         return false;
@@ -287,10 +293,21 @@ mod tests {
         assert!(signed_by_twilio("token", url, &params, &sig));
         let mut reordered = params.clone();
         reordered.reverse();
-        assert!(signed_by_twilio("token", url, &reordered, &sig), "order does not matter");
+        assert!(
+            signed_by_twilio("token", url, &reordered, &sig),
+            "order does not matter"
+        );
         assert!(!signed_by_twilio("other", url, &params, &sig));
-        assert!(!signed_by_twilio("token", "https://evil.example.com/hooks/twilio/calls", &params, &sig));
-        let forged = vec![("CallSid".to_string(), "CA1".to_string()), ("CallStatus".to_string(), "completed".to_string())];
+        assert!(!signed_by_twilio(
+            "token",
+            "https://evil.example.com/hooks/twilio/calls",
+            &params,
+            &sig
+        ));
+        let forged = vec![
+            ("CallSid".to_string(), "CA1".to_string()),
+            ("CallStatus".to_string(), "completed".to_string()),
+        ];
         assert!(!signed_by_twilio("token", url, &forged, &sig));
         assert!(!signed_by_twilio("token", url, &params, ""));
         assert!(!signed_by_twilio("", url, &params, &sig));

@@ -125,7 +125,12 @@ pub fn next(failed: &Failed, back: &Backstops, done: &[Hop], covered: &[Channel]
     }
 }
 
-fn fallback_method(failed: &Failed, back: &Backstops, done: &[Hop], covered: &[Channel]) -> Decision {
+fn fallback_method(
+    failed: &Failed,
+    back: &Backstops,
+    done: &[Hop],
+    covered: &[Channel],
+) -> Decision {
     let person = failed.meant_for;
     let method = match person.fallback {
         Fallback::Default => back.default_fallback,
@@ -265,7 +270,12 @@ mod tests {
         }
     }
 
-    fn failed<'a>(channel: Channel, ended: Ended, hop: Option<Hop>, p: &'a Reachable) -> Failed<'a> {
+    fn failed<'a>(
+        channel: Channel,
+        ended: Ended,
+        hop: Option<Hop>,
+        p: &'a Reachable,
+    ) -> Failed<'a> {
         Failed {
             channel,
             ended,
@@ -292,31 +302,72 @@ mod tests {
     #[test]
     fn an_unanswered_call_is_followed_by_the_fallback_method() {
         let ana = person("Ana", true, true, Fallback::Email);
-        let n = sent(next(&failed(Channel::Phone, Ended::NotReached, None, &ana), &NONE, &[], &[]));
+        let n = sent(next(
+            &failed(Channel::Phone, Ended::NotReached, None, &ana),
+            &NONE,
+            &[],
+            &[],
+        ));
         assert_eq!((n.hop, n.channel), (Hop::Fallback, Channel::Email));
         assert_eq!(n.address, "ana@example.com");
-        assert!(n.note.contains("could not reach you (no answer)"), "{}", n.note);
+        assert!(
+            n.note.contains("could not reach you (no answer)"),
+            "{}",
+            n.note
+        );
         // "Use default" takes the workspace's method.
         let bo = person("Bo", true, true, Fallback::Default);
-        let n = sent(next(&failed(Channel::Phone, Ended::Failed, None, &bo), &NONE, &[], &[]));
+        let n = sent(next(
+            &failed(Channel::Phone, Ended::Failed, None, &bo),
+            &NONE,
+            &[],
+            &[],
+        ));
         assert_eq!(n.channel, Channel::Sms);
-        assert_eq!(n.address, bo.phone.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default());
+        assert_eq!(
+            n.address,
+            bo.phone
+                .as_ref()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default()
+        );
     }
 
     #[test]
     fn no_fallback_method_or_no_usable_address_ends_the_chain() {
         let ana = person("Ana", true, false, Fallback::None);
-        let d = next(&failed(Channel::Phone, Ended::NotReached, None, &ana), &NONE, &[], &[]);
-        assert!(matches!(&d, Decision::Unreached(why) if why.contains("fallback method is none")), "{d:?}");
+        let d = next(
+            &failed(Channel::Phone, Ended::NotReached, None, &ana),
+            &NONE,
+            &[],
+            &[],
+        );
+        assert!(
+            matches!(&d, Decision::Unreached(why) if why.contains("fallback method is none")),
+            "{d:?}"
+        );
         let bo = person("Bo", true, false, Fallback::Email);
-        let d = next(&failed(Channel::Phone, Ended::NotReached, None, &bo), &NONE, &[], &[]);
-        assert!(matches!(&d, Decision::Unreached(why) if why.contains("activated email")), "{d:?}");
+        let d = next(
+            &failed(Channel::Phone, Ended::NotReached, None, &bo),
+            &NONE,
+            &[],
+            &[],
+        );
+        assert!(
+            matches!(&d, Decision::Unreached(why) if why.contains("activated email")),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn a_fallback_the_policy_already_sends_is_not_sent_twice() {
         let ana = person("Ana", true, true, Fallback::Sms);
-        let d = next(&failed(Channel::Phone, Ended::NotReached, None, &ana), &NONE, &[], &[Channel::Sms]);
+        let d = next(
+            &failed(Channel::Phone, Ended::NotReached, None, &ana),
+            &NONE,
+            &[],
+            &[Channel::Sms],
+        );
         assert_eq!(d, Decision::Covered);
     }
 
@@ -333,19 +384,37 @@ mod tests {
         let mut f = failed(Channel::Sms, Ended::WrongAddress, None, &ana);
         f.why = "number invalid";
         let n = sent(next(&f, &back, &[], &[]));
-        assert_eq!((n.hop, n.channel, n.recipient.as_str()), (Hop::Alternate, Channel::Sms, "Cy"));
-        assert!(n.note.contains("meant for Ana") && n.note.contains("number invalid"), "{}", n.note);
+        assert_eq!(
+            (n.hop, n.channel, n.recipient.as_str()),
+            (Hop::Alternate, Channel::Sms, "Cy")
+        );
+        assert!(
+            n.note.contains("meant for Ana") && n.note.contains("number invalid"),
+            "{}",
+            n.note
+        );
         // The alternate's delivery fails too: the last-resort address, by email.
         let f = Failed {
             recipient: "Cy",
             ..failed(Channel::Sms, Ended::Failed, Some(Hop::Alternate), &ana)
         };
         let n = sent(next(&f, &back, &[Hop::Alternate], &[]));
-        assert_eq!((n.hop, n.channel, n.address.as_str()), (Hop::LastResort, Channel::Email, "oncall-boss@example.com"));
+        assert_eq!(
+            (n.hop, n.channel, n.address.as_str()),
+            (Hop::LastResort, Channel::Email, "oncall-boss@example.com")
+        );
         assert_eq!(n.target_id, LAST_RESORT_TARGET);
         // And when that fails, nobody could be reached.
-        let f = failed(Channel::Email, Ended::WrongAddress, Some(Hop::LastResort), &ana);
-        assert!(matches!(next(&f, &back, &[Hop::Alternate, Hop::LastResort], &[]), Decision::Unreached(_)));
+        let f = failed(
+            Channel::Email,
+            Ended::WrongAddress,
+            Some(Hop::LastResort),
+            &ana,
+        );
+        assert!(matches!(
+            next(&f, &back, &[Hop::Alternate, Hop::LastResort], &[]),
+            Decision::Unreached(_)
+        ));
     }
 
     #[test]
@@ -357,15 +426,35 @@ mod tests {
             alternate: Some(&ana),
             last_resort: Some(&boss),
         };
-        let n = sent(next(&failed(Channel::Email, Ended::WrongAddress, None, &ana), &back, &[], &[]));
-        assert_eq!(n.hop, Hop::LastResort, "Ana is the alternate: she is skipped");
-        let d = next(&failed(Channel::Email, Ended::WrongAddress, None, &ana), &back, &[Hop::LastResort], &[]);
+        let n = sent(next(
+            &failed(Channel::Email, Ended::WrongAddress, None, &ana),
+            &back,
+            &[],
+            &[],
+        ));
+        assert_eq!(
+            n.hop,
+            Hop::LastResort,
+            "Ana is the alternate: she is skipped"
+        );
+        let d = next(
+            &failed(Channel::Email, Ended::WrongAddress, None, &ana),
+            &back,
+            &[Hop::LastResort],
+            &[],
+        );
         assert!(matches!(d, Decision::Unreached(_)));
         // A fallback that reached a wrong number goes to the alternate rule, once.
         let cy = person("Cy", true, true, Fallback::Sms);
-        let back = Backstops { alternate: Some(&cy), ..back };
+        let back = Backstops {
+            alternate: Some(&cy),
+            ..back
+        };
         let f = failed(Channel::Sms, Ended::WrongAddress, Some(Hop::Fallback), &ana);
-        assert_eq!(sent(next(&f, &back, &[Hop::Fallback], &[])).hop, Hop::Alternate);
+        assert_eq!(
+            sent(next(&f, &back, &[Hop::Fallback], &[])).hop,
+            Hop::Alternate
+        );
         let d = next(&f, &back, &[Hop::Fallback, Hop::Alternate], &[]);
         assert_eq!(sent(d).hop, Hop::LastResort);
     }
@@ -373,13 +462,28 @@ mod tests {
     #[test]
     fn failures_no_rule_covers_end_the_chain() {
         let ana = person("Ana", true, true, Fallback::Sms);
-        for (channel, hop) in [(Channel::Sms, None), (Channel::Email, None), (Channel::Sms, Some(Hop::Fallback))] {
+        for (channel, hop) in [
+            (Channel::Sms, None),
+            (Channel::Email, None),
+            (Channel::Sms, Some(Hop::Fallback)),
+        ] {
             let d = next(&failed(channel, Ended::Failed, hop, &ana), &NONE, &[], &[]);
-            assert!(matches!(d, Decision::Unreached(_)), "{channel:?} {hop:?}: {d:?}");
+            assert!(
+                matches!(d, Decision::Unreached(_)),
+                "{channel:?} {hop:?}: {d:?}"
+            );
         }
         // Wrong details with no alternate and no last resort: unreached, saying so.
-        let d = next(&failed(Channel::Sms, Ended::WrongAddress, None, &ana), &NONE, &[], &[]);
-        assert!(matches!(&d, Decision::Unreached(w) if w.contains("last-resort")), "{d:?}");
+        let d = next(
+            &failed(Channel::Sms, Ended::WrongAddress, None, &ana),
+            &NONE,
+            &[],
+            &[],
+        );
+        assert!(
+            matches!(&d, Decision::Unreached(w) if w.contains("last-resort")),
+            "{d:?}"
+        );
     }
 
     #[test]

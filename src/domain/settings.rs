@@ -30,7 +30,10 @@ impl TimeZone {
 
     /// `utc` written for people in this zone, e.g. `2026-12-03 22:05 CST`.
     pub fn show(&self, utc: NaiveDateTime) -> String {
-        self.0.from_utc_datetime(&utc).format("%Y-%m-%d %H:%M %Z").to_string()
+        self.0
+            .from_utc_datetime(&utc)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
     }
 }
 
@@ -40,7 +43,10 @@ mod tests {
 
     #[test]
     fn iana_names_parse_and_others_are_refused_with_a_hint() {
-        assert_eq!(TimeZone::parse(" Asia/Shanghai ").map(|t| t.name()), Ok("Asia/Shanghai"));
+        assert_eq!(
+            TimeZone::parse(" Asia/Shanghai ").map(|t| t.name()),
+            Ok("Asia/Shanghai")
+        );
         assert_eq!(TimeZone::parse("UTC"), Ok(TimeZone::UTC));
         let e = TimeZone::parse("Mars/Olympus").err().unwrap_or_default();
         assert!(e.contains("IANA"), "{e}");
@@ -49,7 +55,9 @@ mod tests {
 
     #[test]
     fn times_show_in_the_zone() {
-        let t = chrono::DateTime::from_timestamp(1_764_800_000, 0).map(|d| d.naive_utc()).unwrap_or_default();
+        let t = chrono::DateTime::from_timestamp(1_764_800_000, 0)
+            .map(|d| d.naive_utc())
+            .unwrap_or_default();
         let sh = TimeZone::parse("Asia/Shanghai").unwrap_or(TimeZone::UTC);
         assert_eq!(sh.local(t) - t, chrono::Duration::hours(8));
         assert!(sh.show(t).ends_with("CST"), "{}", sh.show(t));

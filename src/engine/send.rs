@@ -154,7 +154,8 @@ pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -
             };
             let clock = Clock::start();
             let result = if channel == Channel::Sms {
-                let text = alert_messages::with_note(job.note.as_deref(), alert_messages::sms(data));
+                let text =
+                    alert_messages::with_note(job.note.as_deref(), alert_messages::sms(data));
                 let sms = Sms {
                     workspace_id,
                     to,
@@ -168,7 +169,10 @@ pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -
                 let call = VoiceCall {
                     workspace_id,
                     to,
-                    text: alert_messages::with_note(job.note.as_deref(), alert_messages::voice(data)),
+                    text: alert_messages::with_note(
+                        job.note.as_deref(),
+                        alert_messages::voice(data),
+                    ),
                     language,
                 };
                 s.providers.voice.call(&call).await

@@ -39,7 +39,11 @@ impl EndedRow {
 }
 
 pub fn ended(c: &mut DbConn, ids: &[DeliveryId]) -> StoreResult<Vec<EndedRow>> {
-    let people = [Channel::Phone.code(), Channel::Sms.code(), Channel::Email.code()];
+    let people = [
+        Channel::Phone.code(),
+        Channel::Sms.code(),
+        Channel::Email.code(),
+    ];
     let mut out = Vec::new();
     for chunk in ids.chunks(400) {
         out.extend(

@@ -125,7 +125,11 @@ pub fn save_settings(
             }
         };
         changed("Name", &current.name, &input.name);
-        changed("Time zone", current.time_zone().name(), input.time_zone.name());
+        changed(
+            "Time zone",
+            current.time_zone().name(),
+            input.time_zone.name(),
+        );
         changed(
             "Default alert language",
             current.default_language().label(),
@@ -166,16 +170,21 @@ pub fn save_settings(
             .execute(c)?;
         let mut activate = None;
         if new_address {
-            let token = input.last_resort_email.as_ref().map(|_| LinkToken::generate());
+            let token = input
+                .last_resort_email
+                .as_ref()
+                .map(|_| LinkToken::generate());
             diesel::update(workspaces::table.find(ws))
                 .set((
                     workspaces::last_resort_email
                         .eq(input.last_resort_email.as_ref().map(EmailAddress::as_str)),
                     workspaces::last_resort_activated_at.eq(None::<NaiveDateTime>),
                     workspaces::last_resort_selector.eq(token.as_ref().map(|t| t.selector.clone())),
-                    workspaces::last_resort_verifier_hash.eq(token.as_ref().map(LinkToken::verifier_hash)),
-                    workspaces::last_resort_link_expires_at
-                        .eq(token.as_ref().map(|_| at + Duration::hours(LAST_RESORT_LINK_HOURS))),
+                    workspaces::last_resort_verifier_hash
+                        .eq(token.as_ref().map(LinkToken::verifier_hash)),
+                    workspaces::last_resort_link_expires_at.eq(token
+                        .as_ref()
+                        .map(|_| at + Duration::hours(LAST_RESORT_LINK_HOURS))),
                 ))
                 .execute(c)?;
             activate = input.last_resort_email.clone().zip(token);
@@ -192,7 +201,10 @@ pub fn renew_last_resort_link(
 ) -> StoreResult<Option<(EmailAddress, LinkToken)>> {
     super::write_transaction(conn, |c| {
         let current = get(c, ws)?;
-        let Some(email) = current.last_resort_email.filter(|_| current.last_resort_activated_at.is_none()) else {
+        let Some(email) = current
+            .last_resort_email
+            .filter(|_| current.last_resort_activated_at.is_none())
+        else {
             return Ok(None);
         };
         let token = LinkToken::generate();
@@ -212,8 +224,14 @@ pub fn renew_last_resort_link(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LastResortLink {
     /// Valid: the workspace's name and the address.
-    Open { workspace: String, email: EmailAddress },
-    Activated { workspace: String, email: EmailAddress },
+    Open {
+        workspace: String,
+        email: EmailAddress,
+    },
+    Activated {
+        workspace: String,
+        email: EmailAddress,
+    },
     Expired,
     Unknown,
 }
@@ -262,14 +280,16 @@ pub fn activate_last_resort(conn: &mut DbConn, token: &LinkToken) -> StoreResult
         let LastResortLink::Open { workspace, email } = found else {
             return Ok(found);
         };
-        diesel::update(workspaces::table.filter(workspaces::last_resort_selector.eq(&token.selector)))
-            .set((
-                workspaces::last_resort_activated_at.eq(Some(now())),
-                workspaces::last_resort_selector.eq(None::<String>),
-                workspaces::last_resort_verifier_hash.eq(None::<String>),
-                workspaces::last_resort_link_expires_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(c)?;
+        diesel::update(
+            workspaces::table.filter(workspaces::last_resort_selector.eq(&token.selector)),
+        )
+        .set((
+            workspaces::last_resort_activated_at.eq(Some(now())),
+            workspaces::last_resort_selector.eq(None::<String>),
+            workspaces::last_resort_verifier_hash.eq(None::<String>),
+            workspaces::last_resort_link_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(c)?;
         Ok(LastResortLink::Activated { workspace, email })
     })
 }
@@ -283,7 +303,13 @@ pub struct SettingsChange {
     pub what: String,
 }
 
-fn audit(c: &mut DbConn, ws: &WorkspaceId, by: &str, lines: &[String], at: NaiveDateTime) -> StoreResult<()> {
+fn audit(
+    c: &mut DbConn,
+    ws: &WorkspaceId,
+    by: &str,
+    lines: &[String],
+    at: NaiveDateTime,
+) -> StoreResult<()> {
     // A save changes a handful of settings at most: one insert each.
     for what in lines {
         diesel::insert_into(settings_changes::table)
@@ -300,7 +326,11 @@ fn audit(c: &mut DbConn, ws: &WorkspaceId, by: &str, lines: &[String], at: Naive
 }
 
 /// The latest changes to the workspace's settings, newest first.
-pub fn changes(conn: &mut DbConn, ws: &WorkspaceId, limit: i64) -> StoreResult<Vec<SettingsChange>> {
+pub fn changes(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    limit: i64,
+) -> StoreResult<Vec<SettingsChange>> {
     Ok(settings_changes::table
         .filter(settings_changes::workspace_id.eq(ws))
         .order((settings_changes::at.desc(), settings_changes::id.desc()))

@@ -75,12 +75,18 @@ pub fn record_call(
         let Some(call) = chains::call_by_ref(c, reference)? else {
             return Ok(None);
         };
-        let rang = (at - call.due_at).num_milliseconds().clamp(0, i64::from(i32::MAX));
+        let rang = (at - call.due_at)
+            .num_milliseconds()
+            .clamp(0, i64::from(i32::MAX));
         let answered = outcome == CallOutcome::Answered;
         let attempt = Attempt {
             at,
             duration_ms: i32::try_from(rang).unwrap_or(i32::MAX),
-            outcome: if answered { "delivered".into() } else { outcome.code().into() },
+            outcome: if answered {
+                "delivered".into()
+            } else {
+                outcome.code().into()
+            },
             code: Some(reference.to_string()),
             message: format!("call {}", outcome.label()),
         };
@@ -155,11 +161,7 @@ fn settings(c: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Settings> {
 }
 
 /// The next hop of each ended delivery's chain, queued; or the chain's end, marked.
-pub fn follow_up(
-    c: &mut DbConn,
-    at: NaiveDateTime,
-    endings: &[Ending],
-) -> StoreResult<FollowedUp> {
+pub fn follow_up(c: &mut DbConn, at: NaiveDateTime, endings: &[Ending]) -> StoreResult<FollowedUp> {
     let mut out = FollowedUp::default();
     if endings.is_empty() {
         return Ok(out);

@@ -253,7 +253,11 @@ impl Told {
     /// What happened, as one line per chain: "Phone call to Ana — no answer (28 s) → Email to
     /// Ana — Delivered". Empty when no delivery was followed up.
     pub fn story(&self) -> String {
-        if !self.deliveries.iter().any(|d| d.row.hop.is_some() || d.row.unreached) {
+        if !self
+            .deliveries
+            .iter()
+            .any(|d| d.row.hop.is_some() || d.row.unreached)
+        {
             return String::new();
         }
         let step = |d: &deliveries::Shown| {
@@ -261,9 +265,17 @@ impl Told {
                 Some(a) if a.outcome != "delivered" && a.outcome != "placed" => {
                     format!("{} ({} s)", a.message, a.duration_ms / 1000)
                 }
-                _ => d.row.state().map(|s| s.label().to_string()).unwrap_or_default(),
+                _ => d
+                    .row
+                    .state()
+                    .map(|s| s.label().to_string())
+                    .unwrap_or_default(),
             };
-            let end = if d.row.unreached { " → nobody could be reached" } else { "" };
+            let end = if d.row.unreached {
+                " → nobody could be reached"
+            } else {
+                ""
+            };
             format!("{} to {} — {how}{end}", d.channel(), d.row.recipient)
         };
         self.deliveries

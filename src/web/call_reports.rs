@@ -27,12 +27,22 @@ pub async fn twilio(
         .callback_secret()
         .is_some_and(|secret| twilio::signed_by_twilio(secret, &url, &params, given));
     if !signed {
-        tracing::warn!(route = twilio::STATUS_CALLBACK_PATH, "call report refused: not signed by Twilio");
+        tracing::warn!(
+            route = twilio::STATUS_CALLBACK_PATH,
+            "call report refused: not signed by Twilio"
+        );
         return Ok(HttpResponse::Forbidden().body("not signed by Twilio"));
     }
-    let field = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let (Some(sid), Some(status)) = (field("CallSid"), field("CallStatus")) else {
-        return Err(AppError::BadRequest("CallSid and CallStatus are required".into()));
+        return Err(AppError::BadRequest(
+            "CallSid and CallStatus are required".into(),
+        ));
     };
     if let Some(outcome) = twilio::call_outcome(status) {
         // Unknown or already ended calls are fine: Twilio must not retry them.

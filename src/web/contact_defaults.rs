@@ -65,7 +65,9 @@ pub async fn save(
         }
     };
     console
-        .run(move |c, user| workspaces::set_default_fallback(c, &user.workspace_id, &user.email, fallback))
+        .run(move |c, user| {
+            workspaces::set_default_fallback(c, &user.workspace_id, &user.email, fallback)
+        })
         .await?;
     console.flash(
         Level::Success,

@@ -18,8 +18,8 @@ use crate::channels::console::console_call_ref;
 use crate::domain::notification::CallOutcome;
 use crate::engine::Engine;
 use crate::error::AppError;
-use crate::store::{Db, chains};
 use crate::store::dev_outbox::{self, OutboxMessage};
+use crate::store::{Db, chains};
 use crate::verification::Verifications;
 
 const SHOWN: i64 = 100;
@@ -129,7 +129,11 @@ pub async fn call_outcome(
 ) -> Result<HttpResponse, AppError> {
     let outcome = match CallOutcome::parse(&form.outcome) {
         Ok(o @ (CallOutcome::Answered | CallOutcome::NoAnswer | CallOutcome::Busy)) => o,
-        _ => return Err(AppError::BadRequest("Choose answered, no answer or busy.".into())),
+        _ => {
+            return Err(AppError::BadRequest(
+                "Choose answered, no answer or busy.".into(),
+            ));
+        }
     };
     let id = entry.clone();
     if !console
@@ -138,7 +142,9 @@ pub async fn call_outcome(
     {
         return Err(AppError::NotFound);
     }
-    let recorded = engine.call_outcome(console_call_ref(&entry), outcome).await?;
+    let recorded = engine
+        .call_outcome(console_call_ref(&entry), outcome)
+        .await?;
     let message = if recorded {
         format!("Call marked {}.", outcome.label())
     } else {

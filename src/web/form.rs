@@ -39,7 +39,8 @@ pub trait FromPath: Sized {
 /// Dev outbox entries are named by their UUID text.
 impl FromPath for String {
     fn from_path(s: &str) -> Option<Self> {
-        (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then(|| s.to_string())
+        (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+            .then(|| s.to_string())
     }
 }
 

@@ -79,7 +79,10 @@ impl SettingsForm {
             id => match ContactId::parse(id) {
                 Some(id) => Some(Some(id)),
                 None => {
-                    errors.add("alternate_contact", SettingsError::UnknownContact.to_string());
+                    errors.add(
+                        "alternate_contact",
+                        SettingsError::UnknownContact.to_string(),
+                    );
                     None
                 }
             },
@@ -94,19 +97,29 @@ impl SettingsForm {
                 }
             },
         };
-        match (name, time_zone, default_language, default_fallback, alternate, last_resort) {
-            (Some(name), Some(time_zone), Some(default_language), Some(default_fallback), Some(alternate_contact_id), Some(last_resort_email))
-                if errors.is_empty() =>
-            {
-                Ok(SettingsInput {
-                    name,
-                    time_zone,
-                    default_language,
-                    default_fallback,
-                    alternate_contact_id,
-                    last_resort_email,
-                })
-            }
+        match (
+            name,
+            time_zone,
+            default_language,
+            default_fallback,
+            alternate,
+            last_resort,
+        ) {
+            (
+                Some(name),
+                Some(time_zone),
+                Some(default_language),
+                Some(default_fallback),
+                Some(alternate_contact_id),
+                Some(last_resort_email),
+            ) if errors.is_empty() => Ok(SettingsInput {
+                name,
+                time_zone,
+                default_language,
+                default_fallback,
+                alternate_contact_id,
+                last_resort_email,
+            }),
             _ => Err(errors),
         }
     }
@@ -191,7 +204,9 @@ pub async fn show(console: Console<Owners>) -> Result<HttpResponse, AppError> {
     let stored = console
         .run(|c, user| workspaces::get(c, &user.workspace_id))
         .await?;
-    console.form::<SettingsPage>(Editing::new(SettingsForm::of(&stored))).await
+    console
+        .form::<SettingsPage>(Editing::new(SettingsForm::of(&stored)))
+        .await
 }
 
 pub async fn save(
@@ -201,7 +216,11 @@ pub async fn save(
 ) -> Result<HttpResponse, AppError> {
     let input = match form::checked::<SettingsPage, _>(refused, form.parse()) {
         Ok(input) => input,
-        Err(errors) => return console.form::<SettingsPage>(Editing::new(form).with_errors(errors)).await,
+        Err(errors) => {
+            return console
+                .form::<SettingsPage>(Editing::new(form).with_errors(errors))
+                .await;
+        }
     };
     let saved = console
         .run(move |c, user| workspaces::save_settings(c, &user.workspace_id, &user.email, &input))
@@ -210,7 +229,9 @@ pub async fn save(
         Ok(saved) => saved,
         Err(e @ SettingsError::UnknownContact) => {
             let errors = FieldErrors::one("alternate_contact", e.to_string());
-            return console.form::<SettingsPage>(Editing::new(form).with_errors(errors)).await;
+            return console
+                .form::<SettingsPage>(Editing::new(form).with_errors(errors))
+                .await;
         }
         Err(SettingsError::Store(e)) => return Err(e.into()),
     };
@@ -240,19 +261,28 @@ async fn send_activation(
     let email = Email {
         workspace_id: Some(console.user.workspace_id.clone()),
         to: to.clone(),
-        subject: format!("Herald: activate {} as the last-resort recipient", to.as_str()),
+        subject: format!(
+            "Herald: activate {} as the last-resort recipient",
+            to.as_str()
+        ),
         text,
         html: None,
     };
     if let Err(e) = verifications.providers().email.send_email(&email).await {
         console.flash(
             Level::Error,
-            format!("The activation link could not be sent to {}: {e}. Use Resend link to try again.", to.as_str()),
+            format!(
+                "The activation link could not be sent to {}: {e}. Use Resend link to try again.",
+                to.as_str()
+            ),
         );
     } else {
         console.flash(
             Level::Info,
-            format!("An activation link was sent to {}; it is used only once activated.", to.as_str()),
+            format!(
+                "An activation link was sent to {}; it is used only once activated.",
+                to.as_str()
+            ),
         );
     }
 }
@@ -270,7 +300,10 @@ pub async fn resend_link(
             send_activation(&console, &verifications, email, &token).await;
             Ok(crate::error::see_other("/settings"))
         }
-        None => Ok(console.done("There is no last-resort address waiting for activation.", "/settings")),
+        None => Ok(console.done(
+            "There is no last-resort address waiting for activation.",
+            "/settings",
+        )),
     }
 }
 

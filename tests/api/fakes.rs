@@ -234,12 +234,12 @@ async fn twilio(
         _ => return error(&mut log, 404, 20404, "not found"),
     }
     match to.as_str() {
-        "+12025550100" => {
+        "+12025550100" | "+12025550103" => {
             return error(
                 &mut log,
                 400,
                 21211,
-                "The 'To' number +12025550100 is not a valid phone number.",
+                &format!("The 'To' number {to} is not a valid phone number."),
             );
         }
         "+12025550101" => return error(&mut log, 429, 20429, "Too Many Requests"),

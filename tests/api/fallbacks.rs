@@ -32,13 +32,28 @@ fn chain(app: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)>
     let mut conn = app.db.get().expect("conn");
     deliveries::table
         .order(deliveries::created_at)
-        .select((deliveries::channel, deliveries::state, deliveries::hop, deliveries::note))
+        .select((
+            deliveries::channel,
+            deliveries::state,
+            deliveries::hop,
+            deliveries::note,
+        ))
         .load(&mut *conn)
         .expect("deliveries")
 }
 
-async fn contact(owner: &Client, app: &TestApp, name: &str, phone: &str, email: &str, fallback: &str) -> String {
-    owner.create_contact(name, phone, email).await.assert_redirect("/contacts");
+async fn contact(
+    owner: &Client,
+    app: &TestApp,
+    name: &str,
+    phone: &str,
+    email: &str,
+    fallback: &str,
+) -> String {
+    owner
+        .create_contact(name, phone, email)
+        .await
+        .assert_redirect("/contacts");
     let id = owner.contact_id(name).await;
     verify_all(app, &id, fallback);
     id
@@ -49,28 +64,61 @@ fn alert(name: &str) -> serde_json::Value {
 }
 
 async fn an_unanswered_call_is_followed_by_the_fallback_method(kind: Kind) {
-    let Some(app) = TestApp::spawn(kind).await else { return };
+    let Some(app) = TestApp::spawn(kind).await else {
+        return;
+    };
     let owner = app.owner().await;
-    let ana = contact(&owner, &app, "Ana", "+8613800001234", "ana@example.com", "email").await;
+    let ana = contact(
+        &owner,
+        &app,
+        "Ana",
+        "+8613800001234",
+        "ana@example.com",
+        "email",
+    )
+    .await;
     let key = token(&owner).await;
-    policy(&owner, "Calls", &[("contacts", &ana), ("methods", "phone")], "0").await;
+    policy(
+        &owner,
+        "Calls",
+        &[("contacts", &ana), ("methods", "phone")],
+        "0",
+    )
+    .await;
     post_alerts(&app.base, &key, &alert("CpuHigh")).await;
 
-    let calling = eventually(Duration::from_secs(10), || chain(&app).iter().any(|d| d.1 == "calling")).await;
-    assert!(calling, "the console call waits for its outcome: {:?}", chain(&app));
+    let calling = eventually(Duration::from_secs(10), || {
+        chain(&app).iter().any(|d| d.1 == "calling")
+    })
+    .await;
+    assert!(
+        calling,
+        "the console call waits for its outcome: {:?}",
+        chain(&app)
+    );
     let outbox = owner.get("/dev/outbox").await;
     outbox.assert_contains("Ringing — how did the call go?");
     let at = outbox.body.find("/dev/outbox/").expect("outcome form") + "/dev/outbox/".len();
     let entry = outbox.body[at..at + 36].to_string();
-    let bad = owner.post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "exploded")]).await;
+    let bad = owner
+        .post_form(
+            &format!("/dev/outbox/{entry}/call"),
+            &[("outcome", "exploded")],
+        )
+        .await;
     assert_eq!(bad.status, 400, "an unknown outcome is refused");
     owner
-        .post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "no_answer")])
+        .post_form(
+            &format!("/dev/outbox/{entry}/call"),
+            &[("outcome", "no_answer")],
+        )
         .await
         .assert_redirect("/dev/outbox");
 
     let followed = eventually(Duration::from_secs(10), || {
-        chain(&app).iter().any(|d| d.0 == "email" && d.1 == "delivered" && d.2.as_deref() == Some("fallback"))
+        chain(&app)
+            .iter()
+            .any(|d| d.0 == "email" && d.1 == "delivered" && d.2.as_deref() == Some("fallback"))
     })
     .await;
     assert!(followed, "the fallback email went out: {:?}", chain(&app));
@@ -80,11 +128,28 @@ async fn an_unanswered_call_is_followed_by_the_fallback_method(kind: Kind) {
     let outbox = owner.get("/dev/outbox").await;
     outbox.assert_contains("could not reach you (no answer)");
     // The same call cannot be answered twice.
-    owner.post_form(&format!("/dev/outbox/{entry}/call"), &[("outcome", "answered")]).await;
+    owner
+        .post_form(
+            &format!("/dev/outbox/{entry}/call"),
+            &[("outcome", "answered")],
+        )
+        .await;
     assert_eq!(chain(&app).len(), 2, "no second hop: {:?}", chain(&app));
-    let metrics = reqwest::get(format!("{}/metrics", app.base)).await.expect("metrics").text().await.unwrap_or_default();
-    assert!(metrics.contains("herald_fallback_deliveries_total{hop=\"fallback\"} 1"), "{metrics}");
-    assert!(metrics.contains("herald_delivery_attempts_total{channel=\"phone\",outcome=\"no_answer\"} 1"), "{metrics}");
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("herald_fallback_deliveries_total{hop=\"fallback\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("herald_delivery_attempts_total{channel=\"phone\",outcome=\"no_answer\"} 1"),
+        "{metrics}"
+    );
     // The alert's page tells the story.
     let alerts = owner.get("/alerts").await;
     let at = alerts.body.find("href=\"/alerts/").expect("alert link") + "href=\"/alerts/".len();
@@ -111,7 +176,9 @@ fn use_twilio(s: &mut herald::config::Settings, fake: &crate::fakes::Fake) {
 }
 
 async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(kind: Kind) {
-    let Some(db) = TestDb::create(kind) else { return };
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
     let fake = fakes::twilio_server();
     let app = TestApp::spawn_with(kind, Arc::new(db), |s| use_twilio(s, &fake)).await;
     let owner = app.owner().await;
@@ -124,12 +191,25 @@ async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(ki
     owner
         .post_form(
             "/settings",
-            &[("name", "Ops"), ("time_zone", "Asia/Shanghai"), ("default_language", "en"), ("default_fallback", "sms"), ("alternate_contact", &cy), ("last_resort_email", "")],
+            &[
+                ("name", "Ops"),
+                ("time_zone", "Asia/Shanghai"),
+                ("default_language", "en"),
+                ("default_fallback", "sms"),
+                ("alternate_contact", &cy),
+                ("last_resort_email", ""),
+            ],
         )
         .await
         .assert_redirect("/settings");
     let key = token(&owner).await;
-    policy(&owner, "Texts", &[("contacts", &ana), ("methods", "sms")], "0").await;
+    policy(
+        &owner,
+        "Texts",
+        &[("contacts", &ana), ("methods", "sms")],
+        "0",
+    )
+    .await;
     post_alerts(&app.base, &key, &alert("DiskFull")).await;
     // (Creating a contact sent Cy a verification link first.)
     let alert_to_cy = || {
@@ -146,14 +226,24 @@ async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(ki
     assert!(body.contains("21211"), "says why: {body}");
 
     // A call to Bo reports back through the status callback Herald gave Twilio.
-    policy(&owner, "Calls", &[("contacts", &bo), ("methods", "phone")], "0").await;
+    policy(
+        &owner,
+        "Calls",
+        &[("contacts", &bo), ("methods", "phone")],
+        "0",
+    )
+    .await;
     post_alerts(&app.base, &key, &alert("Down")).await;
     let placed = eventually(Duration::from_secs(10), || {
         fake.accepted().iter().any(|m| m.contains_key("Twiml"))
     })
     .await;
     assert!(placed, "{:?}", fake.accepted());
-    let call = fake.accepted().into_iter().find(|m| m.contains_key("Twiml")).unwrap_or_default();
+    let call = fake
+        .accepted()
+        .into_iter()
+        .find(|m| m.contains_key("Twiml"))
+        .unwrap_or_default();
     let callback = call.get("StatusCallback").cloned().unwrap_or_default();
     assert_eq!(callback, twilio::status_callback_url(&app.base));
     let sid = eventually(Duration::from_secs(5), || {
@@ -175,7 +265,10 @@ async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(ki
             .expect("call")
             .unwrap_or_default()
     };
-    let params = vec![("CallSid".to_string(), sid.clone()), ("CallStatus".to_string(), "no-answer".to_string())];
+    let params = vec![
+        ("CallSid".to_string(), sid.clone()),
+        ("CallStatus".to_string(), "no-answer".to_string()),
+    ];
     let post = |sig: String| {
         let params = params.clone();
         let callback = callback.clone();
@@ -191,41 +284,225 @@ async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(ki
         }
     };
     assert_eq!(post(String::new()).await, 403, "unsigned");
-    assert_eq!(post(twilio::signature("not-the-token", &callback, &params)).await, 403, "forged");
+    assert_eq!(
+        post(twilio::signature("not-the-token", &callback, &params)).await,
+        403,
+        "forged"
+    );
     let still: i64 = {
         let mut conn = app.db.get().expect("conn");
-        deliveries::table.filter(deliveries::state.eq("calling")).count().get_result(&mut *conn).expect("count")
+        deliveries::table
+            .filter(deliveries::state.eq("calling"))
+            .count()
+            .get_result(&mut *conn)
+            .expect("count")
     };
     assert_eq!(still, 1, "a refused report changes nothing");
-    assert_eq!(post(twilio::signature(TWILIO_TOKEN, &callback, &params)).await, 204);
+    assert_eq!(
+        post(twilio::signature(TWILIO_TOKEN, &callback, &params)).await,
+        204
+    );
     let texted = eventually(Duration::from_secs(10), || {
         fake.accepted().iter().any(|m| {
             m.get("To").map(String::as_str) == Some("+12025550142")
-                && m.get("Body").is_some_and(|b| b.contains("could not reach you (no answer)"))
+                && m.get("Body")
+                    .is_some_and(|b| b.contains("could not reach you (no answer)"))
         })
     })
     .await;
     assert!(texted, "Bo's fallback SMS: {:?}", fake.accepted());
 }
 
+/// The Dev outbox's link in the newest message to `to`.
+async fn link_in_outbox(owner: &Client, to: &str, prefix: &str) -> String {
+    let page = owner.get("/dev/outbox").await;
+    let row = page
+        .body
+        .find(to)
+        .unwrap_or_else(|| panic!("nothing to {to}:\n{}", page.body));
+    let rest = &page.body[row..];
+    let at = rest
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link:\n{rest}"));
+    rest[at..].split('"').next().unwrap_or_default().to_string()
+}
+
+async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated(kind: Kind) {
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
+    let fake = fakes::twilio_server();
+    let app = TestApp::spawn_with(kind, Arc::new(db), |s| {
+        use_twilio(s, &fake);
+        // Email stays with the console provider: the Dev outbox shows it.
+    })
+    .await;
+    let owner = app.owner().await;
+    let ana = contact(&owner, &app, "Ana", "+12025550100", "", "sms").await;
+    let cy = contact(&owner, &app, "Cy", "+12025550103", "", "none").await;
+    let fields = |tz: &'static str, lang: &'static str, alt: String, last: &'static str| {
+        vec![
+            ("name".to_string(), "Ops".to_string()),
+            ("time_zone".into(), tz.into()),
+            ("default_language".into(), lang.into()),
+            ("default_fallback".into(), "email".into()),
+            ("alternate_contact".into(), alt),
+            ("last_resort_email".into(), last.into()),
+        ]
+    };
+    let post = |f: Vec<(String, String)>| {
+        let owner = owner.clone();
+        async move {
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            owner.post_form("/settings", &f).await
+        }
+    };
+    // Refused values re-render the form beside their fields; nothing is stored.
+    let bad = post(fields("Mars/Olympus", "auto", "not-an-id".into(), "boss@")).await;
+    assert_eq!(bad.status, 422);
+    bad.assert_contains(r#"id="time_zone-error""#)
+        .assert_contains("IANA")
+        .assert_contains(r#"id="default_language-error""#)
+        .assert_contains(r#"id="alternate_contact-error""#)
+        .assert_contains(r#"id="last_resort_email-error""#)
+        .assert_contains(r#"value="Mars/Olympus""#);
+    owner
+        .get(r#"/settings"#)
+        .await
+        .assert_contains(r#"value="UTC""#)
+        .assert_contains(r#"No changes yet."#);
+    // Another workspace's contact (or a made-up one) is not an alternate.
+    let stranger = uuid::Uuid::now_v7().to_string();
+    assert_eq!(post(fields("UTC", "en", stranger, "")).await.status, 422);
+
+    post(fields(
+        "Asia/Shanghai",
+        "zh",
+        cy.clone(),
+        "boss@example.com",
+    ))
+    .await
+    .assert_redirect("/settings");
+    let page = owner.get("/settings").await;
+    page.assert_contains("Time zone: UTC → Asia/Shanghai")
+        .assert_contains("Default alert language: English → Chinese")
+        .assert_contains("Default fallback method: SMS → Email")
+        .assert_contains("Alternate contact: nobody → Cy")
+        .assert_contains("Last-resort recipient: none → boss@example.com")
+        .assert_contains("Waiting for activation")
+        .assert_contains("owner@example.com");
+
+    // Before activation the last resort is not used: Ana's wrong number goes to Cy, whose
+    // number is wrong too, and the chain ends with nobody reached.
+    let key = token(&owner).await;
+    policy(
+        &owner,
+        "Texts",
+        &[("contacts", &ana), ("methods", "sms")],
+        "0",
+    )
+    .await;
+    post_alerts(&app.base, &key, &alert("First")).await;
+    let ended = eventually(Duration::from_secs(10), || {
+        let mut conn = app.db.get().expect("conn");
+        deliveries::table
+            .filter(deliveries::unreached.eq(true))
+            .count()
+            .get_result::<i64>(&mut *conn)
+            .is_ok_and(|n| n == 1)
+    })
+    .await;
+    assert!(ended, "{:?}", chain(&app));
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains(r#"herald_unreached_chains_total{channel="sms"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"herald_fallback_deliveries_total{hop="alternate"} 1"#),
+        "{metrics}"
+    );
+
+    // The activation link: GET only shows it, POST activates it, once.
+    let link = link_in_outbox(&owner, "boss@example.com", &format!("{}/r/", app.base)).await;
+    let anon = Client::new(&app.base);
+    let path = link.trim_start_matches(&app.base).to_string();
+    anon.get(&path)
+        .await
+        .assert_contains("Receive alerts nobody else could get?");
+    owner
+        .get("/settings")
+        .await
+        .assert_contains("Waiting for activation");
+    anon.post_raw(&path, &[]).await.assert_contains("Activated");
+    owner
+        .get("/settings")
+        .await
+        .assert_contains("<strong>Activated</strong>");
+    assert_eq!(
+        anon.get(&path).await.status,
+        404,
+        "a used link stops working"
+    );
+
+    // Now the same failure reaches the last-resort address, by email, saying whom it was for.
+    post_alerts(&app.base, &key, &alert("Second")).await;
+    let reached = eventually(Duration::from_secs(10), || {
+        chain(&app)
+            .iter()
+            .any(|d| d.2.as_deref() == Some("last_resort") && d.1 == "delivered")
+    })
+    .await;
+    assert!(reached, "{:?}", chain(&app));
+    let outbox = owner.get("/dev/outbox").await;
+    outbox.assert_contains("This alert was meant for Ana, and nobody could be reached");
+}
+
 mod sqlite {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
+        super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(
+            crate::helpers::Kind::Sqlite,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unanswered_call_is_followed_by_the_fallback_method() {
-        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Sqlite).await
+        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Sqlite)
+            .await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
-        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(crate::helpers::Kind::Sqlite).await
+        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(
+            crate::helpers::Kind::Sqlite,
+        )
+        .await
     }
 }
 
 mod postgres {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
+        super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(
+            crate::helpers::Kind::Postgres,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_unanswered_call_is_followed_by_the_fallback_method() {
-        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Postgres).await
+        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Postgres)
+            .await
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
-        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(crate::helpers::Kind::Postgres).await
+        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(
+            crate::helpers::Kind::Postgres,
+        )
+        .await
     }
 }
