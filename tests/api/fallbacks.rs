@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::delivery::{eventually, policy, post_alerts, token};
 use crate::fakes::{self, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN};
 use crate::helpers::{Client, Kind, TestApp, TestDb};
+use crate::smtp_server::SmtpServer;
 
 fn verify_all(app: &TestApp, id: &str, fallback: &str) {
     let now = chrono::Utc::now().naive_utc();
@@ -463,7 +464,67 @@ async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated
     outbox.assert_contains("This alert was meant for Ana, and nobody could be reached");
 }
 
+async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(kind: Kind) {
+    let Some(smtp) = SmtpServer::start_refusing_nobody() else {
+        return;
+    };
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
+    let url = smtp.url();
+    let app = TestApp::spawn_with(kind, Arc::new(db), |s| {
+        s.email_provider = herald::config::EmailProvider::Smtp;
+        s.smtp.url = Some(url.into());
+        s.smtp.from = "Herald <alerts@example.com>".into();
+    })
+    .await;
+    let owner = app.owner().await;
+    let ana = contact(&owner, &app, "Ana", "", "nobody@example.com", "none").await;
+    let cy = contact(&owner, &app, "Cy", "", "cy@example.com", "none").await;
+    owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Ops"),
+                ("time_zone", "UTC"),
+                ("default_language", "en"),
+                ("default_fallback", "sms"),
+                ("alternate_contact", &cy),
+                ("last_resort_email", ""),
+            ],
+        )
+        .await
+        .assert_redirect("/settings");
+    let key = token(&owner).await;
+    policy(
+        &owner,
+        "Mail",
+        &[("contacts", &ana), ("methods", "email")],
+        "0",
+    )
+    .await;
+    post_alerts(&app.base, &key, &alert("QueueStuck")).await;
+    let mail = smtp
+        .wait_for_containing("cy@example.com", "meant for Ana")
+        .await;
+    assert!(mail.contains("550"), "says why: {mail}");
+    let steps = chain(&app);
+    assert_eq!(steps[0].0, "email");
+    assert_eq!(
+        steps[0].1, "refused",
+        "a missing mailbox is not retried: {steps:?}"
+    );
+    assert_eq!(steps[1].2.as_deref(), Some("alternate"), "{steps:?}");
+}
+
 mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
+        super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
+            crate::helpers::Kind::Sqlite,
+        )
+        .await
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
         super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(
@@ -486,6 +547,13 @@ mod sqlite {
 }
 
 mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
+        super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
+            crate::helpers::Kind::Postgres,
+        )
+        .await
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
         super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(

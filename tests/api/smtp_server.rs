@@ -112,6 +112,18 @@ fn test_certificates(dir: &std::path::Path) -> (std::path::PathBuf, std::path::P
     (dir.join("cert.pem"), dir.join("key.pem"))
 }
 
+/// aiosmtpd's Mailbox, except that `nobody@…` gets the answer of a mailbox that does not exist.
+const REFUSING_HANDLER: &str = r#"
+from aiosmtpd.handlers import Mailbox
+
+class Refusing(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("nobody@"):
+            return "550 5.1.1 <%s>: Recipient address rejected: mailbox does not exist" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+"#;
+
 impl SmtpServer {
     /// None (skip) when aiosmtpd is missing outside CI; under CI that is a failure.
     pub fn start() -> Option<SmtpServer> {
@@ -123,7 +135,17 @@ impl SmtpServer {
         std::fs::read_to_string(self.dir.path().join("ca.pem")).ok()
     }
 
+    /// A plain server that refuses every recipient at `nobody@…` with 550 (mailbox does not
+    /// exist) and keeps the rest.
+    pub fn start_refusing_nobody() -> Option<SmtpServer> {
+        Self::start_inner(Security::Plain, true)
+    }
+
     pub fn start_with(security: Security) -> Option<SmtpServer> {
+        Self::start_inner(security, false)
+    }
+
+    fn start_inner(security: Security, refusing: bool) -> Option<SmtpServer> {
         let Some(python) = python_with_aiosmtpd() else {
             assert!(!in_ci(), "CI=true and python3-aiosmtpd is not installed");
             eprintln!("skipped: python3-aiosmtpd not installed");
@@ -148,8 +170,15 @@ impl SmtpServer {
             };
             command.arg(c).arg(cert).arg(k).arg(key);
         }
+        let handler = if refusing {
+            std::fs::write(dir.path().join("refusing.py"), REFUSING_HANDLER).expect("handler");
+            command.env("PYTHONPATH", dir.path());
+            "refusing.Refusing"
+        } else {
+            "aiosmtpd.handlers.Mailbox"
+        };
         let child = command
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", handler])
             .arg(&maildir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -176,16 +205,22 @@ impl SmtpServer {
 
     /// The first delivered message addressed to `to`, with quoted-printable soft breaks undone.
     pub async fn wait_for(&self, to: &str) -> String {
+        self.wait_for_containing(to, "").await
+    }
+
+    /// The first delivered message addressed to `to` that contains `text`.
+    pub async fn wait_for_containing(&self, to: &str, text: &str) -> String {
         let new = self.dir.path().join("mail").join("new");
         for _ in 0..100 {
             if let Ok(entries) = std::fs::read_dir(&new) {
                 for e in entries.flatten() {
-                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    if text.contains(&format!("To: {to}")) {
-                        return text
-                            .replace("=\r\n", "")
-                            .replace("=\n", "")
-                            .replace("=3D", "=");
+                    let mail = std::fs::read_to_string(e.path())
+                        .unwrap_or_default()
+                        .replace("=\r\n", "")
+                        .replace("=\n", "")
+                        .replace("=3D", "=");
+                    if mail.contains(&format!("To: {to}")) && mail.contains(text) {
+                        return mail;
                     }
                 }
             }
