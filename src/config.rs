@@ -141,6 +141,9 @@ pub struct Settings {
     pub delivery_lease_secs: i64,
     /// Delivery workers; each claims a batch, sends it, and records it.
     pub delivery_workers: usize,
+    /// Seconds after placing a call before Alibaba Cloud is asked how it went (its call
+    /// detail report exists once the call has ended).
+    pub call_report_delay_secs: i64,
     /// Deliveries one worker claims at once.
     pub delivery_batch: i64,
     /// Sends in flight at once per worker.
@@ -181,6 +184,7 @@ impl Default for Settings {
             metrics_token: None,
             delivery_lease_secs: 60,
             delivery_workers: 2,
+            call_report_delay_secs: 20,
             delivery_batch: 200,
             delivery_concurrency: 128,
         }
@@ -416,6 +420,7 @@ impl Settings {
             },
             timeout: Duration::from_secs(self.provider_timeout_secs),
             poll: Duration::from_secs(1),
+            call_report_delay: chrono::Duration::seconds(self.call_report_delay_secs),
         }
     }
 

@@ -52,6 +52,9 @@ pub struct EngineSettings {
     pub timeout: Duration,
     /// The safety-net poll.
     pub poll: Duration,
+    /// How long after placing a call its provider is first asked how it went (providers
+    /// that answer queries: a report exists only once the call has ended).
+    pub call_report_delay: chrono::Duration,
 }
 
 #[derive(Clone)]
@@ -473,7 +476,7 @@ impl Engine {
                 .unwrap_or_default();
             for call in waiting {
                 // The call needs time to ring and end before its report exists.
-                if crate::store::now() - call.due_at < chrono::Duration::seconds(20) {
+                if crate::store::now() - call.due_at < self.0.settings.call_report_delay {
                     continue;
                 }
                 let Some(reference) = call.provider_ref else {

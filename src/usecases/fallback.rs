@@ -47,15 +47,15 @@ pub fn settle(
         let endings: Vec<Ending> = done
             .iter()
             .filter_map(|(id, s)| match s {
-                Settle::Tried { attempt, state, .. }
-                    if matches!(state, DeliveryState::Failed | DeliveryState::Refused) =>
-                {
-                    Some(Ending {
-                        id: id.clone(),
-                        ended: Ended::of_outcome(&attempt.outcome),
-                        why: attempt.message.clone(),
-                    })
-                }
+                Settle::Tried {
+                    attempt,
+                    state: DeliveryState::Failed | DeliveryState::Refused,
+                    ..
+                } => Some(Ending {
+                    id: id.clone(),
+                    ended: Ended::of_outcome(&attempt.outcome),
+                    why: attempt.message.clone(),
+                }),
                 _ => None,
             })
             .collect();

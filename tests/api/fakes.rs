@@ -118,6 +118,17 @@ async fn aliyun(body: web::Bytes, log: web::Data<Arc<Mutex<Log>>>) -> HttpRespon
     if !log.nonces.insert(map["SignatureNonce"].clone()) {
         return refuse(&mut log, "SignatureNonceUsed", "nonce reused", 400);
     }
+    if map["Action"] == "QueryCallDetailByCallId" {
+        for p in ["CallId", "ProdId", "QueryDate"] {
+            if !map.contains_key(p) {
+                return refuse(&mut log, "MissingParameter", p, 400);
+            }
+        }
+        log.accepted.push(map.clone());
+        // Every call this stand-in places rings out unanswered.
+        let data = serde_json::json!({ "callId": map["CallId"], "state": "200010", "stateDesc": "no answer", "duration": 0 });
+        return HttpResponse::Ok().json(serde_json::json!({ "Code": "OK", "Message": "OK", "RequestId": "r", "Data": data.to_string() }));
+    }
     let (number, extra) = match map["Action"].as_str() {
         "SendSms" => {
             for p in ["PhoneNumbers", "SignName", "TemplateCode", "TemplateParam"] {

@@ -517,7 +517,55 @@ async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(kind: Ki
     assert_eq!(steps[1].2.as_deref(), Some("alternate"), "{steps:?}");
 }
 
+async fn alibaba_calls_are_asked_how_they_went(kind: Kind) {
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
+    let fake = fakes::aliyun_server();
+    let app = TestApp::spawn_with(kind, Arc::new(db), |s| {
+        fakes::use_aliyun(s, &fake);
+        s.call_report_delay_secs = 0;
+    })
+    .await;
+    let owner = app.owner().await;
+    let ana = contact(&owner, &app, "Ana", "+8613800001234", "", "sms").await;
+    let key = token(&owner).await;
+    policy(
+        &owner,
+        "Calls",
+        &[("contacts", &ana), ("methods", "phone")],
+        "0",
+    )
+    .await;
+    post_alerts(&app.base, &key, &alert("Down")).await;
+    let alert_sms = || {
+        fake.accepted().into_iter().find(|m| {
+            m.get("Action").map(String::as_str) == Some("SendSms")
+                && m.get("TemplateCode").map(String::as_str) == Some("SMS_100000002")
+        })
+    };
+    // The stand-in's report says nobody answered: the fallback SMS follows.
+    let texted = eventually(Duration::from_secs(15), || alert_sms().is_some()).await;
+    assert!(texted, "{:?} {:?}", fake.accepted(), chain(&app));
+    let asked = fake
+        .accepted()
+        .into_iter()
+        .find(|m| m.get("Action").map(String::as_str) == Some("QueryCallDetailByCallId"));
+    assert_eq!(
+        asked.and_then(|m| m.get("CallId").cloned()).as_deref(),
+        Some("116012354148^10281378")
+    );
+    let param = alert_sms()
+        .and_then(|m| m.get("TemplateParam").cloned())
+        .unwrap_or_default();
+    assert!(param.contains("could not reach you (no answer)"), "{param}");
+}
+
 mod sqlite {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn alibaba_calls_are_asked_how_they_went() {
+        super::alibaba_calls_are_asked_how_they_went(crate::helpers::Kind::Sqlite).await
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
         super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
@@ -547,6 +595,10 @@ mod sqlite {
 }
 
 mod postgres {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn alibaba_calls_are_asked_how_they_went() {
+        super::alibaba_calls_are_asked_how_they_went(crate::helpers::Kind::Postgres).await
+    }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
         super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
