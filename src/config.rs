@@ -310,6 +310,11 @@ impl Settings {
                     .into(),
             ));
         }
+        if !(0..=170).contains(&self.call_report_delay_secs) {
+            return Err(ConfigError::Invalid(
+                "call_report_delay_secs must be 0–170 (a call with no outcome after 180 s counts as not reached)".into(),
+            ));
+        }
         if !(1..=16).contains(&self.delivery_workers)
             || !(1..=1000).contains(&self.delivery_batch)
             || !(1..=1024).contains(&self.delivery_concurrency)
