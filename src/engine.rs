@@ -18,17 +18,22 @@ use tokio::sync::Notify;
 
 use crate::background::Background;
 use crate::channels::{CallReports, Providers};
+use crate::domain::Language;
+use crate::domain::catalog::Lang;
 use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
+use crate::domain::settings::TimeZone;
 use crate::metrics::{Metrics, Tried, Waiting};
 use crate::outbound::{self, TargetPolicy};
 use crate::store::chatbots::{self, Chatbot};
 use crate::store::outbox::{self, Attempt, Job, NotificationRow, Settle};
 use crate::store::webhooks::{self, Webhook};
-use crate::store::{ChatbotId, Db, DeliveryId, StoreError, WebhookId};
+use crate::store::{
+    ChatbotId, ContactId, Db, DeliveryId, StoreError, WebhookId, contacts, workspaces,
+};
 use crate::usecases::fallback::{self, FollowedUp};
 use crate::usecases::notify::{self, Notifier};
 use rate_limit::RateLimits;
-use send::{Senders, Try};
+use send::{Senders, Speaks, Try};
 
 /// How long a placed call may take to report its outcome before it counts as not reached: a
 /// call rings for up to a minute, and providers report within seconds of its end.
@@ -69,11 +74,12 @@ struct Inner {
     metrics: Metrics,
 }
 
-/// A delivery's target, loaded once per batch.
+/// A delivery's target, loaded once per batch, with the language and time zone its messages
+/// are written in.
 enum Target {
-    Chatbot(Chatbot),
+    Chatbot(Chatbot, Lang),
     Webhook(Webhook),
-    Person,
+    Person(Speaks),
     Gone(String),
 }
 
@@ -221,10 +227,20 @@ impl Engine {
             .run(move |c| {
                 let notes = outbox::notifications(c, &note_ids)?;
                 let mut targets = HashMap::new();
+                let mut spaces: HashMap<crate::store::WorkspaceId, (Language, TimeZone)> =
+                    HashMap::new();
                 for (channel, ws, id) in wanted {
                     if targets.contains_key(&id) {
                         continue;
                     }
+                    if !spaces.contains_key(&ws) {
+                        let w = workspaces::get(c, &ws)?;
+                        spaces.insert(ws.clone(), (w.default_language(), w.time_zone()));
+                    }
+                    let (default, tz) = spaces
+                        .get(&ws)
+                        .copied()
+                        .unwrap_or((Language::English, TimeZone::UTC));
                     let gone = || {
                         Target::Gone(format!(
                             "the {} was deleted",
@@ -234,7 +250,7 @@ impl Engine {
                     let target = match channel {
                         Channel::Chatbot => {
                             match ChatbotId::parse(&id).map(|b| chatbots::get(c, &ws, &b)) {
-                                Some(Ok(bot)) => Target::Chatbot(bot),
+                                Some(Ok(bot)) => Target::Chatbot(bot, Lang::of(default, default)),
                                 Some(Err(StoreError::NotFound)) | None => gone(),
                                 Some(Err(e)) => return Err(e),
                             }
@@ -246,7 +262,22 @@ impl Engine {
                                 Some(Err(e)) => return Err(e),
                             }
                         }
-                        _ => Target::Person,
+                        _ => {
+                            // A contact speaks their own language; the last-resort address the
+                            // workspace's.
+                            let own = match ContactId::parse(&id) {
+                                Some(cid) => match contacts::get(c, &ws, &cid) {
+                                    Ok(contact) => contact.language(),
+                                    Err(StoreError::NotFound) => default,
+                                    Err(e) => return Err(e),
+                                },
+                                None => default,
+                            };
+                            Target::Person(Speaks {
+                                lang: Lang::of(own, default),
+                                tz,
+                            })
+                        }
                     };
                     targets.insert(id, target);
                 }
@@ -261,7 +292,7 @@ impl Engine {
         let mut chats: BTreeMap<String, Vec<Job>> = BTreeMap::new();
         for job in jobs {
             match targets.get(&job.target_id) {
-                Some(Target::Chatbot(_)) => {
+                Some(Target::Chatbot(..)) => {
                     chats.entry(job.target_id.clone()).or_default().push(job)
                 }
                 _ => units.push(Unit::One(job)),
@@ -289,7 +320,7 @@ impl Engine {
         let s = &self.0.senders;
         match unit {
             Unit::Chat(id, jobs) => {
-                let Some(Target::Chatbot(bot)) = targets.get(id.as_str()) else {
+                let Some(Target::Chatbot(bot, lang)) = targets.get(id.as_str()) else {
                     return Vec::new();
                 };
                 let taken = self
@@ -322,7 +353,7 @@ impl Engine {
                 }
                 let datas: Vec<serde_json::Value> = jobs.iter().filter_map(payload).collect();
                 let refs: Vec<&serde_json::Value> = datas.iter().collect();
-                let tried = send::to_chatbot(s, bot, &send::merged(&refs)).await;
+                let tried = send::to_chatbot(s, bot, &send::merged(&refs), *lang).await;
                 jobs.iter()
                     .map(|j| (j.id.clone(), self.settle(j, notes, &tried)))
                     .collect()
@@ -334,8 +365,11 @@ impl Engine {
                     (Some(Channel::Webhook), Some(data), Some(Target::Webhook(hook))) => {
                         send::to_webhook(s, hook, &data, &job).await
                     }
-                    (Some(channel), Some(data), _) => {
-                        send::to_person(s, channel, &job, &data).await
+                    (Some(channel), Some(data), Some(Target::Person(speaks))) => {
+                        send::to_person(s, channel, &job, &data, *speaks).await
+                    }
+                    (Some(channel), Some(_), _) => {
+                        Try::refused(format!("no {} target was loaded", channel.label()))
                     }
                     (None, _, _) => Try::refused(format!("unknown channel {:?}", job.channel)),
                 };

@@ -6,6 +6,8 @@
 use serde_json::Value;
 
 use super::chat_parts::ChatMessage;
+use crate::domain::catalog::{Lang, Phrase, say};
+use crate::domain::settings::TimeZone;
 use crate::template::{RenderOptions, Template};
 
 /// Alerts listed in a chat card or an email before "… and N more alerts".
@@ -24,12 +26,19 @@ fn text_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-fn status(data: &Value) -> &str {
-    if text_of(data, "status") == "resolved" {
-        "RESOLVED"
-    } else {
-        "FIRING"
-    }
+fn resolved(data: &Value) -> bool {
+    text_of(data, "status") == "resolved"
+}
+
+fn status(data: &Value, lang: Lang) -> String {
+    say(
+        lang,
+        if resolved(data) {
+            Phrase::Resolved
+        } else {
+            Phrase::Firing
+        },
+    )
 }
 
 /// The name the notification goes by: the common alertname, else the group's labels.
@@ -60,8 +69,13 @@ fn summary(alert: &Value) -> &str {
 }
 
 /// `[FIRING:2] HighCPU (critical)`.
-pub fn title(data: &Value) -> String {
-    let mut t = format!("[{}:{}] {}", status(data), alerts(data).len(), name(data));
+pub fn title(data: &Value, lang: Lang) -> String {
+    let mut t = format!(
+        "[{}:{}] {}",
+        status(data, lang),
+        alerts(data).len(),
+        name(data)
+    );
     if let Some(s) = severity(data) {
         t.push_str(&format!(" ({s})"));
     }
@@ -83,9 +97,9 @@ fn labels_line(alert: &Value) -> String {
 
 /// The default card: one entry per alert (status, summary, labels, link), at most ten, then
 /// how many more there are. A card template, when the bot has one, replaces the text.
-pub fn chat(data: &Value, card_template: &str) -> ChatMessage {
+pub fn chat(data: &Value, card_template: &str, lang: Lang) -> ChatMessage {
     let text = if card_template.trim().is_empty() {
-        default_card(data)
+        default_card(data, lang)
     } else {
         match Template::parse(card_template)
             .map_err(|e| format!("template error at {e}"))
@@ -95,29 +109,32 @@ pub fn chat(data: &Value, card_template: &str) -> ChatMessage {
             }) {
             Ok(text) if !text.trim().is_empty() => text,
             // A broken or empty template must not silence the alert: the standard card goes.
-            Ok(_) => default_card(data),
+            Ok(_) => default_card(data, lang),
             Err(e) => format!(
                 "{}\n\n(The card template could not be used: {e})",
-                default_card(data)
+                default_card(data, lang)
             ),
         }
     };
     ChatMessage {
-        title: title(data),
+        title: title(data, lang),
         text,
         ..ChatMessage::default()
     }
 }
 
-fn default_card(data: &Value) -> String {
+fn default_card(data: &Value, lang: Lang) -> String {
     let all = alerts(data);
     let mut out = String::new();
     for a in all.iter().take(LISTED) {
-        let state = if text_of(a, "status") == "resolved" {
-            "✅ resolved"
-        } else {
-            "🔥 firing"
-        };
+        let state = say(
+            lang,
+            if text_of(a, "status") == "resolved" {
+                Phrase::BadgeResolved
+            } else {
+                Phrase::BadgeFiring
+            },
+        );
         let about = summary(a);
         out.push_str(&format!(
             "- **{state}** {}",
@@ -133,11 +150,17 @@ fn default_card(data: &Value) -> String {
         }
         let link = text_of(a, "heraldURL");
         if !link.is_empty() {
-            out.push_str(&format!("  [Open in Herald]({link})\n"));
+            out.push_str(&format!(
+                "  [{}]({link})\n",
+                say(lang, Phrase::OpenInHerald)
+            ));
         }
     }
     if all.len() > LISTED {
-        out.push_str(&format!("… and {} more alerts\n", all.len() - LISTED));
+        out.push_str(&format!(
+            "{}\n",
+            say(lang, Phrase::AndMore(all.len() - LISTED))
+        ));
     }
     out
 }
@@ -161,8 +184,13 @@ pub fn with_note(note: Option<&str>, text: String) -> String {
 }
 
 /// The email form of [`with_note`]: the note as the HTML body's first paragraph, too.
-pub fn email_with_note(note: Option<&str>, data: &Value) -> (String, String, String) {
-    let (subject, text, html) = email(data);
+pub fn email_with_note(
+    note: Option<&str>,
+    data: &Value,
+    lang: Lang,
+    tz: TimeZone,
+) -> (String, String, String) {
+    let (subject, text, html) = email(data, lang, tz);
     match note {
         Some(n) if !n.is_empty() => (
             subject,
@@ -173,19 +201,19 @@ pub fn email_with_note(note: Option<&str>, data: &Value) -> (String, String, Str
     }
 }
 
-pub fn sms(data: &Value) -> String {
+pub fn sms(data: &Value, lang: Lang) -> String {
     let all = alerts(data);
-    let mut s = format!("Herald {}: {}", status(data), name(data));
+    let mut s = format!("Herald {}: {}", status(data, lang), name(data));
     if let Some(sev) = severity(data) {
         s.push_str(&format!(" ({sev})"));
     }
     if let Some(first) = all.first() {
         let instance = text_of(&first["labels"], "instance");
         if !instance.is_empty() {
-            s.push_str(&format!(" on {instance}"));
+            s.push_str(&say(lang, Phrase::On(instance)));
         }
         if all.len() > 1 {
-            s.push_str(&format!(" +{} more", all.len() - 1));
+            s.push_str(&say(lang, Phrase::PlusMore(all.len() - 1)));
         }
         let about = summary(first);
         if !about.is_empty() {
@@ -196,21 +224,19 @@ pub fn sms(data: &Value) -> String {
 }
 
 /// What a call reads out: short, no symbols a speech engine would spell.
-pub fn voice(data: &Value) -> String {
+pub fn voice(data: &Value, lang: Lang) -> String {
     let n = alerts(data).len();
-    let what = if status(data) == "RESOLVED" {
-        "has resolved"
+    let spoken = name(data).replace(['_', '-'], " ");
+    let what = if resolved(data) {
+        Phrase::VoiceResolved(&spoken)
     } else {
-        "is firing"
+        Phrase::VoiceFiring(&spoken)
     };
-    let mut s = format!(
-        "Herald alert. {} {what}",
-        name(data).replace(['_', '-'], " ")
-    );
+    let mut s = format!("{} {}", say(lang, Phrase::VoiceIntro), say(lang, what));
     if n > 1 {
-        s.push_str(&format!(", {n} alerts"));
+        s.push_str(&say(lang, Phrase::VoiceCount(n)));
     }
-    s.push('.');
+    s.push(if lang == Lang::Zh { '。' } else { '.' });
     if let Some(first) = alerts(data).first() {
         let about = summary(first);
         if !about.is_empty() {
@@ -228,8 +254,9 @@ fn escape_html(s: &str) -> String {
 }
 
 /// Subject, text body and HTML body, each alert with its labels and link.
-pub fn email(data: &Value) -> (String, String, String) {
-    let subject = title(data);
+pub fn email(data: &Value, lang: Lang, tz: TimeZone) -> (String, String, String) {
+    let subject = title(data, lang);
+    let open = say(lang, Phrase::OpenInHerald);
     let all = alerts(data);
     let mut text = format!("{subject}\n\n");
     let mut html = format!(
@@ -242,29 +269,40 @@ pub fn email(data: &Value) -> (String, String, String) {
         let about = summary(a);
         let labels = labels_line(a);
         let link = text_of(a, "heraldURL");
+        let started = chrono::DateTime::parse_from_rfc3339(text_of(a, "startsAt"))
+            .map(|t| say(lang, Phrase::Started(&tz.show(t.naive_utc()))))
+            .unwrap_or_default();
         text.push_str(&format!("- [{state}] {alertname}"));
         if !about.is_empty() {
             text.push_str(&format!(": {about}"));
         }
         text.push_str(&format!("\n  {labels}\n"));
+        if !started.is_empty() {
+            text.push_str(&format!("  {started}\n"));
+        }
         if !link.is_empty() {
             text.push_str(&format!("  {link}\n"));
         }
         html.push_str(&format!(
-            "<li><b>{}</b> {} {}<br><small>{}</small>{}</li>\n",
+            "<li><b>{}</b> {} {}<br><small>{} {}</small>{}</li>\n",
             escape_html(state),
             escape_html(alertname),
             escape_html(about),
             escape_html(&labels),
+            escape_html(&started),
             if link.is_empty() {
                 String::new()
             } else {
-                format!(" <a href=\"{}\">Open in Herald</a>", escape_html(link))
+                format!(
+                    " <a href=\"{}\">{}</a>",
+                    escape_html(link),
+                    escape_html(&open)
+                )
             }
         ));
     }
     if all.len() > LISTED * 5 {
-        let more = format!("… and {} more alerts", all.len() - LISTED * 5);
+        let more = say(lang, Phrase::AndMore(all.len() - LISTED * 5));
         text.push_str(&format!("{more}\n"));
         html.push_str(&format!("<li>{more}</li>\n"));
     }
@@ -297,7 +335,7 @@ mod tests {
 
     #[test]
     fn the_default_card_lists_ten_alerts_then_counts_the_rest() {
-        let m = chat(&payload(13, "firing"), "");
+        let m = chat(&payload(13, "firing"), "", Lang::En);
         assert_eq!(m.title, "[FIRING:13] HighCPU (critical)");
         assert_eq!(m.text.matches("🔥 firing").count(), 10);
         assert!(m.text.contains("… and 3 more alerts"), "{}", m.text);
@@ -311,35 +349,72 @@ mod tests {
     #[test]
     fn a_card_template_replaces_the_text_and_a_broken_one_does_not_silence_the_alert() {
         let data = payload(1, "firing");
-        let m = chat(&data, "{{ .commonLabels.alertname }} is {{ .status }}");
+        let m = chat(
+            &data,
+            "{{ .commonLabels.alertname }} is {{ .status }}",
+            Lang::En,
+        );
         assert_eq!(m.text, "HighCPU is firing");
-        let broken = chat(&data, "{{ .x | nosuchfunc }}");
+        let broken = chat(&data, "{{ .x | nosuchfunc }}", Lang::En);
         assert!(broken.text.contains("🔥 firing") && broken.text.contains("could not be used"));
-        assert!(chat(&data, "{{ \"  \" }}").text.contains("🔥 firing"));
+        assert!(
+            chat(&data, "{{ \"  \" }}", Lang::En)
+                .text
+                .contains("🔥 firing")
+        );
     }
 
     #[test]
     fn sms_and_voice_are_short() {
         let data = payload(3, "firing");
-        let s = sms(&data);
+        let s = sms(&data, Lang::En);
         assert_eq!(
             s,
             "Herald FIRING: HighCPU (critical) on web-0 +2 more — CPU above 90%"
         );
         let mut long = payload(1, "firing");
         long["alerts"][0]["annotations"]["summary"] = json!("x".repeat(500));
-        assert_eq!(sms(&long).chars().count(), 140);
+        assert_eq!(sms(&long, Lang::En).chars().count(), 140);
         assert_eq!(
-            voice(&payload(1, "resolved")),
+            voice(&payload(1, "resolved"), Lang::En),
             "Herald alert. HighCPU has resolved. CPU above 90%."
         );
+    }
+
+    #[test]
+    fn every_default_message_speaks_chinese_with_times_in_the_workspace_zone() {
+        let mut data = payload(13, "firing");
+        data["alerts"][0]["startsAt"] = json!("2026-12-03T14:05:00Z");
+        let card = chat(&data, "", Lang::Zh);
+        assert_eq!(card.title, "[告警:13] HighCPU (critical)");
+        assert!(
+            card.text.contains("🔥 告警中") && card.text.contains("……另有 3 条告警"),
+            "{}",
+            card.text
+        );
+        assert!(card.text.contains("[在 Herald 中查看]"));
+        assert_eq!(
+            sms(&payload(3, "firing"), Lang::Zh),
+            "Herald 告警: HighCPU (critical)，位于 web-0，另有 2 条 — CPU above 90%"
+        );
+        assert_eq!(
+            voice(&payload(2, "resolved"), Lang::Zh),
+            "Herald 告警。 HighCPU 已恢复，共 2 条告警。 CPU above 90%."
+        );
+        let shanghai = TimeZone::parse("Asia/Shanghai").unwrap_or(TimeZone::UTC);
+        let (subject, text, html) = email(&data, Lang::Zh, shanghai);
+        assert_eq!(subject, "[告警:13] HighCPU (critical)");
+        assert!(text.contains("开始于 2026-12-03 22:05 CST"), "{text}");
+        assert!(html.contains("在 Herald 中查看"));
+        let (_, text, _) = email(&data, Lang::En, TimeZone::UTC);
+        assert!(text.contains("started 2026-12-03 14:05 UTC"), "{text}");
     }
 
     #[test]
     fn email_has_subject_text_and_escaped_html() {
         let mut data = payload(2, "firing");
         data["alerts"][0]["annotations"]["summary"] = json!("<script>x</script>");
-        let (subject, text, html) = email(&data);
+        let (subject, text, html) = email(&data, Lang::En, TimeZone::UTC);
         assert_eq!(subject, "[FIRING:2] HighCPU (critical)");
         assert!(text.contains("https://h.example.com/alerts/1"));
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));

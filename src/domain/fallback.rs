@@ -9,6 +9,7 @@
 //!
 //! Anything else ends the chain with nobody reached.
 
+use crate::domain::catalog::{Lang, Phrase, Via, say};
 use crate::domain::contact::{DefaultFallback, Fallback};
 use crate::domain::ids::ContactId;
 use crate::domain::notification::Channel;
@@ -55,6 +56,8 @@ pub struct Reachable {
     pub phone: Option<PhoneNumber>,
     pub email: Option<EmailAddress>,
     pub fallback: Fallback,
+    /// The language messages to them are written in.
+    pub lang: Lang,
 }
 
 /// The workspace's settings the rules fall back on.
@@ -64,6 +67,16 @@ pub struct Backstops<'a> {
     pub alternate: Option<&'a Reachable>,
     /// Only an activated address.
     pub last_resort: Option<&'a EmailAddress>,
+    /// The workspace's language (the last-resort address has none of its own).
+    pub default_lang: Lang,
+}
+
+fn via(channel: Channel) -> Via {
+    match channel {
+        Channel::Sms => Via::Sms,
+        Channel::Email => Via::Email,
+        _ => Via::Call,
+    }
 }
 
 /// The delivery that failed.
@@ -172,10 +185,7 @@ fn fallback_method(
         target_id: person.id.to_string(),
         recipient: person.name.clone(),
         address: address.to_string(),
-        note: format!(
-            "Herald called you about this alert and could not reach you ({}).",
-            failed.why
-        ),
+        note: say(person.lang, Phrase::NoteNotReached { why: failed.why }),
     })
 }
 
@@ -215,11 +225,13 @@ fn alternate(failed: &Failed, back: &Backstops, done: &[Hop]) -> Decision {
         target_id: alt.id.to_string(),
         recipient: alt.name.clone(),
         address,
-        note: format!(
-            "This alert was meant for {}, but {} to them failed ({}). It came to you as the workspace's alternate contact.",
-            person.name,
-            failed.channel.label(),
-            failed.why
+        note: say(
+            alt.lang,
+            Phrase::NoteAlternate {
+                meant_for: &person.name,
+                via: via(failed.channel),
+                why: failed.why,
+            },
         ),
     })
 }
@@ -233,12 +245,14 @@ fn last_resort(failed: &Failed, back: &Backstops, done: &[Hop]) -> Decision {
             target_id: LAST_RESORT_TARGET.into(),
             recipient: "Last-resort recipient".into(),
             address: email.as_str().to_string(),
-            note: format!(
-                "This alert was meant for {}, and nobody could be reached: {} to {} failed ({}). It came to you as the workspace's last-resort recipient.",
-                person.name,
-                failed.channel.label(),
-                failed.recipient,
-                failed.why
+            note: say(
+                back.default_lang,
+                Phrase::NoteLastResort {
+                    meant_for: &person.name,
+                    via: via(failed.channel),
+                    recipient: failed.recipient,
+                    why: failed.why,
+                },
             ),
         }),
         Some(_) => Decision::Unreached("the last-resort recipient was already tried".into()),
@@ -267,6 +281,7 @@ mod tests {
                 .then(|| EmailAddress::parse(&format!("{}@example.com", name.to_lowercase())).ok())
                 .flatten(),
             fallback,
+            lang: Lang::En,
         }
     }
 
@@ -297,6 +312,7 @@ mod tests {
         default_fallback: DefaultFallback::Sms,
         alternate: None,
         last_resort: None,
+        default_lang: Lang::En,
     };
 
     #[test]
@@ -380,6 +396,7 @@ mod tests {
             default_fallback: DefaultFallback::Sms,
             alternate: Some(&alt),
             last_resort: Some(&boss),
+            default_lang: Lang::Zh,
         };
         let mut f = failed(Channel::Sms, Ended::WrongAddress, None, &ana);
         f.why = "number invalid";
@@ -404,6 +421,11 @@ mod tests {
             (Hop::LastResort, Channel::Email, "oncall-boss@example.com")
         );
         assert_eq!(n.target_id, LAST_RESORT_TARGET);
+        assert!(
+            n.note.starts_with("此告警原本发给 Ana"),
+            "in the workspace's language: {}",
+            n.note
+        );
         // And when that fails, nobody could be reached.
         let f = failed(
             Channel::Email,
@@ -425,6 +447,7 @@ mod tests {
             default_fallback: DefaultFallback::Sms,
             alternate: Some(&ana),
             last_resort: Some(&boss),
+            default_lang: Lang::En,
         };
         let n = sent(next(
             &failed(Channel::Email, Ended::WrongAddress, None, &ana),

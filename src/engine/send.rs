@@ -9,8 +9,10 @@ use crate::channels::{
     Email, FailureKind, Providers, SendFailure, SendResult, Sms, SmsPurpose, VoiceCall,
     alert_messages, chat, webhook,
 };
+use crate::domain::catalog::Lang;
 use crate::domain::notification::Channel;
-use crate::domain::{EmailAddress, Language, PhoneNumber};
+use crate::domain::settings::TimeZone;
+use crate::domain::{EmailAddress, PhoneNumber};
 use crate::outbound::TargetPolicy;
 use crate::store::chatbots::Chatbot;
 use crate::store::outbox::Job;
@@ -52,6 +54,13 @@ impl Try {
             duration_ms: 0,
         }
     }
+}
+
+/// The language a recipient's messages are written in, and the zone their times are shown in.
+#[derive(Debug, Clone, Copy)]
+pub struct Speaks {
+    pub lang: Lang,
+    pub tz: TimeZone,
 }
 
 /// What sending needs: the pooled client, the outbound rules and the providers.
@@ -124,7 +133,7 @@ pub async fn to_webhook(s: &Senders, hook: &Webhook, data: &Value, job: &Job) ->
     clock.done(call.outcome.map(|_| ()), code, message)
 }
 
-pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value) -> Try {
+pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value, lang: Lang) -> Try {
     let clock = Clock::start();
     let target = chat::Bot {
         platform: bot.platform,
@@ -132,7 +141,7 @@ pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value) -> Try {
         secret: bot.secret.clone(),
         keyword: bot.keyword.clone(),
     };
-    let message = alert_messages::chat(data, &bot.card_template);
+    let message = alert_messages::chat(data, &bot.card_template, lang);
     let answer = chat::send(&s.http, s.policy, &target, &message).await;
     let code = answer
         .code
@@ -142,11 +151,16 @@ pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value) -> Try {
 }
 
 /// SMS, calls and email to a person, at the address the delivery was queued with.
-pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -> Try {
+pub async fn to_person(
+    s: &Senders,
+    channel: Channel,
+    job: &Job,
+    data: &Value,
+    speaks: Speaks,
+) -> Try {
     let address = job.address.as_deref().unwrap_or("");
     let workspace_id = Some(job.workspace_id.clone());
-    // Recipients' languages arrive with the language issue; English until then.
-    let language = Language::English;
+    let (lang, language) = (speaks.lang, speaks.lang.language());
     match channel {
         Channel::Sms | Channel::Phone => {
             let Ok(to) = PhoneNumber::parse_stored(address) else {
@@ -155,7 +169,7 @@ pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -
             let clock = Clock::start();
             let result = if channel == Channel::Sms {
                 let text =
-                    alert_messages::with_note(job.note.as_deref(), alert_messages::sms(data));
+                    alert_messages::with_note(job.note.as_deref(), alert_messages::sms(data, lang));
                 let sms = Sms {
                     workspace_id,
                     to,
@@ -171,7 +185,7 @@ pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -
                     to,
                     text: alert_messages::with_note(
                         job.note.as_deref(),
-                        alert_messages::voice(data),
+                        alert_messages::voice(data, lang),
                     ),
                     language,
                 };
@@ -183,7 +197,8 @@ pub async fn to_person(s: &Senders, channel: Channel, job: &Job, data: &Value) -
             let Ok(to) = EmailAddress::parse(address) else {
                 return Try::refused(format!("{address:?} is not an email address"));
             };
-            let (subject, text, html) = alert_messages::email_with_note(job.note.as_deref(), data);
+            let (subject, text, html) =
+                alert_messages::email_with_note(job.note.as_deref(), data, lang, speaks.tz);
             let email = Email {
                 workspace_id,
                 to,

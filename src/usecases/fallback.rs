@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 
+use crate::domain::Language;
+use crate::domain::catalog::Lang;
 use crate::domain::fallback::{self, Backstops, Decision, Ended, Failed, Hop, Reachable};
 use crate::domain::ids::{ContactId, DeliveryId};
 use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
@@ -128,13 +130,14 @@ pub fn expire_calls(conn: &mut DbConn, at: NaiveDateTime) -> StoreResult<(usize,
     Ok((expired, out))
 }
 
-fn reachable(c: &Contact) -> Reachable {
+fn reachable(c: &Contact, default: Language) -> Reachable {
     Reachable {
         id: c.id.clone(),
         name: c.name.clone(),
         phone: c.usable_phone(),
         email: c.usable_email(),
         fallback: c.fallback(),
+        lang: Lang::of(c.language(), default),
     }
 }
 
@@ -148,7 +151,7 @@ fn settings(c: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Settings> {
     let workspace = workspaces::get(c, ws)?;
     let alternate = match &workspace.alternate_contact_id {
         Some(id) => match contacts::get(c, ws, id) {
-            Ok(alt) => Some(reachable(&alt)),
+            Ok(alt) => Some(reachable(&alt, workspace.default_language())),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
         },
@@ -204,8 +207,9 @@ fn decide(c: &mut DbConn, row: &EndedRow, ending: &Ending, s: &Settings) -> Stor
     let Some(person) = ContactId::parse(row.meant_for()) else {
         return Ok(Decision::Unreached("the delivery names no contact".into()));
     };
+    let default = s.workspace.default_language();
     let person = match contacts::get(c, &row.workspace_id, &person) {
-        Ok(p) => reachable(&p),
+        Ok(p) => reachable(&p, default),
         Err(StoreError::NotFound) => {
             return Ok(Decision::Unreached("the contact was deleted".into()));
         }
@@ -224,6 +228,7 @@ fn decide(c: &mut DbConn, row: &EndedRow, ending: &Ending, s: &Settings) -> Stor
         default_fallback: s.workspace.default_fallback(),
         alternate: s.alternate.as_ref(),
         last_resort: s.workspace.activated_last_resort(),
+        default_lang: Lang::of(default, default),
     };
     Ok(fallback::next(&failed, &back, &done, &covered))
 }

@@ -461,7 +461,7 @@ async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated
     .await;
     assert!(reached, "{:?}", chain(&app));
     let outbox = owner.get("/dev/outbox").await;
-    outbox.assert_contains("This alert was meant for Ana, and nobody could be reached");
+    outbox.assert_contains("此告警原本发给 Ana，但无人可以联系到");
 }
 
 async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(kind: Kind) {
@@ -529,6 +529,14 @@ async fn alibaba_calls_are_asked_how_they_went(kind: Kind) {
     .await;
     let owner = app.owner().await;
     let ana = contact(&owner, &app, "Ana", "+8613800001234", "", "sms").await;
+    // Ana reads Chinese: the call, and the SMS that follows it, speak it.
+    {
+        let mut conn = app.db.get().expect("conn");
+        diesel::update(contacts::table.filter(contacts::id.eq(&ana)))
+            .set(contacts::language.eq("zh"))
+            .execute(&mut *conn)
+            .expect("language");
+    }
     let key = token(&owner).await;
     policy(
         &owner,
@@ -558,7 +566,18 @@ async fn alibaba_calls_are_asked_how_they_went(kind: Kind) {
     let param = alert_sms()
         .and_then(|m| m.get("TemplateParam").cloned())
         .unwrap_or_default();
-    assert!(param.contains("could not reach you (no answer)"), "{param}");
+    assert!(
+        param.contains("未能联系到您（no answer）") && param.contains("Herald 告警"),
+        "{param}"
+    );
+    let call = fake
+        .accepted()
+        .into_iter()
+        .find(|m| m.get("Action").map(String::as_str) == Some("SingleCallByTts"));
+    let said = call
+        .and_then(|m| m.get("TtsParam").cloned())
+        .unwrap_or_default();
+    assert!(said.contains("Herald 告警。 Down 正在告警"), "{said}");
 }
 
 mod sqlite {
