@@ -28,6 +28,14 @@ impl TimeZone {
         self.0.from_utc_datetime(&utc).naive_local()
     }
 
+    /// With seconds: `2026-12-03 22:05:09 CST`.
+    pub fn show_seconds(&self, utc: NaiveDateTime) -> String {
+        self.0
+            .from_utc_datetime(&utc)
+            .format("%Y-%m-%d %H:%M:%S %Z")
+            .to_string()
+    }
+
     /// `utc` written for people in this zone, e.g. `2026-12-03 22:05 CST`.
     pub fn show(&self, utc: NaiveDateTime) -> String {
         self.0

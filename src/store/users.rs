@@ -4,6 +4,7 @@ use diesel::prelude::*;
 use super::schema::{memberships, user_sessions, users, workspaces};
 use super::sessions::SessionToken;
 use super::{DbConn, StoreError, StoreResult, UserId, WorkspaceId, now};
+use crate::domain::settings::TimeZone;
 use crate::domain::{EmailAddress, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,6 +27,8 @@ pub struct SessionUser {
     pub workspace_name: String,
     pub role: Role,
     pub session_expires_at: NaiveDateTime,
+    /// The workspace's time zone: every time the console shows is in it.
+    pub time_zone: TimeZone,
 }
 
 #[derive(Debug, Clone)]
@@ -182,6 +185,7 @@ pub fn session_user(
                 workspaces::name,
                 memberships::role,
                 user_sessions::expires_at,
+                workspaces::time_zone,
             ));
         match preferred {
             Some(ws) => query
@@ -202,6 +206,7 @@ pub fn session_user(
         workspace_name,
         role,
         expires_at,
+        time_zone,
     )) = row
     else {
         return match preferred {
@@ -214,6 +219,10 @@ pub fn session_user(
         tracing::error!(user = %user_id, workspace = %workspace_id, role, "membership has an unknown role");
         return Ok(None);
     };
+    let time_zone = TimeZone::parse(&time_zone).unwrap_or_else(|e| {
+        tracing::error!(workspace = %workspace_id, time_zone, e, "stored time zone does not decode; showing UTC");
+        TimeZone::UTC
+    });
     Ok(Some(SessionUser {
         user_id,
         email,
@@ -222,6 +231,7 @@ pub fn session_user(
         workspace_name,
         role,
         session_expires_at: expires_at,
+        time_zone,
     }))
 }
 
@@ -233,6 +243,7 @@ type SessionRow = (
     String,
     String,
     NaiveDateTime,
+    String,
 );
 
 pub fn members(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Member>> {

@@ -14,6 +14,7 @@ use super::layout::Layout;
 use crate::domain::alert::{AlertStatus, Labels};
 use crate::domain::notification::DeliveryState;
 use crate::domain::routing::Route;
+use crate::domain::settings::TimeZone;
 use crate::error::AppError;
 use crate::store::alerts::{self, AlertRow, Filter, PAGE_SIZE};
 use crate::store::outbox::{self, NotificationLog, NotificationRow, StateCounts};
@@ -135,7 +136,7 @@ impl IndexPage {
     }
 
     pub fn when(&self, t: &chrono::NaiveDateTime) -> String {
-        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        self.layout.when(t)
     }
 }
 
@@ -235,13 +236,13 @@ pub struct Told {
 }
 
 impl Told {
-    fn of(log: NotificationLog) -> Told {
+    fn of(log: NotificationLog, tz: TimeZone) -> Told {
         Told {
             notification: log.notification,
             deliveries: log
                 .deliveries
                 .into_iter()
-                .map(|(row, attempts)| deliveries::Shown::new(row, attempts))
+                .map(|(row, attempts)| deliveries::Shown::new(row, attempts, tz))
                 .collect(),
         }
     }
@@ -291,7 +292,7 @@ impl Told {
 
 impl ShowPage {
     pub fn when(&self, t: &chrono::NaiveDateTime) -> String {
-        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        self.layout.when(t)
     }
 
     pub fn taken_by(&self) -> Vec<&Route> {
@@ -316,17 +317,19 @@ pub async fn show(
         };
         Ok((row, timeline, routes, log))
     };
-    let build = |layout, (row, timeline, routes, log): (AlertRow, _, _, Vec<NotificationLog>)| {
-        let annotations = row.annotations();
-        ShowPage {
-            layout,
-            alert: Shown::of(row),
-            annotations,
-            timeline,
-            routes,
-            notifications: log.into_iter().map(Told::of).collect(),
-        }
-    };
+    let build =
+        |layout: Layout, (row, timeline, routes, log): (AlertRow, _, _, Vec<NotificationLog>)| {
+            let annotations = row.annotations();
+            let tz = layout.tz;
+            ShowPage {
+                layout,
+                alert: Shown::of(row),
+                annotations,
+                timeline,
+                routes,
+                notifications: log.into_iter().map(|l| Told::of(l, tz)).collect(),
+            }
+        };
     visitor.page(&db, Need::Member, load, build).await
 }
 

@@ -37,7 +37,7 @@ pub struct IndexPage {
 
 impl IndexPage {
     pub fn when(&self, t: Option<&chrono::NaiveDateTime>) -> String {
-        t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        t.map(|t| self.layout.minute(t))
             .unwrap_or_else(|| "never".into())
     }
 }

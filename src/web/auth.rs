@@ -122,6 +122,7 @@ impl Visitor {
                     workspace_name: u.workspace_name,
                     role: u.role,
                     session: lookup,
+                    time_zone: u.time_zone,
                 };
                 let value = f(c, &user)?;
                 Ok::<_, AppError>(Some((user, value, expires_at)))

@@ -14,4 +14,6 @@ pub struct CurrentUser {
     pub role: Role,
     /// The session this request came with (for sign-out and "Sign out other sessions").
     pub session: SessionToken,
+    /// The workspace's time zone, for every time a page shows.
+    pub time_zone: crate::domain::settings::TimeZone,
 }

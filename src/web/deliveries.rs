@@ -14,6 +14,7 @@ use super::form::{Console, PathId};
 use super::layout::Layout;
 use super::session::Level;
 use crate::domain::notification::{Channel, DeliveryState};
+use crate::domain::settings::TimeZone;
 use crate::engine::Engine;
 use crate::error::{AppError, see_other};
 use crate::store::outbox::{self, Attempt, DeliveryRow, TROUBLED};
@@ -22,20 +23,21 @@ use crate::store::{AlertId, Db, DbConn, DeliveryId, StoreError, alerts};
 /// Rows the Deliveries page lists at most.
 pub const LISTED: i64 = 200;
 
-/// How the console writes a time.
-pub fn when(t: &NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+/// How the console writes a time: in the workspace's zone.
+pub fn when(tz: TimeZone, t: &NaiveDateTime) -> String {
+    tz.show_seconds(*t)
 }
 
 /// A delivery as the console shows it, with its attempts (oldest first).
 pub struct Shown {
     pub row: DeliveryRow,
     pub attempts: Vec<Attempt>,
+    tz: TimeZone,
 }
 
 impl Shown {
-    pub fn new(row: DeliveryRow, attempts: Vec<Attempt>) -> Shown {
-        Shown { row, attempts }
+    pub fn new(row: DeliveryRow, attempts: Vec<Attempt>, tz: TimeZone) -> Shown {
+        Shown { row, attempts, tz }
     }
 
     pub fn channel(&self) -> String {
@@ -68,7 +70,7 @@ impl Shown {
         self.row
             .state()
             .filter(|s| DeliveryState::WAITING.contains(s))
-            .map(|_| when(&self.row.due_at))
+            .map(|_| when(self.tz, &self.row.due_at))
     }
 
     /// Whether Retry now applies: failed, refused, or waiting for a later try.
@@ -102,7 +104,7 @@ pub struct IndexPage {
 
 impl IndexPage {
     pub fn when(&self, t: &NaiveDateTime) -> String {
-        when(t)
+        self.layout.when(t)
     }
 
     pub fn limited(&self) -> bool {
@@ -132,7 +134,7 @@ fn listed(c: &mut DbConn, user: &CurrentUser) -> Result<Vec<Listed>, AppError> {
             alert: t
                 .alert
                 .and_then(|a| names.get(&a).cloned().map(|name| (a, name))),
-            delivery: Shown::new(t.delivery, Vec::new()),
+            delivery: Shown::new(t.delivery, Vec::new(), user.time_zone),
             policy_name: t.policy_name,
         })
         .collect())
@@ -176,7 +178,7 @@ pub async fn retry(
             Ok::<_, StoreError>((row, retried))
         })
         .await?;
-    let shown = Shown::new(row, Vec::new());
+    let shown = Shown::new(row, Vec::new(), console.user.time_zone);
     let what = format!("{} to “{}”", shown.channel(), shown.row.recipient);
     if !retried {
         let now = shown.state().to_lowercase();
@@ -216,6 +218,7 @@ mod tests {
                 unreached: false,
             },
             Vec::new(),
+            TimeZone::UTC,
         )
     }
 

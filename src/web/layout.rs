@@ -8,6 +8,7 @@ use crate::error::AppError;
 use super::current_user::CurrentUser;
 use super::session::{self, Flash};
 use crate::domain::Role;
+use crate::domain::settings::TimeZone;
 
 /// What every page's frame needs: navigation for the signed-in user, flashes and the token
 /// for its forms.
@@ -15,6 +16,8 @@ pub struct Layout {
     pub csrf_token: String,
     pub flashes: Vec<Flash>,
     pub nav: Option<Nav>,
+    /// Where times are shown: the workspace's zone (UTC on public pages).
+    pub tz: TimeZone,
 }
 
 pub struct Nav {
@@ -33,6 +36,7 @@ impl Layout {
                 workspace_name: user.workspace_name.clone(),
                 role: user.role,
             }),
+            tz: user.time_zone,
         }
     }
 
@@ -42,7 +46,18 @@ impl Layout {
             csrf_token: session::csrf_token(session),
             flashes: session::take_flashes(session),
             nav: None,
+            tz: TimeZone::UTC,
         }
+    }
+
+    /// A stored (UTC) time as the workspace's clocks show it: `2026-12-03 22:05:09 CST`.
+    pub fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        self.tz.show_seconds(*t)
+    }
+
+    /// To the minute: `2026-12-03 22:05 CST`.
+    pub fn minute(&self, t: &chrono::NaiveDateTime) -> String {
+        self.tz.show(*t)
     }
 
     pub fn can_edit(&self) -> bool {

@@ -235,7 +235,7 @@ pub async fn show_batch(
             layout: Layout::new(&session, &user),
             id,
             progress: Progress::from(&batch),
-            started: batch.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            started: user.time_zone.show_seconds(batch.created_at),
             failures,
         },
     )

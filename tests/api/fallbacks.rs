@@ -462,6 +462,13 @@ async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated
     assert!(reached, "{:?}", chain(&app));
     let outbox = owner.get("/dev/outbox").await;
     outbox.assert_contains("此告警原本发给 Ana，但无人可以联系到");
+    // Every time the console shows is in the workspace's zone now.
+    owner
+        .get("/alerts")
+        .await
+        .assert_contains(" CST</td>")
+        .assert_lacks(" UTC</td>");
+    outbox.assert_contains(" CST</td>");
 }
 
 async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(kind: Kind) {
