@@ -6,6 +6,7 @@ pub mod alert;
 pub mod api_token;
 pub mod catalog;
 pub mod contact;
+pub mod daily_stats;
 pub mod email;
 pub mod fallback;
 pub mod grouping;

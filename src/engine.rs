@@ -17,6 +17,8 @@ use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use crate::background::Background;
+use crate::channels::chat;
+use crate::channels::chat::ChatMessage;
 use crate::channels::{CallReports, Providers};
 use crate::domain::Language;
 use crate::domain::catalog::Lang;
@@ -30,6 +32,7 @@ use crate::store::webhooks::{self, Webhook};
 use crate::store::{
     ChatbotId, ContactId, Db, DeliveryId, StoreError, WebhookId, contacts, workspaces,
 };
+use crate::usecases::daily_stats;
 use crate::usecases::fallback::{self, FollowedUp};
 use crate::usecases::notify::{self, Notifier};
 use rate_limit::RateLimits;
@@ -497,6 +500,53 @@ impl Engine {
             .inc();
     }
 
+    /// Sends the daily statistics due at `now` that this process claims (another process on
+    /// the same database claims none of the same), and records how each went. Answers how
+    /// many were sent.
+    pub async fn send_daily_stats(&self, now: chrono::NaiveDateTime) -> usize {
+        let index = self.0.db.contact_index();
+        let claimed = match self
+            .0
+            .db
+            .run(move |c| daily_stats::claim_due(c, &index, now))
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "daily statistics not checked; will retry");
+                return 0;
+            }
+        };
+        let mut sent = 0;
+        for item in claimed {
+            let target = chat::Bot {
+                platform: item.bot.platform,
+                webhook_url: item.bot.webhook_url.clone(),
+                secret: item.bot.secret.clone(),
+                keyword: item.bot.keyword.clone(),
+            };
+            let message = ChatMessage {
+                title: item.title.clone(),
+                text: item.text.clone(),
+                ..ChatMessage::default()
+            };
+            let s = &self.0.senders;
+            let answer = chat::send(&s.http, s.policy, &target, &message).await;
+            let ok = answer.outcome.is_ok();
+            sent += usize::from(ok);
+            let detail = answer.explanation.clone();
+            if let Err(e) = self
+                .0
+                .db
+                .run(move |c| daily_stats::finish(c, &item, ok, &detail, crate::store::now()))
+                .await
+            {
+                tracing::warn!(error = %e, "daily statistics outcome not recorded");
+            }
+        }
+        sent
+    }
+
     /// Calls waiting for their outcome: asked of providers that answer queries, and ended as
     /// not reached once their deadline passed.
     async fn check_calls(&self) {
@@ -553,6 +603,7 @@ impl Engine {
                 Err(e) => tracing::warn!(error = %e, "due groups not flushed; will retry"),
             }
             if n.is_multiple_of(5) {
+                self.send_daily_stats(crate::store::now()).await;
                 self.check_calls().await;
                 self.resolve_expired().await;
                 self.refresh_gauges().await;

@@ -39,6 +39,7 @@ pub mod connection;
 pub mod contact_index;
 pub mod contact_row;
 pub mod contacts;
+pub mod daily_stats;
 pub mod dev_outbox;
 pub mod groups;
 pub mod invitations;

@@ -4,6 +4,7 @@
 //! here knows about HTTP.
 
 pub mod contacts;
+pub mod daily_stats;
 pub mod fallback;
 pub mod invitations;
 pub mod notify;

@@ -28,6 +28,22 @@ impl TimeZone {
         self.0.from_utc_datetime(&utc).naive_local()
     }
 
+    /// The UTC instant of a wall-clock time on a local day. A time the clocks skip (DST
+    /// spring-forward) is taken an hour later; a time they pass twice, the first time.
+    pub fn utc_of(&self, day: chrono::NaiveDate, time: chrono::NaiveTime) -> NaiveDateTime {
+        let local = day.and_time(time);
+        let found = self.0.from_local_datetime(&local).earliest().or_else(|| {
+            self.0
+                .from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+        });
+        match found {
+            Some(t) => t.naive_utc(),
+            // No zone skips two hours; as a last resort the wall time is read as UTC.
+            None => local,
+        }
+    }
+
     /// With seconds: `2026-12-03 22:05:09 CST`.
     pub fn show_seconds(&self, utc: NaiveDateTime) -> String {
         self.0
@@ -59,6 +75,36 @@ mod tests {
         let e = TimeZone::parse("Mars/Olympus").err().unwrap_or_default();
         assert!(e.contains("IANA"), "{e}");
         assert!(TimeZone::parse("").is_err());
+    }
+
+    #[test]
+    fn wall_times_on_dst_change_days() {
+        let ny = TimeZone::parse("America/New_York").unwrap_or(TimeZone::UTC);
+        let d = |y, m, dd| chrono::NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
+        let t = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+        // 2026-03-08: 02:00 → 03:00. 02:30 does not exist: 03:30 EDT, 07:30 UTC.
+        assert_eq!(
+            ny.utc_of(d(2026, 3, 8), t(2, 30)).to_string(),
+            "2026-03-08 07:30:00"
+        );
+        assert_eq!(
+            ny.utc_of(d(2026, 3, 8), t(9, 0)).to_string(),
+            "2026-03-08 13:00:00"
+        );
+        // 2026-11-01: 01:30 happens twice; the first (EDT) is taken.
+        assert_eq!(
+            ny.utc_of(d(2026, 11, 1), t(1, 30)).to_string(),
+            "2026-11-01 05:30:00"
+        );
+        assert_eq!(
+            ny.utc_of(d(2026, 11, 1), t(9, 0)).to_string(),
+            "2026-11-01 14:00:00"
+        );
+        let sh = TimeZone::parse("Asia/Shanghai").unwrap_or(TimeZone::UTC);
+        assert_eq!(
+            sh.utc_of(d(2026, 12, 3), t(9, 0)).to_string(),
+            "2026-12-03 01:00:00"
+        );
     }
 
     #[test]

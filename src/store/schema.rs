@@ -27,6 +27,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    daily_stats_runs (chatbot_id, day, at_time) {
+        chatbot_id -> Text,
+        day -> Text,
+        at_time -> Text,
+        slot_at -> Timestamp,
+        state -> Text,
+        claimed_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     settings_changes (id) {
         id -> Text,
         workspace_id -> Text,
@@ -390,6 +403,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     app_secrets,
     workspaces,
     settings_changes,
+    daily_stats_runs,
     users,
     memberships,
     login_throttle,

@@ -10,6 +10,7 @@ mod browser;
 mod chat_platforms;
 mod chatbots;
 mod contacts;
+mod daily_stats;
 mod delivery;
 mod delivery_console;
 mod fakes;

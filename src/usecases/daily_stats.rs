@@ -1,0 +1,138 @@
+//! Which daily statistics are due now, claimed for this process, with their summaries written;
+//! missed ones recorded as skipped. The engine sends what this answers and reports back.
+
+use chrono::NaiveDateTime;
+
+use crate::domain::catalog::Lang;
+use crate::domain::daily_stats::{self, Due, Slot, Summary};
+use crate::domain::routing;
+use crate::store::chatbots::{self, Chatbot};
+use crate::store::contact_index::ContactIndex;
+use crate::store::daily_stats as runs;
+use crate::store::{DbConn, StoreError, StoreResult, WorkspaceId, policies, workspaces};
+use crate::usecases::routing::objects;
+
+/// A summary this process holds the claim for.
+pub struct Claimed {
+    pub bot: Chatbot,
+    pub slot: Slot,
+    pub title: String,
+    pub text: String,
+}
+
+/// Claims every slot due at `now` (one transaction per bot, so a claim is committed before
+/// anything is sent) and records the missed ones.
+pub fn claim_due(
+    c: &mut DbConn,
+    index: &ContactIndex,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<Claimed>> {
+    let mut out = Vec::new();
+    for (id, ws, since) in runs::wanting(c)? {
+        let claimed = crate::store::write_transaction(c, |c| {
+            let bot = match chatbots::get(c, &ws, &id) {
+                Ok(b) => b,
+                Err(StoreError::NotFound) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let workspace = workspaces::get(c, &ws)?;
+            let tz = workspace.time_zone();
+            let times = daily_stats::parse_times(&bot.daily_stats_times);
+            let mut mine = Vec::new();
+            for (slot, due) in daily_stats::due(&times, tz, now, since) {
+                match due {
+                    Due::Skip => {
+                        if runs::skip(c, &id, &slot, now)? {
+                            tracing::warn!(chatbot = %id, day = %slot.day_code(), time = %slot.time_code(), "daily statistics skipped: missed by more than an hour");
+                        }
+                    }
+                    Due::Send => {
+                        if runs::claim(c, &id, &slot, now)? {
+                            mine.push(slot);
+                        }
+                    }
+                }
+            }
+            let lang = Lang::of(workspace.default_language(), workspace.default_language());
+            let mut claimed = Vec::new();
+            for slot in mine {
+                let from = tz.utc_of(slot.day, chrono::NaiveTime::MIN);
+                let summary = summary(c, index, &ws, &workspace.name, &slot, from, now)?;
+                let (title, text) = daily_stats::render(&summary, lang);
+                claimed.push(Claimed {
+                    bot: bot.clone(),
+                    slot,
+                    title,
+                    text,
+                });
+            }
+            Ok(claimed)
+        })?;
+        out.extend(claimed);
+    }
+    Ok(out)
+}
+
+fn summary(
+    c: &mut DbConn,
+    index: &ContactIndex,
+    ws: &WorkspaceId,
+    name: &str,
+    slot: &Slot,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> StoreResult<Summary> {
+    let counts = runs::counts(c, ws, from, to)?;
+    let dir = objects(c, index, ws)?.directory();
+    let enabled: Vec<_> = policies::list(c, ws)?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .collect();
+    // Readiness looks at who each policy names, whatever an alert's labels.
+    let routes = routing::route(&Default::default(), &enabled, &dir);
+    let mut silent = Vec::new();
+    let mut unready: Vec<String> = Vec::new();
+    for r in &routes {
+        let reaches_someone = !r.chatbots.is_empty()
+            || !r.webhooks.is_empty()
+            || r.people
+                .iter()
+                .any(|p| p.methods.iter().any(|(_, a)| a.is_ok()));
+        if !reaches_someone {
+            silent.push(r.policy_name.clone());
+        }
+        for p in &r.people {
+            for (_, a) in &p.methods {
+                if let Err(why) = a {
+                    let line = format!("{}: {why}", p.name);
+                    if !unready.contains(&line) {
+                        unready.push(line);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Summary {
+        workspace: name.to_string(),
+        day: slot.day_code(),
+        time: slot.time_code(),
+        received: counts.received,
+        resolved: counts.resolved,
+        firing: counts.firing,
+        top: counts.top,
+        failed_deliveries: counts.failed,
+        silent_policies: silent,
+        unready_contacts: unready,
+    })
+}
+
+/// Records how sending went.
+pub fn finish(
+    c: &mut DbConn,
+    claimed: &Claimed,
+    sent: bool,
+    detail: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    runs::finish(c, &claimed.bot.id, &claimed.slot, sent, detail, now)
+}
