@@ -191,6 +191,11 @@ impl std::fmt::Debug for DbManager {
 impl Db {
     /// Opens the database, applies pending migrations, then starts the pool.
     pub fn connect(url: &str, pool_size: u32) -> Result<Db, DbError> {
+        // libpq initialises OpenSSL on its first connection with an exit handler that frees
+        // OpenSSL's global state; background threads still using a connection while the
+        // process exits then crash it (seen as SIGSEGV / "free(): invalid pointer" after every
+        // test had passed). Initialising first without that handler leaves the state alone.
+        openssl_sys::init();
         let (backend, _) = Backend::from_url(url);
         let mut first = establish(url)?;
         if let DbConn::Sqlite(c) = &mut first {

@@ -114,22 +114,4 @@ async fn daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after(
     );
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after() {
-        super::daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after(
-            crate::helpers::Kind::Sqlite,
-        )
-        .await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after() {
-        super::daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after(
-            crate::helpers::Kind::Postgres,
-        )
-        .await
-    }
-}
+crate::on_both_backends!(daily_statistics_go_out_once_late_within_an_hour_and_are_skipped_after);

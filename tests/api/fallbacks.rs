@@ -587,68 +587,10 @@ async fn alibaba_calls_are_asked_how_they_went(kind: Kind) {
     assert!(said.contains("Herald 告警。 Down 正在告警"), "{said}");
 }
 
-mod sqlite {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn alibaba_calls_are_asked_how_they_went() {
-        super::alibaba_calls_are_asked_how_they_went(crate::helpers::Kind::Sqlite).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
-        super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
-            crate::helpers::Kind::Sqlite,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
-        super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(
-            crate::helpers::Kind::Sqlite,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_unanswered_call_is_followed_by_the_fallback_method() {
-        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Sqlite)
-            .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
-        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(
-            crate::helpers::Kind::Sqlite,
-        )
-        .await
-    }
-}
-
-mod postgres {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn alibaba_calls_are_asked_how_they_went() {
-        super::alibaba_calls_are_asked_how_they_went(crate::helpers::Kind::Postgres).await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate() {
-        super::a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(
-            crate::helpers::Kind::Postgres,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated() {
-        super::settings_are_checked_audited_and_the_last_resort_is_used_once_activated(
-            crate::helpers::Kind::Postgres,
-        )
-        .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_unanswered_call_is_followed_by_the_fallback_method() {
-        super::an_unanswered_call_is_followed_by_the_fallback_method(crate::helpers::Kind::Postgres)
-            .await
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count() {
-        super::wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(
-            crate::helpers::Kind::Postgres,
-        )
-        .await
-    }
-}
+crate::on_both_backends!(
+    alibaba_calls_are_asked_how_they_went,
+    a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate,
+    settings_are_checked_audited_and_the_last_resort_is_used_once_activated,
+    an_unanswered_call_is_followed_by_the_fallback_method,
+    wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count,
+);

@@ -367,6 +367,25 @@ impl Client {
     }
 }
 
+/// Runs each named `async fn name(kind: Kind)` as a test on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Kind::Sqlite).await }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() { super::$name($crate::helpers::Kind::Postgres).await }
+            )+
+        }
+    };
+}
+
 /// Declares each test once per backend: `mod sqlite` and `mod postgres`.
 #[macro_export]
 macro_rules! both_backends {
