@@ -60,6 +60,24 @@ async fn contact(
     id
 }
 
+/// Saves the settings with `alternate` as the alternate contact (SMS as default fallback).
+async fn set_alternate(owner: &Client, time_zone: &str, alternate: &str) {
+    owner
+        .post_form(
+            "/settings",
+            &[
+                ("name", "Ops"),
+                ("time_zone", time_zone),
+                ("default_language", "en"),
+                ("default_fallback", "sms"),
+                ("alternate_contact", alternate),
+                ("last_resort_email", ""),
+            ],
+        )
+        .await
+        .assert_redirect("/settings");
+}
+
 fn alert(name: &str) -> serde_json::Value {
     json!([{ "labels": { "alertname": name, "severity": "critical" }, "annotations": { "summary": "CPU high" } }])
 }
@@ -189,20 +207,7 @@ async fn wrong_numbers_go_to_the_alternate_and_only_signed_call_reports_count(ki
     let bo = contact(&owner, &app, "Bo", "+12025550142", "", "sms").await;
     let settings = owner.get("/settings").await;
     settings.assert_contains("Alternate contact");
-    owner
-        .post_form(
-            "/settings",
-            &[
-                ("name", "Ops"),
-                ("time_zone", "Asia/Shanghai"),
-                ("default_language", "en"),
-                ("default_fallback", "sms"),
-                ("alternate_contact", &cy),
-                ("last_resort_email", ""),
-            ],
-        )
-        .await
-        .assert_redirect("/settings");
+    set_alternate(&owner, "Asia/Shanghai", &cy).await;
     let key = token(&owner).await;
     policy(
         &owner,
@@ -488,20 +493,7 @@ async fn a_mailbox_that_does_not_exist_sends_the_alert_to_the_alternate(kind: Ki
     let owner = app.owner().await;
     let ana = contact(&owner, &app, "Ana", "", "nobody@example.com", "none").await;
     let cy = contact(&owner, &app, "Cy", "", "cy@example.com", "none").await;
-    owner
-        .post_form(
-            "/settings",
-            &[
-                ("name", "Ops"),
-                ("time_zone", "UTC"),
-                ("default_language", "en"),
-                ("default_fallback", "sms"),
-                ("alternate_contact", &cy),
-                ("last_resort_email", ""),
-            ],
-        )
-        .await
-        .assert_redirect("/settings");
+    set_alternate(&owner, "UTC", &cy).await;
     let key = token(&owner).await;
     policy(
         &owner,
