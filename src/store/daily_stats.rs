@@ -24,6 +24,22 @@ pub fn wanting(c: &mut DbConn) -> StoreResult<Vec<(ChatbotId, WorkspaceId, Naive
         .load(c)?)
 }
 
+/// Whether the slot still needs this process: never recorded, or claimed by a holder that went
+/// quiet. A read, so the 5 s tick takes the write lock only when there is something to do.
+pub fn open(c: &mut DbConn, bot: &ChatbotId, slot: &Slot, now: NaiveDateTime) -> StoreResult<bool> {
+    let row: Option<(String, NaiveDateTime)> = daily_stats_runs::table
+        .filter(daily_stats_runs::chatbot_id.eq(bot))
+        .filter(daily_stats_runs::day.eq(slot.day_code()))
+        .filter(daily_stats_runs::at_time.eq(slot.time_code()))
+        .select((daily_stats_runs::state, daily_stats_runs::claimed_at))
+        .first(c)
+        .optional()?;
+    Ok(match row {
+        None => true,
+        Some((state, claimed_at)) => state == "sending" && claimed_at < now - STALE_CLAIM,
+    })
+}
+
 /// Takes the slot for this process: true for exactly one claimant (or for one retaking a
 /// stale claim).
 pub fn claim(

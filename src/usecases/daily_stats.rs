@@ -29,6 +29,9 @@ pub fn claim_due(
 ) -> StoreResult<Vec<Claimed>> {
     let mut out = Vec::new();
     for (id, ws, since) in runs::wanting(c)? {
+        if !anything_open(c, &id, &ws, since, now)? {
+            continue;
+        }
         let claimed = crate::store::write_transaction(c, |c| {
             let bot = match chatbots::get(c, &ws, &id) {
                 Ok(b) => b,
@@ -71,6 +74,29 @@ pub fn claim_due(
         out.extend(claimed);
     }
     Ok(out)
+}
+
+/// Whether any slot due now is not yet recorded: read before the write transaction.
+fn anything_open(
+    c: &mut DbConn,
+    id: &crate::store::ChatbotId,
+    ws: &WorkspaceId,
+    since: NaiveDateTime,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    let bot = match chatbots::get(c, ws, id) {
+        Ok(b) => b,
+        Err(StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let tz = workspaces::get(c, ws)?.time_zone();
+    let times = daily_stats::parse_times(&bot.daily_stats_times);
+    for (slot, _) in daily_stats::due(&times, tz, now, since) {
+        if runs::open(c, id, &slot, now)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn summary(
