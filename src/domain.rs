@@ -17,11 +17,13 @@ pub mod password;
 pub mod phone;
 pub mod platform;
 pub mod policy;
+pub mod readiness;
 pub mod role;
 pub mod routing;
 pub mod session_token;
 pub mod settings;
 pub mod text;
+pub mod today;
 pub mod trusted_proxies;
 pub mod webhook;
 

@@ -53,6 +53,7 @@ pub mod sessions;
 mod sqlite_writer;
 pub mod statistics;
 pub mod stored;
+pub mod today;
 pub mod users;
 pub mod verification;
 pub mod webhooks;

@@ -9,5 +9,7 @@ pub mod fallback;
 pub mod invitations;
 pub mod notify;
 pub mod policies;
+pub mod readiness;
 pub mod routing;
 pub mod sign_in;
+pub mod today;

@@ -28,13 +28,12 @@ pub mod public_limit;
 pub mod session;
 pub mod settings;
 pub mod setup;
+pub mod today;
 pub mod verify;
 pub mod webhooks;
 pub mod workspaces;
 
-use actix_web::{HttpResponse, web};
-
-use crate::error::see_other;
+use actix_web::web;
 
 /// One resource per path with its methods, so a path asked with a method it does not take
 /// answers 405 with `Allow` (as HTTP says), not 404.
@@ -51,7 +50,7 @@ macro_rules! page {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    page!(cfg, "/", get => home);
+    page!(cfg, "/", get => today::show);
     page!(cfg, "/healthz", get => health::healthz);
     page!(cfg, "/metrics", get => metrics::show);
     page!(cfg, "/setup", get => setup::form, post => setup::create);
@@ -123,8 +122,4 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/api-tokens/{id}/revoke", post => api_tokens::revoke);
     page!(cfg, "/workspaces", get => workspaces::index, post => workspaces::create);
     page!(cfg, "/workspaces/{id}/switch", post => workspaces::switch);
-}
-
-async fn home() -> HttpResponse {
-    see_other("/contacts")
 }

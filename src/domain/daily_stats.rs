@@ -5,6 +5,7 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 use crate::domain::catalog::Lang;
+use crate::domain::readiness::Readiness;
 use crate::domain::settings::TimeZone;
 
 /// How late a missed time may still be sent.
@@ -84,10 +85,7 @@ pub struct Summary {
     /// Alertnames with how many alerts each, most first.
     pub top: Vec<(String, i64)>,
     pub failed_deliveries: i64,
-    /// Policies that would reach nobody.
-    pub silent_policies: Vec<String>,
-    /// Contacts that policies use, with what they lack.
-    pub unready_contacts: Vec<String>,
+    pub readiness: Readiness,
 }
 
 /// The summary's title and markdown text in `lang`.
@@ -136,22 +134,24 @@ pub fn render(s: &Summary, lang: Lang) -> (String, String) {
         Lang::En => "\n**Readiness**\n",
         Lang::Zh => "\n**就绪检查**\n",
     });
-    if s.silent_policies.is_empty() && s.unready_contacts.is_empty() {
+    if s.readiness.is_ready() {
         out.push_str(match lang {
             Lang::En => "- Every policy reaches someone, and everyone it uses can be reached.\n",
             Lang::Zh => "- 每条策略都能通知到人，所有被使用的联系人都可联系。\n",
         });
     }
-    for p in &s.silent_policies {
+    for p in &s.readiness.silent {
+        let name = &p.name;
         out.push_str(&match lang {
-            Lang::En => format!("- Policy “{p}” would reach nobody\n"),
-            Lang::Zh => format!("- 策略“{p}”无法通知到任何人\n"),
+            Lang::En => format!("- Policy “{name}” would reach nobody\n"),
+            Lang::Zh => format!("- 策略“{name}”无法通知到任何人\n"),
         });
     }
-    for c in &s.unready_contacts {
+    for c in &s.readiness.unready {
+        let (name, gaps) = (&c.name, c.gaps_text(lang));
         out.push_str(&match lang {
-            Lang::En => format!("- {c}\n"),
-            Lang::Zh => format!("- {c}\n"),
+            Lang::En => format!("- {name}: {gaps}\n"),
+            Lang::Zh => format!("- {name}：{gaps}\n"),
         });
     }
     (title, out)
@@ -160,6 +160,7 @@ pub fn render(s: &Summary, lang: Lang) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::readiness::{SilentPolicy, UnreadyContact};
 
     fn at(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap_or_default()
@@ -220,8 +221,19 @@ mod tests {
             firing: 5,
             top: vec![("HighCPU".into(), 8)],
             failed_deliveries: 1,
-            silent_policies: vec!["Nights".into()],
-            unready_contacts: vec!["Ana: no verified phone number".into()],
+            readiness: Readiness {
+                silent: vec![SilentPolicy {
+                    id: crate::domain::ids::PolicyId::new(),
+                    name: "Nights".into(),
+                    why: "it names nobody who exists".into(),
+                }],
+                unready: vec![UnreadyContact {
+                    id: crate::domain::ids::ContactId::new(),
+                    name: "Ana".into(),
+                    gaps: vec![crate::domain::routing::Unreachable::NoPhone],
+                    policies: vec!["Nights".into()],
+                }],
+            },
         };
         let (t, en) = render(&s, Lang::En);
         assert!(
@@ -238,5 +250,6 @@ mod tests {
             "{zh}"
         );
         assert!(zh.contains("HighCPU: 8"));
+        assert!(en.contains("- Ana: no phone number") && zh.contains("- Ana：没有手机号"));
     }
 }

@@ -152,24 +152,11 @@ pub fn counts(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> StoreResult<Counts> {
-    let received: i64 = alerts::table
-        .filter(alerts::workspace_id.eq(ws))
-        .filter(alerts::received_at.ge(from))
-        .filter(alerts::received_at.lt(to))
-        .count()
-        .get_result(c)?;
-    let resolved: i64 = alerts::table
-        .filter(alerts::workspace_id.eq(ws))
-        .filter(alerts::status.eq("resolved"))
-        .filter(alerts::ends_at.ge(from))
-        .filter(alerts::ends_at.lt(to))
-        .count()
-        .get_result(c)?;
-    let firing: i64 = alerts::table
-        .filter(alerts::workspace_id.eq(ws))
-        .filter(alerts::status.eq("firing"))
-        .count()
-        .get_result(c)?;
+    let super::today::AlertTotals {
+        received,
+        resolved,
+        firing,
+    } = super::today::alert_totals(c, ws, from, to)?;
     let labels: Vec<String> = alerts::table
         .filter(alerts::workspace_id.eq(ws))
         .filter(alerts::received_at.ge(from))

@@ -5,12 +5,10 @@ use chrono::NaiveDateTime;
 
 use crate::domain::catalog::Lang;
 use crate::domain::daily_stats::{self, Due, Slot, Summary};
-use crate::domain::routing;
 use crate::store::chatbots::{self, Chatbot};
 use crate::store::contact_index::ContactIndex;
 use crate::store::daily_stats as runs;
-use crate::store::{DbConn, StoreError, StoreResult, WorkspaceId, policies, workspaces};
-use crate::usecases::routing::objects;
+use crate::store::{DbConn, StoreError, StoreResult, WorkspaceId, workspaces};
 
 /// A summary this process holds the claim for.
 pub struct Claimed {
@@ -109,35 +107,7 @@ fn summary(
     to: NaiveDateTime,
 ) -> StoreResult<Summary> {
     let counts = runs::counts(c, ws, from, to)?;
-    let dir = objects(c, index, ws)?.directory();
-    let enabled: Vec<_> = policies::list(c, ws)?
-        .into_iter()
-        .filter(|p| p.enabled)
-        .collect();
-    // Readiness looks at who each policy names, whatever an alert's labels.
-    let routes = routing::route(&Default::default(), &enabled, &dir);
-    let mut silent = Vec::new();
-    let mut unready: Vec<String> = Vec::new();
-    for r in &routes {
-        let reaches_someone = !r.chatbots.is_empty()
-            || !r.webhooks.is_empty()
-            || r.people
-                .iter()
-                .any(|p| p.methods.iter().any(|(_, a)| a.is_ok()));
-        if !reaches_someone {
-            silent.push(r.policy_name.clone());
-        }
-        for p in &r.people {
-            for (_, a) in &p.methods {
-                if let Err(why) = a {
-                    let line = format!("{}: {why}", p.name);
-                    if !unready.contains(&line) {
-                        unready.push(line);
-                    }
-                }
-            }
-        }
-    }
+    let readiness = crate::usecases::readiness::of(c, index, ws)?;
     Ok(Summary {
         workspace: name.to_string(),
         day: slot.day_code(),
@@ -147,8 +117,7 @@ fn summary(
         firing: counts.firing,
         top: counts.top,
         failed_deliveries: counts.failed,
-        silent_policies: silent,
-        unready_contacts: unready,
+        readiness,
     })
 }
 

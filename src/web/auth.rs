@@ -246,7 +246,7 @@ pub struct LoginQuery {
 /// same normalisation, and only what it keeps on our origin is followed. The returned path is
 /// the parser's own serialisation, so it is always a valid `Location` header.
 pub fn safe_next(next: &str) -> String {
-    const HOME: &str = "/contacts";
+    const HOME: &str = "/";
     // A reserved name (RFC 2606) stands in for our origin: only relative references keep it.
     let Ok(base) = url::Url::parse("http://herald.invalid/") else {
         return HOME.into();
@@ -482,7 +482,7 @@ pub async fn change_password(
     let (status, errors) = match changed.await? {
         PasswordChange::Changed { ended } => {
             let done = signed_out_message("Your password is changed.", ended);
-            return Ok(console.done(done, "/contacts"));
+            return Ok(console.done(done, "/"));
         }
         PasswordChange::Throttled(retry) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -542,7 +542,7 @@ mod tests {
             "",
             "/",
         ] {
-            assert_eq!(safe_next(foreign), "/contacts", "{foreign:?}");
+            assert_eq!(safe_next(foreign), "/", "{foreign:?}");
         }
         // What is followed is always a valid Location header.
         assert_eq!(safe_next("/contacts?q=a b"), "/contacts?q=a%20b");

@@ -221,7 +221,7 @@ async fn finish(
     }
     session::flash(session, Level::Success, done.message);
     let signed_out = action == "decline" && session::token(session).is_none();
-    Ok(see_other(if signed_out { "/login" } else { "/contacts" }))
+    Ok(see_other(if signed_out { "/login" } else { "/" }))
 }
 
 fn status_of(why: Why) -> StatusCode {

@@ -85,7 +85,7 @@ pub async fn create(
     session::set_workspace(&console.session, &ws);
     Ok(console.done(
         format!("Workspace “{name}” created; you are its owner."),
-        "/contacts",
+        "/",
     ))
 }
 
@@ -102,8 +102,5 @@ pub async fn switch(
         .find(|w| w.id == ws)
         .ok_or(AppError::NotFound)?;
     session::set_workspace(&console.session, &target.id);
-    Ok(console.done(
-        format!("Switched to workspace “{}”.", target.name),
-        "/contacts",
-    ))
+    Ok(console.done(format!("Switched to workspace “{}”.", target.name), "/"))
 }

@@ -6,7 +6,7 @@ use crate::helpers::{OWNER, PASSWORD};
 both_backends! {
     async fn first_run_goes_to_setup_and_creates_the_owner(app: TestApp) {
         let c = app.client();
-        c.get("/").await.assert_redirect("/contacts");
+        c.get("/").await.assert_redirect("/login");
         c.get("/contacts").await.assert_redirect("/login?next=%2Fcontacts");
         c.get("/login").await.assert_redirect("/setup");
 
@@ -51,7 +51,7 @@ both_backends! {
         r.assert_redirect("/contacts/new");
         assert_eq!(c.get("/contacts/new").await.status, StatusCode::OK);
         let d = app.client();
-        d.post_form("/login", &[("email", OWNER), ("password", PASSWORD), ("next", "//evil.example/")]).await.assert_redirect("/contacts");
+        d.post_form("/login", &[("email", OWNER), ("password", PASSWORD), ("next", "//evil.example/")]).await.assert_redirect("/");
     }
 
     async fn failed_logins_are_limited_per_address_and_email(app: TestApp) {
@@ -99,9 +99,9 @@ both_backends! {
         owner
             .post_form("/account/password", &[("current", PASSWORD), ("new", "another long one"), ("confirm", "another long one")])
             .await
-            .assert_redirect("/contacts");
+            .assert_redirect("/");
         let c = app.client();
         assert_eq!(c.login(OWNER, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
-        c.login(OWNER, "another long one").await.assert_redirect("/contacts");
+        c.login(OWNER, "another long one").await.assert_redirect("/");
     }
 }

@@ -192,6 +192,21 @@ async fn set_up_sign_in_and_manage_contacts_in_chromium() {
     wait_text(&b, ".flash-error", "Wrong email or password.").await;
     fill(&b, "password", "correct horse battery").await;
     submit(&b).await;
+    // Home is Today: the day's totals and the hourly chart the server drew.
+    assert_path(&b, "/").await;
+    wait_text(&b, "#totals", "received today").await;
+    let bars = b
+        .find_all(Locator::Css("svg#hourly-chart rect.bar"))
+        .await
+        .expect("chart bars");
+    assert_eq!(bars.len(), 24);
+    screenshot(&b, "today").await;
+    b.find(Locator::Css("nav a[href='/contacts']"))
+        .await
+        .expect("contacts link")
+        .click()
+        .await
+        .expect("click");
     assert_path(&b, "/contacts").await;
 
     // A bad phone is refused beside the field, with what was typed kept.

@@ -263,7 +263,7 @@ async fn a_refused_delivery_is_shown_everywhere_and_retried_by_editors_only(kind
     viewer
         .post_form("/workspaces", &[("name", "Elsewhere")])
         .await
-        .assert_redirect("/contacts");
+        .assert_redirect("/");
     viewer
         .get("/deliveries")
         .await

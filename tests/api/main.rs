@@ -23,6 +23,7 @@ mod processes;
 mod providers;
 mod security;
 mod smtp_server;
+mod today;
 mod verification;
 mod webhooks;
 mod workspaces;

@@ -37,7 +37,7 @@ pub async fn first_login(app: &TestApp, email: &str, link: &str) -> Client {
         ],
     )
     .await
-    .assert_redirect("/contacts");
+    .assert_redirect("/");
     assert_eq!(c.get("/contacts").await.status, StatusCode::OK);
     c
 }

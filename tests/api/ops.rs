@@ -206,7 +206,7 @@ fn admin_create_cli(kind: Kind) {
         let c = app.client();
         // Setup is closed: the shell made the first owner.
         c.get("/setup").await.assert_redirect("/login");
-        c.login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        c.login(OWNER, PASSWORD).await.assert_redirect("/");
         c.get("/contacts").await.assert_contains("Night shift");
     });
 }

@@ -13,18 +13,18 @@ both_backends! {
         let owner = app.owner().await;
         // Browsers drop the tab: `/\t/evil.example` is `//evil.example`, another host.
         for next in ["%2F%09%2Fevil.example", "%2F%09%5Cevil.example", "%2F%5Cevil.example", "%2F%0A%2Fevil.example", "https%3A%2F%2Fevil.example%2F"] {
-            owner.get(&format!("/login?next={next}")).await.assert_redirect("/contacts");
+            owner.get(&format!("/login?next={next}")).await.assert_redirect("/");
         }
         // Control characters are ignored, never a 500.
         for next in ["%0A", "%0D", "%0B", "%0C", "%2Fcontacts%0D%0ASet-Cookie:x=1"] {
-            owner.get(&format!("/login?next={next}")).await.assert_redirect("/contacts");
+            owner.get(&format!("/login?next={next}")).await.assert_redirect("/");
         }
         owner.get("/login?next=%2Fgroups").await.assert_redirect("/groups");
 
         let c = app.client();
         for next in ["/\t/evil.example", "/\n", "/\r\nSet-Cookie: x=1", "/\u{b}"] {
             let r = c.post_form("/login", &[("email", OWNER), ("password", PASSWORD), ("next", next)]).await;
-            r.assert_redirect("/contacts");
+            r.assert_redirect("/");
         }
     }
 
@@ -66,9 +66,9 @@ both_backends! {
     async fn a_new_password_and_sign_out_others_end_the_other_sessions(app: TestApp) {
         let owner = app.owner().await;
         let laptop = app.client();
-        laptop.login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        laptop.login(OWNER, PASSWORD).await.assert_redirect("/");
         let phone = app.client();
-        phone.login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        phone.login(OWNER, PASSWORD).await.assert_redirect("/");
 
         let account = owner.get("/account").await;
         assert_eq!(account.status, StatusCode::OK);
@@ -81,11 +81,11 @@ both_backends! {
         phone.get("/contacts").await.assert_redirect("/login?next=%2Fcontacts");
 
         let other = app.client();
-        other.login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        other.login(OWNER, PASSWORD).await.assert_redirect("/");
         owner
             .post_form("/account/password", &[("current", PASSWORD), ("new", "another long one"), ("confirm", "another long one")])
             .await
-            .assert_redirect("/contacts");
+            .assert_redirect("/");
         assert_eq!(owner.get("/contacts").await.status, StatusCode::OK);
         other.get("/contacts").await.assert_redirect("/login?next=%2Fcontacts");
     }
@@ -114,7 +114,7 @@ both_backends! {
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
         r.assert_contains("Too many wrong passwords.");
         // The password did not change.
-        app.client().login(OWNER, PASSWORD).await.assert_redirect("/contacts");
+        app.client().login(OWNER, PASSWORD).await.assert_redirect("/");
     }
 
     async fn control_characters_are_refused_beside_their_field_and_nothing_is_stored(app: TestApp) {
@@ -194,7 +194,7 @@ both_backends! {
         bo.post_form("/logout", &[]).await;
         let bo_link = invite(&owner, "bo@example.com", "admin").await;
         let bo = first_login(&app, "bo@example.com", &bo_link).await;
-        bo.post_form("/workspaces", &[("name", "Bo's")]).await.assert_redirect("/contacts");
+        bo.post_form("/workspaces", &[("name", "Bo's")]).await.assert_redirect("/");
 
         // Bo's workspace invites the owner, who has an account, and a stranger, who has none:
         // the inviter sees the same thing both times.
@@ -232,7 +232,7 @@ both_backends! {
         let owner = app.owner().await;
         let link = invite(&owner, "bo@example.com", "viewer").await;
         let _bo = first_login(&app, "bo@example.com", &link).await;
-        owner.post_form("/workspaces", &[("name", "Second")]).await.assert_redirect("/contacts");
+        owner.post_form("/workspaces", &[("name", "Second")]).await.assert_redirect("/");
         let link = invite(&owner, "bo@example.com", "admin").await;
         let visitor = app.client();
         let wrong = visitor.post_form(&link, &[("action", "sign_in"), ("password", "not it at all")]).await;
@@ -242,7 +242,7 @@ both_backends! {
         let taken = visitor.post_form(&link, &[("action", "create"), ("password", "a brand new one"), ("confirm", "a brand new one")]).await;
         assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
         taken.assert_contains("already exists");
-        visitor.post_form(&link, &[("action", "sign_in"), ("password", PASSWORD)]).await.assert_redirect("/contacts");
+        visitor.post_form(&link, &[("action", "sign_in"), ("password", PASSWORD)]).await.assert_redirect("/");
         visitor.get("/workspaces").await.assert_contains("Second");
     }
 

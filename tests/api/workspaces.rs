@@ -15,7 +15,7 @@ both_backends! {
         let bad = bo.post_form("/workspaces", &[("name", "")]).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         bad.assert_contains("Enter a workspace name.");
-        bo.post_form("/workspaces", &[("name", "Bo's team")]).await.assert_redirect("/contacts");
+        bo.post_form("/workspaces", &[("name", "Bo's team")]).await.assert_redirect("/");
         let list = bo.get("/contacts").await;
         list.assert_contains("Bo&#39;s team").assert_contains("No contacts yet.").assert_lacks("<td class=\"name\">Ana</td>");
 
@@ -39,7 +39,7 @@ both_backends! {
         owner_ws.assert_lacks("Bo&#39;s team");
 
         // Bo switches back to Ops and sees Ana, untouched.
-        bo.post_form(&format!("/workspaces/{ops_switch}/switch"), &[]).await.assert_redirect("/contacts");
+        bo.post_form(&format!("/workspaces/{ops_switch}/switch"), &[]).await.assert_redirect("/");
         bo.get("/contacts").await.assert_contains("<td class=\"name\">Ana</td>").assert_contains("Switched to workspace “Ops”.");
 
         // And now the owner cannot switch into Bo's workspace by its id.

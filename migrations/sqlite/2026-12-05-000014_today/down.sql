@@ -1,0 +1,3 @@
+DROP INDEX deliveries_created;
+DROP INDEX alerts_by_status;
+DROP INDEX alerts_received;
