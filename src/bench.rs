@@ -19,9 +19,10 @@ use crate::store::contacts::{self, ContactInput};
 use crate::store::{Db, users};
 
 mod ingest;
+mod today;
 mod verify_batch;
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Contacts in the benchmarked workspace.
     #[arg(long, default_value_t = 10_000)]
@@ -55,6 +56,10 @@ pub struct BenchArgs {
     /// Alertmanager when it is installed.
     #[arg(long, value_delimiter = ',')]
     pub ingest: Vec<usize>,
+    /// Instead of the page load test: seed this many alerts (with a delivery each) over the
+    /// last 24 hours and measure the Today page (`/`), one request at a time and under load.
+    #[arg(long)]
+    pub today: Option<usize>,
     /// SMS sends in flight at once for --verify-batch.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -242,6 +247,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     if !args.ingest.is_empty() {
         return ingest::run(db, url, &args.ingest);
+    }
+    if let Some(n) = args.today {
+        return today::run(db, url, n, &args);
     }
     if args.verify_batch {
         return verify_batch::run(db, url, args.contacts, args.concurrency);

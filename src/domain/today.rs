@@ -123,6 +123,30 @@ mod tests {
     }
 
     #[test]
+    fn local_midnight_is_a_chart_bound_whenever_the_chart_reaches_back_to_it() {
+        // Today's count is summed from the chart's spans after midnight, so midnight must be
+        // one of their bounds, through DST changes and half-hour zones alike.
+        let zones = [
+            "UTC",
+            "Asia/Shanghai",
+            "Asia/Kolkata",
+            "America/New_York",
+            "Europe/Berlin",
+        ];
+        for name in zones {
+            let tz = zone(name);
+            let mut now = at("2026-03-07 00:10:00");
+            while now < at("2026-03-31 00:00:00") {
+                let (since, bounds) = (day_start(tz, now), hour_bounds(tz, now));
+                if since >= bounds[0] {
+                    assert!(bounds.contains(&since), "{name} at {now}: {since}");
+                }
+                now += Duration::minutes(37);
+            }
+        }
+    }
+
+    #[test]
     fn every_state_has_one_outcome() {
         for s in DeliveryState::ALL {
             let o = Outcome::of(*s);

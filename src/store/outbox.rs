@@ -803,14 +803,24 @@ pub fn troubled(
     states: &[DeliveryState],
     limit: i64,
 ) -> StoreResult<Vec<Troubled>> {
-    let rows: Vec<(DeliveryRow, String)> = deliveries::table
-        .inner_join(notifications::table)
-        .filter(deliveries::workspace_id.eq(ws))
-        .filter(deliveries::state.eq_any(codes(states)))
-        .order(deliveries::created_at.desc())
-        .limit(limit)
-        .select((DeliveryRow::as_select(), notifications::policy_name))
-        .load(c)?;
+    // The newest of each state, merged: each read walks (workspace, state, created_at)
+    // backwards and stops at `limit`, where one query over all the states would sort every
+    // delivery in them first.
+    let mut rows: Vec<(DeliveryRow, String)> = Vec::new();
+    for state in states {
+        rows.extend(
+            deliveries::table
+                .inner_join(notifications::table)
+                .filter(deliveries::workspace_id.eq(ws))
+                .filter(deliveries::state.eq(state.code()))
+                .order(deliveries::created_at.desc())
+                .limit(limit)
+                .select((DeliveryRow::as_select(), notifications::policy_name))
+                .load::<(DeliveryRow, String)>(c)?,
+        );
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0.created_at));
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
     let note_ids: Vec<NotificationId> = rows
         .iter()
         .map(|(d, _)| d.notification_id.clone())

@@ -2,12 +2,14 @@
 //! by channel and outcome, the failures to look at, an hourly chart of the last 24 hours
 //! (server-drawn SVG) and readiness with a link to fix each item.
 
+use actix_session::Session;
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDateTime;
 
 use super::auth::{Need, Visitor};
-use super::layout::Layout;
+use super::layout::{Layout, render};
 use crate::domain::catalog::Lang;
 use crate::domain::settings::TimeZone;
 use crate::domain::today::Outcome;
@@ -137,25 +139,23 @@ impl TodayPage {
     }
 }
 
-pub async fn show(db: web::Data<Db>, visitor: Visitor) -> Result<HttpResponse, AppError> {
-    let index = db.contact_index();
+pub async fn show(
+    db: web::Data<Db>,
+    session: Session,
+    visitor: Visitor,
+) -> Result<HttpResponse, AppError> {
+    let (user, ()) = visitor.read(&db, Need::Member, |_, _| Ok(())).await?;
     let now = crate::store::now();
-    let load = move |c: &mut _, user: &super::auth::CurrentUser| {
-        Ok(today::load(
-            c,
-            &index,
-            &user.workspace_id,
-            user.time_zone,
-            now,
-        )?)
-    };
-    let page = |layout: Layout, today: Today| TodayPage {
-        chart: Chart::new(&today.hours, layout.tz),
+    let (index, tz) = (db.contact_index(), user.time_zone);
+    let today = today::gather(&db, index, &user.workspace_id, tz, now).await?;
+    let layout = Layout::new(&session, &user);
+    let page = TodayPage {
+        chart: Chart::new(&today.hours, tz),
         outcomes: Outcome::ALL,
         layout,
         today,
     };
-    visitor.page(&db, Need::Member, load, page).await
+    render(StatusCode::OK, &page)
 }
 
 #[cfg(test)]
