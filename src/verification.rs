@@ -16,6 +16,7 @@ use futures_util::StreamExt;
 use crate::background::Background;
 use crate::channels::{Email, Providers, SendFailure, Sms, SmsPurpose};
 use crate::domain::LinkToken;
+use crate::domain::catalog::Lang;
 use crate::domain::{Address, ContactMethod, Language, PhoneNumber};
 use crate::store::contacts::{self, Contact, MethodState};
 use crate::store::verification::{self as links, BatchFailure, Confirmed, NewLink};
@@ -448,36 +449,67 @@ impl Verifications {
         (sent, failures)
     }
 
-    /// What the public page for `token` shows. Changes nothing.
-    pub async fn open(&self, token: &str) -> Result<LinkState, StoreError> {
+    /// What the public page for `token` shows, and the language of the contact it was sent
+    /// to (none for a token that is not genuine: it names nobody). Changes nothing.
+    pub async fn open(&self, token: &str) -> Result<(LinkState, Option<Lang>), StoreError> {
         let Some(token) = LinkToken::parse(token) else {
-            return Ok(LinkState::Invalid);
-        };
-        self.inner.db.run(move |c| Ok(look(c, &token)?.0)).await
-    }
-
-    /// The Verify button: uses the link, and says how that went.
-    pub async fn confirm(&self, token: &str) -> Result<LinkState, StoreError> {
-        let Some(token) = LinkToken::parse(token) else {
-            return Ok(LinkState::Invalid);
+            return Ok((LinkState::Invalid, None));
         };
         self.inner
             .db
             .run(move |c| {
                 let (state, link) = look(c, &token)?;
+                let lang = speaks(c, link.as_ref())?;
+                Ok((state, lang))
+            })
+            .await
+    }
+
+    /// The Verify button: uses the link, and says how that went (in the contact's language).
+    pub async fn confirm(&self, token: &str) -> Result<(LinkState, Option<Lang>), StoreError> {
+        let Some(token) = LinkToken::parse(token) else {
+            return Ok((LinkState::Invalid, None));
+        };
+        self.inner
+            .db
+            .run(move |c| {
+                let (state, link) = look(c, &token)?;
+                let lang = speaks(c, link.as_ref())?;
                 let (LinkState::Open { method, masked }, Some(link)) = (state.clone(), link) else {
-                    return Ok(state);
+                    return Ok((state, lang));
                 };
                 // A concurrent press or a change of number can land between the look and the use.
-                Ok(match links::confirm(c, &link)? {
+                let state = match links::confirm(c, &link)? {
                     Confirmed::Verified => LinkState::Done { method, masked },
                     Confirmed::AlreadyUsed => LinkState::Used,
                     Confirmed::Expired => LinkState::Expired,
                     Confirmed::Outdated => LinkState::Outdated,
-                })
+                };
+                Ok((state, lang))
             })
             .await
     }
+}
+
+/// The language of the contact a genuine link was sent to: theirs, or the workspace's default
+/// when they say Auto. None when the contact is gone.
+fn speaks(
+    c: &mut crate::store::DbConn,
+    link: Option<&links::Link>,
+) -> Result<Option<Lang>, StoreError> {
+    let Some(link) = link else {
+        return Ok(None);
+    };
+    let contact = match contacts::get(c, &link.workspace_id, &link.contact_id) {
+        Ok(contact) => contact,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let workspace = crate::store::workspaces::get(c, &link.workspace_id)?;
+    Ok(Some(Lang::of(
+        contact.language,
+        workspace.default_language(),
+    )))
 }
 
 /// The state of the link `token` names, and the link when it is there and genuine.

@@ -18,6 +18,8 @@ pub struct Layout {
     pub nav: Option<Nav>,
     /// Where times are shown: the workspace's zone (UTC on public pages).
     pub tz: TimeZone,
+    /// The page's language, for `<html lang>`: public pages opened by a contact speak theirs.
+    pub html_lang: &'static str,
 }
 
 pub struct Nav {
@@ -37,6 +39,7 @@ impl Layout {
                 role: user.role,
             }),
             tz: user.time_zone,
+            html_lang: "en",
         }
     }
 
@@ -47,6 +50,7 @@ impl Layout {
             flashes: session::take_flashes(session),
             nav: None,
             tz: TimeZone::UTC,
+            html_lang: "en",
         }
     }
 

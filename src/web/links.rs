@@ -9,6 +9,7 @@ use askama::Template;
 use super::layout::{Layout, render};
 use super::public_limit::PublicLimiter;
 use crate::domain::ContactMethod;
+use crate::domain::catalog::Lang;
 use crate::error::AppError;
 use crate::verification::{LinkState, Verifications};
 
@@ -18,6 +19,7 @@ pub struct LinkPage {
     pub layout: Layout,
     pub token: String,
     pub view: View,
+    pub lang: Lang,
 }
 
 pub enum View {
@@ -30,65 +32,146 @@ pub enum View {
         method: ContactMethod,
         masked: String,
     },
-    Problem {
-        title: &'static str,
-        text: String,
-    },
+    Problem(Problem),
 }
 
+/// Why a link cannot be used, or that the address asked too often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Used,
+    Expired,
+    Outdated,
+    Invalid,
+    TooMany { minutes: u64 },
+}
+
+/// Everything the page says, in each language: one match per sentence, so neither language
+/// can lack one.
 impl LinkPage {
-    pub fn noun(&self, method: &ContactMethod) -> &'static str {
-        match method {
-            ContactMethod::Phone => "phone number",
-            ContactMethod::Email => "email address",
+    pub fn document_title(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "Herald link",
+            Lang::Zh => "Herald 链接",
         }
     }
 
-    pub fn verb(&self, method: &ContactMethod) -> &'static str {
-        match method {
-            ContactMethod::Phone => "Verify",
-            ContactMethod::Email => "Activate",
+    pub fn open_title(&self, method: &ContactMethod) -> &'static str {
+        match (self.lang, method) {
+            (Lang::En, ContactMethod::Phone) => "Verify your phone number",
+            (Lang::En, ContactMethod::Email) => "Activate your email address",
+            (Lang::Zh, ContactMethod::Phone) => "验证您的手机号",
+            (Lang::Zh, ContactMethod::Email) => "激活您的邮箱",
         }
     }
 
-    pub fn done_word(&self, method: &ContactMethod) -> &'static str {
-        match method {
-            ContactMethod::Phone => "verified",
-            ContactMethod::Email => "activated",
+    pub fn open_text(&self, method: &ContactMethod) -> &'static str {
+        match (self.lang, method) {
+            (Lang::En, ContactMethod::Phone) => {
+                "Press Verify to confirm this phone number is yours and can receive alert notifications from Herald."
+            }
+            (Lang::En, ContactMethod::Email) => {
+                "Press Activate to confirm this email address is yours and can receive alert notifications from Herald."
+            }
+            (Lang::Zh, ContactMethod::Phone) => {
+                "点击“验证”，确认此手机号属于您，并可接收 Herald 的告警通知。"
+            }
+            (Lang::Zh, ContactMethod::Email) => {
+                "点击“激活”，确认此邮箱属于您，并可接收 Herald 的告警通知。"
+            }
         }
+    }
+
+    pub fn button(&self, method: &ContactMethod) -> &'static str {
+        match (self.lang, method) {
+            (Lang::En, ContactMethod::Phone) => "Verify",
+            (Lang::En, ContactMethod::Email) => "Activate",
+            (Lang::Zh, ContactMethod::Phone) => "验证",
+            (Lang::Zh, ContactMethod::Email) => "激活",
+        }
+    }
+
+    pub fn done_title(&self, method: &ContactMethod) -> &'static str {
+        match (self.lang, method) {
+            (Lang::En, ContactMethod::Phone) => "Your phone number is verified",
+            (Lang::En, ContactMethod::Email) => "Your email address is activated",
+            (Lang::Zh, ContactMethod::Phone) => "您的手机号已验证",
+            (Lang::Zh, ContactMethod::Email) => "您的邮箱已激活",
+        }
+    }
+
+    pub fn done_badge(&self, method: &ContactMethod) -> &'static str {
+        match (self.lang, method) {
+            (Lang::En, ContactMethod::Phone) => "Verified",
+            (Lang::En, ContactMethod::Email) => "Activated",
+            (Lang::Zh, ContactMethod::Phone) => "已验证",
+            (Lang::Zh, ContactMethod::Email) => "已激活",
+        }
+    }
+
+    pub fn done_text(&self) -> &'static str {
+        match self.lang {
+            Lang::En => "Alert notifications can now reach you here. You can close this page.",
+            Lang::Zh => "告警通知现在可以送达这里。您可以关闭此页面。",
+        }
+    }
+
+    pub fn problem_title(&self, p: &Problem) -> &'static str {
+        match (self.lang, p) {
+            (Lang::En, Problem::Used) => "This link has already been used",
+            (Lang::En, Problem::Expired) => "This link has expired",
+            (Lang::En, Problem::Outdated) => "This link is out of date",
+            (Lang::En, Problem::Invalid) => "This link is not valid",
+            (Lang::En, Problem::TooMany { .. }) => "Too many attempts",
+            (Lang::Zh, Problem::Used) => "此链接已被使用",
+            (Lang::Zh, Problem::Expired) => "此链接已过期",
+            (Lang::Zh, Problem::Outdated) => "此链接已失效",
+            (Lang::Zh, Problem::Invalid) => "此链接无效",
+            (Lang::Zh, Problem::TooMany { .. }) => "尝试次数过多",
+        }
+    }
+
+    pub fn problem_text(&self, p: &Problem) -> String {
+        match (self.lang, p) {
+            (Lang::En, Problem::Used) => "Each link works once. If the number or address still shows as not verified, ask your administrator to send a new link.".into(),
+            (Lang::En, Problem::Expired) => "Links work for 24 hours. Ask your administrator to send a new one.".into(),
+            (Lang::En, Problem::Outdated) => "The phone number or email address it was sent for has changed since. Nothing was changed.".into(),
+            (Lang::En, Problem::Invalid) => "Check that the whole link was copied. Nothing was changed.".into(),
+            (Lang::En, Problem::TooMany { minutes }) => format!("Please wait {minutes} minute(s) and open the link again."),
+            (Lang::Zh, Problem::Used) => "每个链接只能使用一次。如果手机号或邮箱仍显示未验证，请联系管理员重新发送链接。".into(),
+            (Lang::Zh, Problem::Expired) => "链接的有效期为 24 小时。请联系管理员重新发送。".into(),
+            (Lang::Zh, Problem::Outdated) => "发送此链接后，对应的手机号或邮箱已更改。未做任何修改。".into(),
+            (Lang::Zh, Problem::Invalid) => "请检查是否复制了完整的链接。未做任何修改。".into(),
+            (Lang::Zh, Problem::TooMany { minutes }) => format!("请等待 {minutes} 分钟后再打开此链接。"),
+        }
+    }
+}
+
+/// The page's language when the link names nobody (or before it is looked up): the browser's
+/// first choice when it is Chinese, else English.
+fn browser_lang(req: &HttpRequest) -> Lang {
+    let first = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if first.starts_with("zh") {
+        Lang::Zh
+    } else {
+        Lang::En
     }
 }
 
 fn problem(state: &LinkState) -> (StatusCode, View) {
-    let (status, title, text) = match state {
-        LinkState::Used => (
-            StatusCode::GONE,
-            "This link has already been used",
-            "Each link works once. If the number or address still shows as not verified, ask your administrator to send a new link.",
-        ),
-        LinkState::Expired => (
-            StatusCode::GONE,
-            "This link has expired",
-            "Links work for 24 hours. Ask your administrator to send a new one.",
-        ),
-        LinkState::Outdated => (
-            StatusCode::GONE,
-            "This link is out of date",
-            "The phone number or email address it was sent for has changed since. Nothing was changed.",
-        ),
-        _ => (
-            StatusCode::NOT_FOUND,
-            "This link is not valid",
-            "Check that the whole link was copied. Nothing was changed.",
-        ),
+    let (status, p) = match state {
+        LinkState::Used => (StatusCode::GONE, Problem::Used),
+        LinkState::Expired => (StatusCode::GONE, Problem::Expired),
+        LinkState::Outdated => (StatusCode::GONE, Problem::Outdated),
+        _ => (StatusCode::NOT_FOUND, Problem::Invalid),
     };
-    (
-        status,
-        View::Problem {
-            title,
-            text: text.into(),
-        },
-    )
+    (status, View::Problem(p))
 }
 
 fn page(
@@ -96,13 +179,20 @@ fn page(
     status: StatusCode,
     token: &str,
     view: View,
+    lang: Lang,
 ) -> Result<HttpResponse, AppError> {
+    let mut layout = Layout::public(session);
+    layout.html_lang = match lang {
+        Lang::En => "en",
+        Lang::Zh => "zh-CN",
+    };
     let mut response = render(
         status,
         &LinkPage {
-            layout: Layout::public(session),
+            layout,
             token: token.to_string(),
             view,
+            lang,
         },
     )?;
     let headers = response.headers_mut();
@@ -132,10 +222,8 @@ fn limited(
         session,
         StatusCode::TOO_MANY_REQUESTS,
         token,
-        View::Problem {
-            title: "Too many attempts",
-            text: format!("Please wait {minutes} minute(s) and open the link again."),
-        },
+        View::Problem(Problem::TooMany { minutes }),
+        browser_lang(req),
     ))
 }
 
@@ -145,7 +233,7 @@ fn respond(
     limiter: &PublicLimiter,
     session: &Session,
     token: &str,
-    state: LinkState,
+    (state, lang): (LinkState, Option<Lang>),
 ) -> Result<HttpResponse, AppError> {
     if state == LinkState::Invalid
         && let Some(ip) = super::client_ip::client_ip(req)
@@ -157,7 +245,13 @@ fn respond(
         LinkState::Done { method, masked } => (StatusCode::OK, View::Done { method, masked }),
         other => problem(&other),
     };
-    page(session, status, token, view)
+    page(
+        session,
+        status,
+        token,
+        view,
+        lang.unwrap_or_else(|| browser_lang(req)),
+    )
 }
 
 /// The link (GET: shows what it does, changes nothing) and the page's button (POST: the only

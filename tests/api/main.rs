@@ -16,6 +16,7 @@ mod delivery_console;
 mod fakes;
 mod fallbacks;
 mod groups;
+mod link_language;
 mod members;
 mod ops;
 mod policies;
