@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::{alerts, chatbots, daily_stats_runs, deliveries};
+use super::schema::{alerts, chatbots, daily_stats_runs};
 use super::{ChatbotId, DbConn, StoreResult, WorkspaceId};
 use crate::domain::alert::Labels;
 use crate::domain::daily_stats::Slot;
-use crate::domain::notification::DeliveryState;
 
 /// A claim older than this whose holder never said how it went is taken again (the holder
 /// died mid-send).
@@ -175,15 +174,14 @@ pub fn counts(
     let mut top: Vec<(String, i64)> = by_name.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(5);
-    let failed: i64 = deliveries::table
-        .filter(deliveries::workspace_id.eq(ws))
-        .filter(
-            deliveries::state.eq_any([DeliveryState::Failed.code(), DeliveryState::Refused.code()]),
-        )
-        .filter(deliveries::finished_at.ge(from))
-        .filter(deliveries::finished_at.lt(to))
-        .count()
-        .get_result(c)?;
+    // Counted as the Today page counts them, so both say the same.
+    let failed: i64 = super::today::deliveries_by_channel(c, ws, from, to)?
+        .into_iter()
+        .filter(|(_, state, _)| {
+            crate::domain::today::Outcome::of(*state) == crate::domain::today::Outcome::Failed
+        })
+        .map(|(_, _, n)| n)
+        .sum();
     Ok(Counts {
         received,
         resolved,

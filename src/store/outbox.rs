@@ -803,21 +803,24 @@ pub fn troubled(
     states: &[DeliveryState],
     limit: i64,
 ) -> StoreResult<Vec<Troubled>> {
-    // The newest of each state, merged: each read walks (workspace, state, created_at)
-    // backwards and stops at `limit`, where one query over all the states would sort every
-    // delivery in them first.
+    // The newest of each channel and state, merged: each read walks (workspace, channel,
+    // state, created_at) backwards and stops at `limit`, where one query over all the states
+    // would sort every delivery in them first.
     let mut rows: Vec<(DeliveryRow, String)> = Vec::new();
-    for state in states {
-        rows.extend(
-            deliveries::table
-                .inner_join(notifications::table)
-                .filter(deliveries::workspace_id.eq(ws))
-                .filter(deliveries::state.eq(state.code()))
-                .order(deliveries::created_at.desc())
-                .limit(limit)
-                .select((DeliveryRow::as_select(), notifications::policy_name))
-                .load::<(DeliveryRow, String)>(c)?,
-        );
+    for channel in Channel::ALL {
+        for state in states {
+            rows.extend(
+                deliveries::table
+                    .inner_join(notifications::table)
+                    .filter(deliveries::workspace_id.eq(ws))
+                    .filter(deliveries::channel.eq(channel.code()))
+                    .filter(deliveries::state.eq(state.code()))
+                    .order(deliveries::created_at.desc())
+                    .limit(limit)
+                    .select((DeliveryRow::as_select(), notifications::policy_name))
+                    .load::<(DeliveryRow, String)>(c)?,
+            );
+        }
     }
     rows.sort_by_key(|r| std::cmp::Reverse(r.0.created_at));
     rows.truncate(usize::try_from(limit).unwrap_or(0));

@@ -1,4 +1,3 @@
-DROP INDEX deliveries_by_state;
 CREATE INDEX deliveries_workspace ON deliveries (workspace_id, state);
 DROP INDEX deliveries_unreached;
 DROP INDEX deliveries_by_outcome;
