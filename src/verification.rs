@@ -452,21 +452,19 @@ impl Verifications {
     /// What the public page for `token` shows, and the language of the contact it was sent
     /// to (none for a token that is not genuine: it names nobody). Changes nothing.
     pub async fn open(&self, token: &str) -> Result<(LinkState, Option<Lang>), StoreError> {
-        let Some(token) = LinkToken::parse(token) else {
-            return Ok((LinkState::Invalid, None));
-        };
-        self.inner
-            .db
-            .run(move |c| {
-                let (state, link) = look(c, &token)?;
-                let lang = speaks(c, link.as_ref())?;
-                Ok((state, lang))
-            })
-            .await
+        self.answer(token, false).await
     }
 
     /// The Verify button: uses the link, and says how that went (in the contact's language).
     pub async fn confirm(&self, token: &str) -> Result<(LinkState, Option<Lang>), StoreError> {
+        self.answer(token, true).await
+    }
+
+    async fn answer(
+        &self,
+        token: &str,
+        press: bool,
+    ) -> Result<(LinkState, Option<Lang>), StoreError> {
         let Some(token) = LinkToken::parse(token) else {
             return Ok((LinkState::Invalid, None));
         };
@@ -475,6 +473,9 @@ impl Verifications {
             .run(move |c| {
                 let (state, link) = look(c, &token)?;
                 let lang = speaks(c, link.as_ref())?;
+                if !press {
+                    return Ok((state, lang));
+                }
                 let (LinkState::Open { method, masked }, Some(link)) = (state.clone(), link) else {
                     return Ok((state, lang));
                 };
