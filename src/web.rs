@@ -19,6 +19,7 @@ pub mod form;
 pub mod groups;
 pub mod health;
 pub mod invitations;
+pub mod lang;
 pub mod layout;
 pub mod links;
 pub mod members;

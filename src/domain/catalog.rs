@@ -27,6 +27,14 @@ impl Lang {
         }
     }
 
+    /// The page's `<html lang>`.
+    pub fn html_code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
     /// The language providers are told (voice, SMS templates).
     pub fn language(self) -> Language {
         match self {

@@ -4,9 +4,11 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct NewPassword(SecretString);
 
 impl NewPassword {
+    pub const MIN_CHARS: usize = 10;
+
     pub fn parse(input: &str) -> Result<Self, &'static str> {
         let n = input.chars().count();
-        if n < 10 {
+        if n < Self::MIN_CHARS {
             return Err("Use at least 10 characters.");
         }
         if n > 128 {

@@ -26,8 +26,13 @@ pub enum Attempt {
 
 impl Attempt {
     /// "Try again in N minutes." for the refusal.
+    /// Whole minutes until `until`, at least one.
+    pub fn minutes_left(until: NaiveDateTime) -> i64 {
+        ((until - now()).num_seconds() + 59).max(60) / 60
+    }
+
     pub fn retry_message(until: NaiveDateTime) -> String {
-        let minutes = ((until - now()).num_seconds() + 59).max(60) / 60;
+        let minutes = Self::minutes_left(until);
         format!(
             "Try again in {minutes} minute{}.",
             if minutes == 1 { "" } else { "s" }

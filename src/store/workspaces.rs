@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use super::schema::{contacts, memberships, settings_changes, workspaces};
 use super::{ContactId, DbConn, StoreResult, UserId, WorkspaceId, now};
+use crate::domain::catalog::Lang;
 use crate::domain::settings::TimeZone;
 use crate::domain::{DefaultFallback, EmailAddress, Language, LinkToken, Role};
 
@@ -70,8 +71,16 @@ pub struct SettingsInput {
 pub struct SettingsSaved {
     /// One line per changed setting, as the audit list shows it.
     pub changes: Vec<String>,
-    /// A new last-resort address to send the activation link to, with its token.
-    pub activate: Option<(EmailAddress, LinkToken)>,
+    /// A new last-resort address to send the activation link to.
+    pub activate: Option<ActivationLink>,
+}
+
+/// A last-resort address's activation link to send, in the workspace's default language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationLink {
+    pub email: EmailAddress,
+    pub token: LinkToken,
+    pub language: Language,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +196,15 @@ pub fn save_settings(
                         .map(|_| at + Duration::hours(LAST_RESORT_LINK_HOURS))),
                 ))
                 .execute(c)?;
-            activate = input.last_resort_email.clone().zip(token);
+            activate = input
+                .last_resort_email
+                .clone()
+                .zip(token)
+                .map(|(email, token)| ActivationLink {
+                    email,
+                    token,
+                    language: input.default_language,
+                });
         }
         audit(c, ws, by, &changes, at)?;
         Ok(SettingsSaved { changes, activate })
@@ -198,9 +215,10 @@ pub fn save_settings(
 pub fn renew_last_resort_link(
     conn: &mut DbConn,
     ws: &WorkspaceId,
-) -> StoreResult<Option<(EmailAddress, LinkToken)>> {
+) -> StoreResult<Option<ActivationLink>> {
     super::write_transaction(conn, |c| {
         let current = get(c, ws)?;
+        let language = current.default_language();
         let Some(email) = current
             .last_resort_email
             .filter(|_| current.last_resort_activated_at.is_none())
@@ -216,7 +234,11 @@ pub fn renew_last_resort_link(
                     .eq(Some(now() + Duration::hours(LAST_RESORT_LINK_HOURS))),
             ))
             .execute(c)?;
-        Ok(Some((email, token)))
+        Ok(Some(ActivationLink {
+            email,
+            token,
+            language,
+        }))
     })
 }
 
@@ -236,12 +258,21 @@ pub enum LastResortLink {
     Unknown,
 }
 
+/// A last-resort link looked up, with the language its page speaks: the workspace's default
+/// (the address belongs to nobody with a language of their own); None when the link names no
+/// workspace.
+pub struct LastResortLookup {
+    pub link: LastResortLink,
+    pub lang: Option<Lang>,
+}
+
 type LinkRow = (
     WorkspaceId,
     String,
     Option<EmailAddress>,
     Option<String>,
     Option<NaiveDateTime>,
+    Language,
 );
 
 fn find_link(c: &mut DbConn, token: &LinkToken) -> StoreResult<Option<LinkRow>> {
@@ -253,6 +284,7 @@ fn find_link(c: &mut DbConn, token: &LinkToken) -> StoreResult<Option<LinkRow>> 
             workspaces::last_resort_email,
             workspaces::last_resort_verifier_hash,
             workspaces::last_resort_link_expires_at,
+            workspaces::default_language,
         ))
         .first(c)
         .optional()?;
@@ -260,24 +292,34 @@ fn find_link(c: &mut DbConn, token: &LinkToken) -> StoreResult<Option<LinkRow>> 
 }
 
 /// Looks at a link without changing anything (GET).
-pub fn open_last_resort_link(conn: &mut DbConn, token: &LinkToken) -> StoreResult<LastResortLink> {
-    let Some((_, workspace, email, _, expires)) = find_link(conn, token)? else {
-        return Ok(LastResortLink::Unknown);
+pub fn open_last_resort_link(
+    conn: &mut DbConn,
+    token: &LinkToken,
+) -> StoreResult<LastResortLookup> {
+    let unknown = LastResortLookup {
+        link: LastResortLink::Unknown,
+        lang: None,
+    };
+    let Some((_, workspace, email, _, expires, language)) = find_link(conn, token)? else {
+        return Ok(unknown);
     };
     let Some(email) = email else {
-        return Ok(LastResortLink::Unknown);
+        return Ok(unknown);
     };
-    if expires.is_none_or(|t| t < now()) {
-        return Ok(LastResortLink::Expired);
-    }
-    Ok(LastResortLink::Open { workspace, email })
+    let lang = Some(Lang::of(Language::Auto, language));
+    let link = if expires.is_none_or(|t| t < now()) {
+        LastResortLink::Expired
+    } else {
+        LastResortLink::Open { workspace, email }
+    };
+    Ok(LastResortLookup { link, lang })
 }
 
 /// Activates the address the link names (POST); the link then stops working.
-pub fn activate_last_resort(conn: &mut DbConn, token: &LinkToken) -> StoreResult<LastResortLink> {
+pub fn activate_last_resort(conn: &mut DbConn, token: &LinkToken) -> StoreResult<LastResortLookup> {
     super::write_transaction(conn, |c| {
         let found = open_last_resort_link(c, token)?;
-        let LastResortLink::Open { workspace, email } = found else {
+        let LastResortLink::Open { workspace, email } = found.link else {
             return Ok(found);
         };
         diesel::update(
@@ -290,7 +332,10 @@ pub fn activate_last_resort(conn: &mut DbConn, token: &LinkToken) -> StoreResult
             workspaces::last_resort_link_expires_at.eq(None::<NaiveDateTime>),
         ))
         .execute(c)?;
-        Ok(LastResortLink::Activated { workspace, email })
+        Ok(LastResortLookup {
+            link: LastResortLink::Activated { workspace, email },
+            lang: found.lang,
+        })
     })
 }
 

@@ -2,6 +2,7 @@
 //! inviter sees the same: an invitation sent by email, open until it is answered.
 
 use crate::channels::{Email, SendFailure};
+use crate::domain::catalog::Lang;
 use crate::domain::ids::{UserId, WorkspaceId};
 use crate::domain::{EmailAddress, Role};
 use crate::store::invitations::{self, InviteError};
@@ -126,28 +127,118 @@ impl From<StoreError> for AnswerError {
 
 pub type Answer = Result<Result<Answered, Refusal>, AnswerError>;
 
-fn refused(field: &'static str, message: impl Into<String>, why: Why) -> Answer {
+/// Everything answering an invitation says to the invitee, who may not have an account yet:
+/// one variant per sentence, each written in both languages by `say`.
+#[derive(Debug, Clone, Copy)]
+pub enum Said<'a> {
+    Joined { workspace: &'a str, role: Role },
+    Welcome { workspace: &'a str, role: Role },
+    Declined { workspace: &'a str },
+    NotForYou { invitee: &'a str, me: &'a str },
+    SignInFirst,
+    Throttled { minutes: i64 },
+    WrongPassword,
+    PasswordTooShort,
+    PasswordTooLong,
+    PasswordsDiffer,
+    AccountExists,
+}
+
+pub fn role_name(lang: Lang, role: Role) -> &'static str {
+    match (lang, role) {
+        (Lang::En, r) => r.label(),
+        (Lang::Zh, Role::Owner) => "所有者",
+        (Lang::Zh, Role::Admin) => "管理员",
+        (Lang::Zh, Role::Viewer) => "只读成员",
+    }
+}
+
+pub fn say(lang: Lang, said: Said<'_>) -> String {
+    use Said::*;
+    match lang {
+        Lang::En => match said {
+            Joined { workspace, role } => {
+                format!(
+                    "You joined the workspace “{workspace}” as {}.",
+                    role.label()
+                )
+            }
+            Welcome { workspace, role } => format!(
+                "Welcome to Herald. You joined the workspace “{workspace}” as {}.",
+                role.label()
+            ),
+            Declined { workspace } => format!("You declined the invitation to “{workspace}”."),
+            NotForYou { invitee, me } => {
+                format!("This invitation is for {invitee}; you are signed in as {me}.")
+            }
+            SignInFirst => "Sign in first, or enter the password of your account below.".into(),
+            Throttled { minutes } => format!(
+                "Too many wrong passwords. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ),
+            WrongPassword => {
+                "Wrong password. New to Herald? Choose a password below instead.".into()
+            }
+            PasswordTooShort => "Use at least 10 characters.".into(),
+            PasswordTooLong => "Use at most 128 characters.".into(),
+            PasswordsDiffer => "The two passwords differ.".into(),
+            AccountExists => InviteError::AccountExists.to_string(),
+        },
+        Lang::Zh => match said {
+            Joined { workspace, role } => {
+                format!(
+                    "您已加入工作区“{workspace}”，角色：{}。",
+                    role_name(lang, role)
+                )
+            }
+            Welcome { workspace, role } => format!(
+                "欢迎使用 Herald。您已加入工作区“{workspace}”，角色：{}。",
+                role_name(lang, role)
+            ),
+            Declined { workspace } => format!("您已拒绝加入“{workspace}”的邀请。"),
+            NotForYou { invitee, me } => {
+                format!("此邀请发给 {invitee}；您当前登录的是 {me}。")
+            }
+            SignInFirst => "请先登录，或在下方输入您账号的密码。".into(),
+            Throttled { minutes } => format!("密码错误次数过多。请在 {minutes} 分钟后重试。"),
+            WrongPassword => "密码错误。第一次使用 Herald？请在下方设置密码。".into(),
+            PasswordTooShort => "密码至少需要 10 个字符。".into(),
+            PasswordTooLong => "密码最多 128 个字符。".into(),
+            PasswordsDiffer => "两次输入的密码不一致。".into(),
+            AccountExists => "此邮箱已有账号：请登录后接受邀请。".into(),
+        },
+    }
+}
+
+fn refused(field: &'static str, message: String, why: Why) -> Answer {
     Ok(Err(Refusal {
-        problems: vec![(field, message.into())],
+        problems: vec![(field, message)],
         why,
     }))
 }
 
-pub fn joined(i: &invitations::Invitation) -> String {
-    format!(
-        "You joined the workspace “{}” as {}.",
-        i.workspace_name,
-        i.role.label()
+pub fn joined(lang: Lang, i: &invitations::Invitation) -> String {
+    say(
+        lang,
+        Said::Joined {
+            workspace: &i.workspace_name,
+            role: i.role,
+        },
     )
 }
 
-pub async fn decline(db: &Db, invitation: &invitations::Invitation) -> Answer {
+pub async fn decline(db: &Db, lang: Lang, invitation: &invitations::Invitation) -> Answer {
     let (id, email) = (invitation.id.clone(), invitation.email.clone());
     let i = db
         .run(move |c| invitations::decline(c, &id, &email))
         .await?;
     Ok(Ok(Answered {
-        message: format!("You declined the invitation to “{}”.", i.workspace_name),
+        message: say(
+            lang,
+            Said::Declined {
+                workspace: &i.workspace_name,
+            },
+        ),
         sign_in: None,
     }))
 }
@@ -155,14 +246,18 @@ pub async fn decline(db: &Db, invitation: &invitations::Invitation) -> Answer {
 /// Accepts as the signed-in user (`me`: their id and email), who must be the invitee.
 pub async fn accept_as(
     db: &Db,
+    lang: Lang,
     me: (UserId, String),
     invitation: &invitations::Invitation,
 ) -> Answer {
     let (uid, email) = me;
     if email != invitation.email {
-        let message = format!(
-            "This invitation is for {}; you are signed in as {email}.",
-            invitation.email
+        let message = say(
+            lang,
+            Said::NotForYou {
+                invitee: &invitation.email,
+                me: &email,
+            },
         );
         return refused("action", message, Why::NotForYou);
     }
@@ -171,7 +266,7 @@ pub async fn accept_as(
         .run(move |c| invitations::accept(c, &id, &uid, &email))
         .await?;
     Ok(Ok(Answered {
-        message: joined(&i),
+        message: joined(lang, &i),
         sign_in: None,
     }))
 }
@@ -180,6 +275,7 @@ pub async fn accept_as(
 /// throttle like a sign-in, accepts and signs in.
 pub async fn accept_with_password(
     db: &Db,
+    lang: Lang,
     invitation: &invitations::Invitation,
     password: &str,
 ) -> Answer {
@@ -187,15 +283,13 @@ pub async fn accept_with_password(
     let key = format!("invitation|{}", invitation.email);
     let k = key.clone();
     if let Attempt::Locked { until } = db.run(move |c| login_throttle::take_attempt(c, &k)).await? {
-        let message = format!(
-            "Too many wrong passwords. {}",
-            Attempt::retry_message(until)
-        );
+        let minutes = Attempt::minutes_left(until);
+        let message = say(lang, Said::Throttled { minutes });
         return refused("password", message, Why::Throttled);
     }
     let Some(user) = super::sign_in::account_with_password(db, &invitation.email, password).await?
     else {
-        let message = "Wrong password. New to Herald? Choose a password below instead.";
+        let message = say(lang, Said::WrongPassword);
         return refused("password", message, Why::WrongPassword);
     };
     let (id, uid, email) = (invitation.id.clone(), user.id.clone(), user.email.clone());
@@ -206,7 +300,7 @@ pub async fn accept_with_password(
         })
         .await?;
     Ok(Ok(Answered {
-        message: joined(&i),
+        message: joined(lang, &i),
         sign_in: Some(user.id),
     }))
 }
@@ -214,16 +308,25 @@ pub async fn accept_with_password(
 /// Someone without an account chose a password: the account is made and joins.
 pub async fn accept_with_new_account(
     db: &Db,
+    lang: Lang,
     token: crate::domain::LinkToken,
     password: &str,
     confirm: &str,
 ) -> Answer {
     let mut problems = crate::domain::Problems::new();
     let new = crate::domain::NewPassword::parse(password)
-        .map_err(|e| problems.push(("new_password", e.to_string())))
+        .map_err(|_| {
+            let short = password.chars().count() < crate::domain::NewPassword::MIN_CHARS;
+            let why = if short {
+                Said::PasswordTooShort
+            } else {
+                Said::PasswordTooLong
+            };
+            problems.push(("new_password", say(lang, why)));
+        })
         .ok();
     if password != confirm {
-        problems.push(("confirm", "The two passwords differ.".into()));
+        problems.push(("confirm", say(lang, Said::PasswordsDiffer)));
     }
     let Some(new) = new.filter(|_| problems.is_empty()) else {
         return Ok(Err(Refusal {
@@ -239,10 +342,18 @@ pub async fn accept_with_new_account(
         .await
     {
         Ok((user, i)) => Ok(Ok(Answered {
-            message: format!("Welcome to Herald. {}", joined(&i)),
+            message: say(
+                lang,
+                Said::Welcome {
+                    workspace: &i.workspace_name,
+                    role: i.role,
+                },
+            ),
             sign_in: Some(user),
         })),
-        Err(e @ InviteError::AccountExists) => refused("new_password", e.to_string(), Why::Invalid),
+        Err(InviteError::AccountExists) => {
+            refused("new_password", say(lang, Said::AccountExists), Why::Invalid)
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -41,6 +41,41 @@ pub fn email(language: Language, url: &str) -> (String, String) {
     }
 }
 
+/// What the last-resort address is asked to agree to.
+pub struct LastResortInvite<'a> {
+    pub asked_by: &'a str,
+    pub workspace: &'a str,
+    pub address: &'a str,
+    pub hours: i64,
+    pub url: &'a str,
+}
+
+/// The email asking an address to become the workspace's last-resort recipient: its subject
+/// and text, in the workspace's default language.
+pub fn last_resort_email(language: Language, i: &LastResortInvite<'_>) -> (String, String) {
+    let LastResortInvite {
+        asked_by,
+        workspace,
+        address,
+        hours,
+        url,
+    } = i;
+    match language {
+        Language::Chinese => (
+            format!("Herald：激活 {address} 作为最终接收人"),
+            format!(
+                "{asked_by} 请 Herald 在工作区“{workspace}”的告警无法送达任何人时，将其发送到此邮箱。\n\n如同意，请打开下面的链接（{hours} 小时内有效）并点击“激活”：\n{url}\n\n如果这不是您预期的邮件，请忽略：不会有任何告警发送给您。\n"
+            ),
+        ),
+        _ => (
+            format!("Herald: activate {address} as the last-resort recipient"),
+            format!(
+                "{asked_by} asked Herald to send this address the alerts of workspace “{workspace}” that nobody else could be reached for.\n\nTo agree, open this link (valid {hours} h) and press Activate:\n{url}\n\nIf you did not expect this, ignore this message: nothing will be sent to you.\n"
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,10 +16,11 @@ use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
 use super::session::{self, Level};
 use crate::domain::LinkToken;
+use crate::domain::catalog::Lang;
 use crate::error::{AppError, see_other};
 use crate::store::invitations::{self, Invitation, InviteError};
 use crate::store::{Db, StoreError};
-use crate::usecases::invitations::{self as answering, AnswerError, Answered, Why};
+use crate::usecases::invitations::{self as answering, AnswerError, Answered, Said, Why};
 
 #[derive(Template)]
 #[template(path = "invitations/show.html")]
@@ -30,9 +31,67 @@ pub struct InvitePage {
     /// Who is signed in in this browser, when anyone is.
     pub signed_in_as: Option<String>,
     pub errors: FieldErrors,
+    /// The invitee has no stored language yet: the page speaks their browser's.
+    pub lang: Lang,
+}
+
+/// The page's fixed sentences.
+#[derive(Debug, Clone, Copy)]
+pub enum Text {
+    Accept,
+    Decline,
+    HaveAccount,
+    SignInAndAccept,
+    NewToHerald,
+    ChoosePassword,
+    AtLeastTen,
+    PasswordAgain,
+    CreateAndAccept,
+    DeclineInvitation,
+    NotValidTitle,
+    NotValidText,
 }
 
 impl InvitePage {
+    /// One match over language × sentence, so neither language can lack one.
+    pub fn t(&self, text: Text) -> &'static str {
+        use Text::*;
+        match (self.lang, text) {
+            (Lang::En, Accept) => "Accept",
+            (Lang::En, Decline) => "Decline",
+            (Lang::En, HaveAccount) => "I have a Herald account",
+            (Lang::En, SignInAndAccept) => "Sign in and accept",
+            (Lang::En, NewToHerald) => "I am new to Herald",
+            (Lang::En, ChoosePassword) => "Choose a password",
+            (Lang::En, AtLeastTen) => "At least 10 characters.",
+            (Lang::En, PasswordAgain) => "The password again",
+            (Lang::En, CreateAndAccept) => "Create account and accept",
+            (Lang::En, DeclineInvitation) => "Decline the invitation",
+            (Lang::En, NotValidTitle) => "This invitation is not valid",
+            (Lang::En, NotValidText) => {
+                "It may have expired (invitations last 7 days), been accepted, declined or withdrawn, or the link was not copied whole. Ask the person who invited you to send a new one."
+            }
+            (Lang::Zh, Accept) => "接受",
+            (Lang::Zh, Decline) => "拒绝",
+            (Lang::Zh, HaveAccount) => "我已有 Herald 账号",
+            (Lang::Zh, SignInAndAccept) => "登录并接受",
+            (Lang::Zh, NewToHerald) => "我第一次使用 Herald",
+            (Lang::Zh, ChoosePassword) => "设置密码",
+            (Lang::Zh, AtLeastTen) => "至少 10 个字符。",
+            (Lang::Zh, PasswordAgain) => "再次输入密码",
+            (Lang::Zh, CreateAndAccept) => "创建账号并接受",
+            (Lang::Zh, DeclineInvitation) => "拒绝此邀请",
+            (Lang::Zh, NotValidTitle) => "此邀请无效",
+            (Lang::Zh, NotValidText) => {
+                "邀请可能已过期（有效期 7 天）、已被接受、拒绝或撤回，或链接没有复制完整。请联系邀请您的人重新发送。"
+            }
+        }
+    }
+
+    pub fn role_name(&self, role: &crate::domain::Role) -> &'static str {
+        answering::role_name(self.lang, *role)
+    }
+
     pub fn for_me(&self) -> bool {
         match (&self.invitation, &self.signed_in_as) {
             (Some(i), Some(me)) => &i.email == me,
@@ -61,7 +120,7 @@ async fn lookup(db: &Db, token: &str) -> Result<Option<Invitation>, AppError> {
 /// token that names no open invitation.
 async fn page(
     db: &Db,
-    session: &Session,
+    (session, lang): (&Session, Lang),
     visitor: &Visitor,
     token: String,
     shown: Result<Invitation, ()>,
@@ -69,8 +128,11 @@ async fn page(
 ) -> Result<HttpResponse, AppError> {
     let me = visitor.optional(db).await?;
     let layout = match &me {
-        Some(user) => Layout::new(session, user),
-        None => Layout::public(session),
+        Some(user) => Layout {
+            html_lang: lang.html_code(),
+            ..Layout::new(session, user)
+        },
+        None => Layout::public_in(session, lang),
     };
     let status = if shown.is_err() {
         StatusCode::NOT_FOUND
@@ -84,6 +146,7 @@ async fn page(
         invitation: shown.ok(),
         signed_in_as,
         errors,
+        lang,
     };
     render(status, &page)
 }
@@ -135,7 +198,7 @@ pub async fn show(
     let shown = invitation.ok_or(());
     page(
         &db,
-        &session,
+        (&session, super::lang::browser(&req)),
         &visitor,
         token,
         shown,
@@ -154,16 +217,17 @@ pub async fn answer(
     CheckedForm { form, refused }: CheckedForm<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
+    let lang = super::lang::browser(&req);
     let found = match opened(&req, &limiter, &db, &token).await? {
         Ok(found) => found,
         Err(too_many) => return Ok(too_many),
     };
     let Some(invitation) = found else {
         let refused = (StatusCode::NOT_FOUND, FieldErrors::default());
-        return page(&db, &session, &visitor, token, Err(()), refused).await;
+        return page(&db, (&session, lang), &visitor, token, Err(()), refused).await;
     };
     let outcome = if refused.is_empty() {
-        answer_with(&db, &visitor, &invitation, &token, &form).await?
+        answer_with(&db, (&visitor, lang), &invitation, &token, &form).await?
     } else {
         Err((
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -172,25 +236,29 @@ pub async fn answer(
     };
     match outcome {
         Ok(done) => finish(&req, &db, &session, &form.action, done).await,
-        Err(refused) => page(&db, &session, &visitor, token, Ok(invitation), refused).await,
+        Err(refused) => {
+            let shown = Ok(invitation);
+            page(&db, (&session, lang), &visitor, token, shown, refused).await
+        }
     }
 }
 
 /// The answer the form gives, taken; or the status and errors to show the page again with.
 async fn answer_with(
     db: &Db,
-    visitor: &Visitor,
+    (visitor, lang): (&Visitor, Lang),
     invitation: &Invitation,
     token: &str,
     form: &AnswerForm,
 ) -> Result<Result<Answered, (StatusCode, FieldErrors)>, AppError> {
     let answered = match form.action.as_str() {
-        "decline" => answering::decline(db, invitation).await,
-        "accept" => accept_signed_in(db, visitor, invitation).await?,
-        "sign_in" => answering::accept_with_password(db, invitation, &form.password).await,
+        "decline" => answering::decline(db, lang, invitation).await,
+        "accept" => accept_signed_in(db, (visitor, lang), invitation).await?,
+        "sign_in" => answering::accept_with_password(db, lang, invitation, &form.password).await,
         "create" => {
             let token = LinkToken::parse(token).ok_or(AppError::NotFound)?;
-            answering::accept_with_new_account(db, token, &form.password, &form.confirm).await
+            let (password, confirm) = (&form.password, &form.confirm);
+            answering::accept_with_new_account(db, lang, token, password, confirm).await
         }
         _ => return Err(AppError::BadRequest("unknown action".into())),
     };
@@ -236,17 +304,17 @@ fn status_of(why: Why) -> StatusCode {
 /// "Accept" in a browser signed in as the invitee; anyone else is asked to sign in.
 async fn accept_signed_in(
     db: &Db,
-    visitor: &Visitor,
+    (visitor, lang): (&Visitor, Lang),
     invitation: &Invitation,
 ) -> Result<answering::Answer, AppError> {
     let Some(me) = visitor.optional(db).await? else {
-        let message = "Sign in first, or enter the password of your account below.";
+        let message = answering::say(lang, Said::SignInFirst);
         return Ok(Ok(Err(answering::Refusal {
-            problems: vec![("password", message.into())],
+            problems: vec![("password", message)],
             why: Why::Invalid,
         })));
     };
-    Ok(answering::accept_as(db, (me.user_id, me.email), invitation).await)
+    Ok(answering::accept_as(db, lang, (me.user_id, me.email), invitation).await)
 }
 
 fn answer_error(e: AnswerError) -> AppError {
@@ -277,7 +345,7 @@ pub async fn accept_listed(
         .await
         .map_err(invite_error)?;
     session::set_workspace(&console.session, &invitation.workspace_id);
-    Ok(console.done(answering::joined(&invitation), "/workspaces"))
+    Ok(console.done(answering::joined(Lang::En, &invitation), "/workspaces"))
 }
 
 pub async fn decline_listed(
@@ -290,9 +358,7 @@ pub async fn decline_listed(
         .run(move |c, me| invitations::decline(c, &id, &me.email))
         .await
         .map_err(invite_error)?;
-    let declined = format!(
-        "You declined the invitation to “{}”.",
-        invitation.workspace_name
-    );
+    let workspace = &invitation.workspace_name;
+    let declined = answering::say(Lang::En, Said::Declined { workspace });
     Ok(console.done(declined, "/workspaces"))
 }

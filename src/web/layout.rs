@@ -8,6 +8,7 @@ use crate::error::AppError;
 use super::current_user::CurrentUser;
 use super::session::{self, Flash};
 use crate::domain::Role;
+use crate::domain::catalog::Lang;
 use crate::domain::settings::TimeZone;
 
 /// What every page's frame needs: navigation for the signed-in user, flashes and the token
@@ -51,6 +52,14 @@ impl Layout {
             nav: None,
             tz: TimeZone::UTC,
             html_lang: "en",
+        }
+    }
+
+    /// A public page in the language of whoever it is for.
+    pub fn public_in(session: &Session, lang: Lang) -> Layout {
+        Layout {
+            html_lang: lang.html_code(),
+            ..Layout::public(session)
         }
     }
 

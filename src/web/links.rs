@@ -146,24 +146,6 @@ impl LinkPage {
     }
 }
 
-/// The page's language when the link names nobody (or before it is looked up): the browser's
-/// first choice when it is Chinese, else English.
-fn browser_lang(req: &HttpRequest) -> Lang {
-    let first = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if first.starts_with("zh") {
-        Lang::Zh
-    } else {
-        Lang::En
-    }
-}
-
 fn problem(state: &LinkState) -> (StatusCode, View) {
     let (status, p) = match state {
         LinkState::Used => (StatusCode::GONE, Problem::Used),
@@ -181,11 +163,7 @@ fn page(
     view: View,
     lang: Lang,
 ) -> Result<HttpResponse, AppError> {
-    let mut layout = Layout::public(session);
-    layout.html_lang = match lang {
-        Lang::En => "en",
-        Lang::Zh => "zh-CN",
-    };
+    let layout = Layout::public_in(session, lang);
     let mut response = render(
         status,
         &LinkPage {
@@ -223,7 +201,7 @@ fn limited(
         StatusCode::TOO_MANY_REQUESTS,
         token,
         View::Problem(Problem::TooMany { minutes }),
-        browser_lang(req),
+        super::lang::browser(req),
     ))
 }
 
@@ -250,7 +228,7 @@ fn respond(
         status,
         token,
         view,
-        lang.unwrap_or_else(|| browser_lang(req)),
+        lang.unwrap_or_else(|| super::lang::browser(req)),
     )
 }
 

@@ -14,15 +14,16 @@ use super::layout::{FieldErrors, Layout, render};
 use super::public_limit::PublicLimiter;
 use super::session::Level;
 use crate::channels::Email;
+use crate::domain::catalog::Lang;
 use crate::domain::settings::TimeZone;
 use crate::domain::{DefaultFallback, EmailAddress, Language, LinkToken};
 use crate::error::AppError;
 use crate::store::workspaces::{
-    self, LAST_RESORT_LINK_HOURS, LastResortLink, SettingsChange, SettingsError, SettingsInput,
-    Workspace,
+    self, ActivationLink, LAST_RESORT_LINK_HOURS, LastResortLink, LastResortLookup, SettingsChange,
+    SettingsError, SettingsInput, Workspace,
 };
 use crate::store::{ContactId, Db, StoreResult, contacts};
-use crate::verification::Verifications;
+use crate::verification::{Verifications, messages};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -238,8 +239,8 @@ pub async fn save(
     if saved.changes.is_empty() {
         return Ok(console.done("Nothing changed.", "/settings"));
     }
-    if let Some((email, token)) = saved.activate {
-        send_activation(&console, &verifications, email, &token).await;
+    if let Some(link) = saved.activate {
+        send_activation(&console, &verifications, link).await;
     }
     Ok(console.done("Settings saved.", "/settings"))
 }
@@ -249,22 +250,24 @@ pub async fn save(
 async fn send_activation(
     console: &Console<Owners>,
     verifications: &Verifications,
-    to: EmailAddress,
-    token: &LinkToken,
+    link: ActivationLink,
 ) {
-    let link = format!("{}/r/{token}", verifications.base_url());
-    let workspace = console.user.workspace_name.clone();
-    let text = format!(
-        "{} asked Herald to send this address the alerts of workspace “{workspace}” that nobody else could be reached for.\n\nTo agree, open this link (valid {LAST_RESORT_LINK_HOURS} h) and press Activate:\n{link}\n\nIf you did not expect this, ignore this message: nothing will be sent to you.",
-        console.user.email
+    let url = format!("{}/r/{}", verifications.base_url(), link.token);
+    let to = link.email;
+    let (subject, text) = messages::last_resort_email(
+        link.language,
+        &messages::LastResortInvite {
+            asked_by: &console.user.email,
+            workspace: &console.user.workspace_name,
+            address: to.as_str(),
+            hours: LAST_RESORT_LINK_HOURS,
+            url: &url,
+        },
     );
     let email = Email {
         workspace_id: Some(console.user.workspace_id.clone()),
         to: to.clone(),
-        subject: format!(
-            "Herald: activate {} as the last-resort recipient",
-            to.as_str()
-        ),
+        subject,
         text,
         html: None,
     };
@@ -296,8 +299,8 @@ pub async fn resend_link(
         .run(|c, user| workspaces::renew_last_resort_link(c, &user.workspace_id))
         .await?;
     match renewed {
-        Some((email, token)) => {
-            send_activation(&console, &verifications, email, &token).await;
+        Some(link) => {
+            send_activation(&console, &verifications, link).await;
             Ok(crate::error::see_other("/settings"))
         }
         None => Ok(console.done(
@@ -313,6 +316,7 @@ pub struct LinkPage {
     pub layout: Layout,
     pub token: String,
     pub found: LastResortLink,
+    pub lang: Lang,
 }
 
 /// `/r/<token>`: GET shows what the link is for; the Activate button POSTs. Unknown tokens
@@ -343,9 +347,12 @@ pub async fn last_resort_link(
             })
             .await?
         }
-        None => LastResortLink::Unknown,
+        None => LastResortLookup {
+            link: LastResortLink::Unknown,
+            lang: None,
+        },
     };
-    let status = match found {
+    let status = match found.link {
         LastResortLink::Unknown => {
             if let Some(ip) = ip {
                 limiter.failed(ip);
@@ -355,10 +362,14 @@ pub async fn last_resort_link(
         LastResortLink::Expired => StatusCode::GONE,
         _ => StatusCode::OK,
     };
+    // The address's owner has no stored language: what their browser asks for comes first,
+    // then the workspace's default.
+    let lang = super::lang::stated(&req).or(found.lang).unwrap_or(Lang::En);
     let page = LinkPage {
-        layout: Layout::public(&session),
+        layout: Layout::public_in(&session, lang),
         token: raw,
-        found,
+        found: found.link,
+        lang,
     };
     render(status, &page)
 }

@@ -436,7 +436,8 @@ async fn settings_are_checked_audited_and_the_last_resort_is_used_once_activated
 
     // The activation link: GET only shows it, POST activates it, once.
     let link = link_in_outbox(&owner, "boss@example.com", &format!("{}/r/", app.base)).await;
-    let anon = Client::new(&app.base);
+    // The workspace speaks Chinese; this browser asks for English.
+    let anon = Client::speaking(&app.base, "en");
     let path = link.trim_start_matches(&app.base).to_string();
     anon.get(&path)
         .await

@@ -232,10 +232,25 @@ pub fn csrf_in(html: &str) -> Option<String> {
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        Self::with_headers(base, reqwest::header::HeaderMap::new())
+    }
+
+    /// A browser whose first language is `accept_language` (an `Accept-Language` value).
+    pub fn speaking(base: &str, accept_language: &'static str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT_LANGUAGE,
+            reqwest::header::HeaderValue::from_static(accept_language),
+        );
+        Self::with_headers(base, headers)
+    }
+
+    fn with_headers(base: &str, headers: reqwest::header::HeaderMap) -> Client {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(Policy::none())
+            .default_headers(headers)
             .build()
             .expect("client");
         Client {
