@@ -12,6 +12,7 @@ pub mod fallback;
 pub mod grouping;
 pub mod ids;
 pub mod link_token;
+pub mod mention;
 pub mod notification;
 pub mod password;
 pub mod phone;

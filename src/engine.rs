@@ -22,6 +22,7 @@ use crate::channels::chat::ChatMessage;
 use crate::channels::{CallReports, Providers};
 use crate::domain::Language;
 use crate::domain::catalog::Lang;
+use crate::domain::mention::Mentions;
 use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
 use crate::domain::settings::TimeZone;
 use crate::metrics::{Metrics, Tried, Waiting};
@@ -356,7 +357,18 @@ impl Engine {
                 }
                 let datas: Vec<serde_json::Value> = jobs.iter().filter_map(payload).collect();
                 let refs: Vec<&serde_json::Value> = datas.iter().collect();
-                let tried = send::to_chatbot(s, bot, &send::merged(&refs), *lang).await;
+                let stored: Vec<Mentions> = jobs
+                    .iter()
+                    .filter_map(|j| {
+                        Mentions::from_stored(j.mentions.as_deref())
+                            .map_err(|e| {
+                                tracing::error!(delivery = %j.id, error = %e, "sent without its @mentions")
+                            })
+                            .ok()
+                    })
+                    .collect();
+                let mentions = Mentions::merge(&stored);
+                let tried = send::to_chatbot(s, bot, &send::merged(&refs), *lang, &mentions).await;
                 jobs.iter()
                     .map(|j| (j.id.clone(), self.settle(j, notes, &tried)))
                     .collect()

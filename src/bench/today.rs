@@ -117,6 +117,7 @@ fn seed(db: &Db, n: usize) -> anyhow::Result<()> {
                         hop: None,
                         meant_for: None,
                         note: None,
+                        mentions: None,
                     });
                 }
                 notes.push(note);

@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use super::chat_parts::ChatMessage;
+use crate::domain::Platform;
 use crate::domain::catalog::{Lang, Phrase, say};
+use crate::domain::mention::Mentions;
 use crate::domain::settings::TimeZone;
 use crate::template::{RenderOptions, Template};
 
@@ -121,6 +123,22 @@ pub fn chat(data: &Value, card_template: &str, lang: Lang) -> ChatMessage {
         text,
         ..ChatMessage::default()
     }
+}
+
+/// The message with its @mentions, and a line naming whoever it could not mention and why, so
+/// nobody the policy notifies is left out of the card.
+pub fn with_mentions(
+    mut msg: ChatMessage,
+    mentions: &Mentions,
+    lang: Lang,
+    platform: Platform,
+) -> ChatMessage {
+    msg.mention_mobiles = mentions.mobiles.clone();
+    msg.mention_user_ids = mentions.user_ids.clone();
+    if let Some(line) = mentions.unmentioned_line(lang, platform) {
+        msg.text = format!("{}\n\n{line}\n", msg.text.trim_end());
+    }
+    msg
 }
 
 fn default_card(data: &Value, lang: Lang) -> String {

@@ -166,6 +166,8 @@ pub struct Planned {
     pub address: Option<String>,
     /// Why nothing will be sent ("not sent: …"), shown in the log instead of dropping it.
     pub not_sent: Option<String>,
+    /// A chat delivery's @mentions, as stored.
+    pub mentions: Option<String>,
 }
 
 /// A matched route's deliveries: each person by each of the policy's methods, each chatbot,
@@ -185,6 +187,7 @@ pub fn fan_out(route: &Route) -> Vec<Planned> {
                 recipient: person.name.clone(),
                 address,
                 not_sent,
+                mentions: None,
             });
         }
     }
@@ -195,6 +198,7 @@ pub fn fan_out(route: &Route) -> Vec<Planned> {
             recipient: bot.name.clone(),
             address: None,
             not_sent: None,
+            mentions: bot.stored_mentions().to_stored(),
         });
     }
     for hook in &route.webhooks {
@@ -204,6 +208,7 @@ pub fn fan_out(route: &Route) -> Vec<Planned> {
             recipient: hook.name.clone(),
             address: None,
             not_sent: None,
+            mentions: None,
         });
     }
     out

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::domain::contact::Address;
 use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, WebhookId};
+use crate::domain::mention::{self, Handle, Mentionable, Mentions, NoMention};
 use crate::domain::policy::{NotifyMethod, Policy, Target, first_failing};
 use crate::domain::webhook::Method;
 use crate::domain::{EmailAddress, PhoneNumber, Platform};
@@ -21,6 +22,20 @@ pub struct Person {
     pub phone_verified: bool,
     pub email: Option<EmailAddress>,
     pub email_activated: bool,
+    /// The IM user ID Lark, WeCom and Slack mention by.
+    pub im_user_id: Option<String>,
+    /// The platforms they are bound on.
+    pub bound: Vec<Platform>,
+}
+
+impl Person {
+    fn mentionable(&self, platform: Platform) -> Mentionable<'_> {
+        Mentionable {
+            phone: self.phone.as_ref(),
+            user_id: self.im_user_id.as_deref(),
+            bound: self.bound.contains(&platform),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +125,23 @@ pub struct ChatRoute {
     pub name: String,
     pub platform: Platform,
     pub mention: bool,
+    /// With @mention on: each person the policy notifies, and how this bot's platform would
+    /// mention them or why it cannot. Empty with @mention off.
+    pub mentions: Vec<MentionPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionPlan {
+    pub contact: ContactId,
+    pub name: String,
+    pub handle: Result<Handle, NoMention>,
+}
+
+impl ChatRoute {
+    /// What the delivery to this bot stores.
+    pub fn stored_mentions(&self) -> Mentions {
+        Mentions::of(self.mentions.iter().map(|m| (m.name.as_str(), &m.handle)))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +235,22 @@ fn route_one(labels: &BTreeMap<String, String>, p: &Policy, dir: &Directory) -> 
             }
         }
     }
+    let mentions_on = |platform: Platform| -> Vec<MentionPlan> {
+        if !p.mention {
+            return Vec::new();
+        }
+        people
+            .iter()
+            .filter_map(|r: &PersonRoute| {
+                let person = dir.contacts.get(&r.contact)?;
+                Some(MentionPlan {
+                    contact: r.contact.clone(),
+                    name: r.name.clone(),
+                    handle: mention::handle(platform, person.mentionable(platform)),
+                })
+            })
+            .collect()
+    };
     let chatbots = p
         .targets
         .iter()
@@ -212,6 +260,7 @@ fn route_one(labels: &BTreeMap<String, String>, p: &Policy, dir: &Directory) -> 
                 name: b.name.clone(),
                 platform: b.platform,
                 mention: p.mention,
+                mentions: mentions_on(b.platform),
             }),
             _ => None,
         })
@@ -271,9 +320,73 @@ mod tests {
                 phone_verified,
                 email: email.then(|| EmailAddress::parse("a@example.com").expect("email")),
                 email_activated: email,
+                im_user_id: None,
+                bound: vec![],
             },
         );
         id
+    }
+
+    #[test]
+    fn chat_routes_mention_the_bound_and_say_why_not_the_others() {
+        let mut dir = Directory::default();
+        let ana = person(&mut dir, "Ana", true, false);
+        let bo = person(&mut dir, "Bo", false, false);
+        if let Some(a) = dir.contacts.get_mut(&ana) {
+            a.bound = vec![Platform::DingTalk, Platform::Lark];
+        }
+        let (ding, lark) = (ChatbotId::new(), ChatbotId::new());
+        for (id, platform) in [(&ding, Platform::DingTalk), (&lark, Platform::Lark)] {
+            dir.chatbots.insert(
+                id.clone(),
+                ChatbotEntry {
+                    name: platform.label().into(),
+                    platform,
+                },
+            );
+        }
+        let g = GroupId::new();
+        dir.groups.insert(
+            g.clone(),
+            Team {
+                name: "Ops".into(),
+                members: vec![bo.clone()],
+            },
+        );
+        // No methods: the contacts are named only to be mentioned.
+        let mut p = policy(
+            vec![],
+            vec![],
+            vec![
+                Target::Contact(ana.clone()),
+                Target::Group(g),
+                Target::Chatbot(ding),
+                Target::Chatbot(lark),
+            ],
+        );
+        let r = &route(&labels(&[]), std::slice::from_ref(&p), &dir)[0];
+        let plans = |i: usize| -> Vec<(String, Result<Handle, NoMention>)> {
+            r.chatbots[i]
+                .mentions
+                .iter()
+                .map(|m| (m.name.clone(), m.handle.clone()))
+                .collect()
+        };
+        assert_eq!(
+            plans(0),
+            vec![
+                ("Ana".into(), Ok(Handle::Mobile("13800001234".into()))),
+                ("Bo".into(), Err(NoMention::NotBound)),
+            ]
+        );
+        // Bound on Lark, but Lark mentions by user ID only.
+        assert_eq!(plans(1)[0], ("Ana".into(), Err(NoMention::NoUserId)));
+        let stored = r.chatbots[0].stored_mentions();
+        assert_eq!(stored.mobiles, vec!["13800001234"]);
+        assert_eq!(stored.unmentioned[0].name, "Bo");
+        p.mention = false;
+        let r = &route(&labels(&[]), &[p], &dir)[0];
+        assert!(r.chatbots.iter().all(|b| b.mentions.is_empty()));
     }
 
     fn policy(matchers: Vec<Matcher>, methods: Vec<NotifyMethod>, targets: Vec<Target>) -> Policy {

@@ -10,6 +10,7 @@ use crate::channels::{
     alert_messages, chat, webhook,
 };
 use crate::domain::catalog::Lang;
+use crate::domain::mention::Mentions;
 use crate::domain::notification::Channel;
 use crate::domain::settings::TimeZone;
 use crate::domain::{EmailAddress, PhoneNumber};
@@ -133,7 +134,13 @@ pub async fn to_webhook(s: &Senders, hook: &Webhook, data: &Value, job: &Job) ->
     clock.done(call.outcome.map(|_| ()), code, message)
 }
 
-pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value, lang: Lang) -> Try {
+pub async fn to_chatbot(
+    s: &Senders,
+    bot: &Chatbot,
+    data: &Value,
+    lang: Lang,
+    mentions: &Mentions,
+) -> Try {
     let clock = Clock::start();
     let target = chat::Bot {
         platform: bot.platform,
@@ -141,7 +148,12 @@ pub async fn to_chatbot(s: &Senders, bot: &Chatbot, data: &Value, lang: Lang) ->
         secret: bot.secret.clone(),
         keyword: bot.keyword.clone(),
     };
-    let message = alert_messages::chat(data, &bot.card_template, lang);
+    let message = alert_messages::with_mentions(
+        alert_messages::chat(data, &bot.card_template, lang),
+        mentions,
+        lang,
+        bot.platform,
+    );
     let answer = chat::send(&s.http, s.policy, &target, &message).await;
     let code = answer
         .code

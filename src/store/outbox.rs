@@ -340,6 +340,8 @@ pub struct NewDelivery {
     pub hop: Option<&'static str>,
     pub meant_for: Option<String>,
     pub note: Option<String>,
+    /// A chat delivery's @mentions (JSON, see `domain::mention::Mentions`).
+    pub mentions: Option<String>,
 }
 
 /// Notifications, the alerts each names, and their deliveries, in batches.
@@ -379,6 +381,8 @@ pub struct Job {
     pub created_at: NaiveDateTime,
     /// Why a fallback hop came to its recipient, said before the alert.
     pub note: Option<String>,
+    /// A chat delivery's @mentions (JSON).
+    pub mentions: Option<String>,
 }
 
 impl Job {

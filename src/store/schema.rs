@@ -365,6 +365,16 @@ diesel::table! {
         note -> Nullable<Text>,
         provider_ref -> Nullable<Text>,
         unreached -> Bool,
+        mentions -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_bindings (contact_id, platform) {
+        contact_id -> Text,
+        platform -> Text,
+        chatbot_id -> Nullable<Text>,
+        bound_at -> Timestamp,
     }
 }
 
@@ -386,6 +396,7 @@ diesel::joinable!(notification_alerts -> notifications (notification_id));
 diesel::joinable!(notification_alerts -> alerts (alert_id));
 diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
+diesel::joinable!(contact_bindings -> contacts (contact_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -413,6 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     alerts,
     alert_events,
     contacts,
+    contact_bindings,
     verification_links,
     verification_sends,
     dev_outbox,

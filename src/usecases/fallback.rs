@@ -253,5 +253,6 @@ fn hop_delivery(row: &EndedRow, next: fallback::Next, at: NaiveDateTime) -> NewD
         hop: Some(next.hop.code()),
         meant_for: Some(row.meant_for().to_string()),
         note: Some(next.note),
+        mentions: None,
     }
 }

@@ -318,6 +318,7 @@ fn queue(
             hop: None,
             meant_for: None,
             note: None,
+            mentions: planned.mentions,
         });
     }
 }

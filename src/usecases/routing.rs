@@ -1,10 +1,12 @@
 //! Routing an alert in a workspace: its policies and objects loaded, then the domain's `route`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::Policy;
+use crate::domain::ids::ContactId;
 use crate::domain::policy::Target;
 use crate::domain::routing::{self, ChatbotEntry, Directory, Person, Route, Team, WebhookEntry};
+use crate::domain::{Platform, Policy};
+use crate::store::bindings::{self, Binding};
 use crate::store::chatbots::Chatbot;
 use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::Contact;
@@ -20,6 +22,7 @@ pub struct Objects {
     pub groups: Vec<Group>,
     pub chatbots: Vec<Chatbot>,
     pub webhooks: Vec<Webhook>,
+    pub bindings: Vec<Binding>,
 }
 
 pub fn objects(conn: &mut DbConn, index: &ContactIndex, ws: &WorkspaceId) -> StoreResult<Objects> {
@@ -28,6 +31,7 @@ pub fn objects(conn: &mut DbConn, index: &ContactIndex, ws: &WorkspaceId) -> Sto
         groups: groups::list(conn, ws)?,
         chatbots: chatbots::list(conn, ws)?,
         webhooks: webhooks::list(conn, ws)?,
+        bindings: bindings::list(conn, ws)?,
     })
 }
 
@@ -61,6 +65,10 @@ impl Objects {
     /// The objects by id, as routing reads them.
     pub fn directory(&self) -> Directory {
         let mut dir = Directory::default();
+        let mut bound: HashMap<&ContactId, Vec<Platform>> = HashMap::new();
+        for b in &self.bindings {
+            bound.entry(&b.contact_id).or_default().push(b.platform);
+        }
         for c in &self.contacts {
             dir.contacts.insert(
                 c.id.clone(),
@@ -71,6 +79,8 @@ impl Objects {
                     phone_verified: c.usable_phone().is_some(),
                     email: c.email.clone(),
                     email_activated: c.usable_email().is_some(),
+                    im_user_id: c.im_user_id.clone(),
+                    bound: bound.get(&c.id).cloned().unwrap_or_default(),
                 },
             );
         }

@@ -17,10 +17,12 @@ use super::form::{
 };
 use super::layout::{FieldErrors, Layout, render};
 use crate::domain::ObjectName;
+use crate::domain::catalog::Lang;
+use crate::domain::mention::Handle;
 use crate::domain::policy::{
     self as rules, MatchOp, Matcher, NotifyMethod, Target, TargetKind, valid_label_name,
 };
-use crate::domain::routing::{Address, PersonRoute, Route, Verdict, Via};
+use crate::domain::routing::{Address, ChatRoute, PersonRoute, Route, Verdict, Via};
 use crate::error::AppError;
 use crate::outbound::TargetPolicy;
 use crate::store::policies::{self, Policy, PolicyInput};
@@ -487,6 +489,33 @@ impl SimulatePage {
             "no @mentions"
         }
     }
+
+    /// Each person the bot's message would name: `@` and how (numbers masked), or why they
+    /// would be named without a mention.
+    pub fn mentions(&self, b: &ChatRoute) -> Vec<(String, Result<String, String>)> {
+        b.mentions
+            .iter()
+            .map(|m| {
+                let how = match &m.handle {
+                    Ok(Handle::Mobile(n)) => Ok(format!("@{}", masked_mobile(n))),
+                    Ok(Handle::UserId(u)) => Ok(format!("@{u}")),
+                    Err(why) => Err(format!("not @mentioned: {}", why.say(Lang::En, b.platform))),
+                };
+                (m.name.clone(), how)
+            })
+            .collect()
+    }
+}
+
+/// `138****8000`: enough to tell numbers apart, not to read one off the screen.
+fn masked_mobile(n: &str) -> String {
+    let chars: Vec<char> = n.chars().collect();
+    if chars.len() <= 7 {
+        return "*".repeat(chars.len());
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
 }
 
 #[derive(Deserialize)]

@@ -139,7 +139,7 @@ pub async fn token(owner: &Client) -> String {
 
 /// Creates an object on the console page `list` (`/webhooks`, `/chatbots`) and answers the id
 /// its row named `name` links to.
-async fn created(owner: &Client, list: &str, fields: &[(&str, &str)], name: &str) -> String {
+pub async fn created(owner: &Client, list: &str, fields: &[(&str, &str)], name: &str) -> String {
     owner.post_form(list, fields).await.assert_redirect(list);
     let page = owner.get(list).await;
     let at = page

@@ -18,6 +18,7 @@ mod fallbacks;
 mod groups;
 mod link_language;
 mod members;
+mod mentions;
 mod ops;
 mod policies;
 mod processes;

@@ -1,0 +1,2 @@
+ALTER TABLE deliveries DROP COLUMN mentions;
+DROP TABLE contact_bindings;
