@@ -66,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/contacts/batches/{id}", get => verify::show_batch);
     page!(cfg, "/contacts/batches/{id}/progress", get => verify::batch_progress);
     page!(cfg, "/contacts/{id}/verify", post => verify::send_one);
+    page!(cfg, "/contacts/{id}/unbind", post => contacts::unbind);
     page!(cfg, "/v/{token}", get => links::follow, post => links::follow);
     page!(cfg, "/dev/outbox", get => dev_outbox::index);
     page!(cfg, "/dev/outbox/{id}/call", post => dev_outbox::call_outcome);

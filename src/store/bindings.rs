@@ -26,6 +26,21 @@ pub fn list(c: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Binding>> {
         .load(c)?)
 }
 
+/// The bindings of the given contacts (a page of the list).
+pub fn of_contacts(c: &mut DbConn, ids: &[ContactId]) -> StoreResult<Vec<Binding>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            contact_bindings::table
+                .filter(contact_bindings::contact_id.eq_any(chunk))
+                .order((contact_bindings::contact_id, contact_bindings::platform))
+                .select(Binding::as_select())
+                .load(c)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Binds the contact on the platform (again: the newest binding is kept).
 pub fn bind(
     c: &mut DbConn,

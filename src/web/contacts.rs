@@ -11,8 +11,11 @@ use super::form::{self, Console, Editing, FormScreen, PathId, Scope};
 use super::layout::{FieldErrors, Layout, render};
 use super::session::Level;
 use crate::domain::policy::Target;
-use crate::domain::{ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber};
+use crate::domain::{
+    ContactName, EmailAddress, Fallback, ImUserId, Language, PhoneNumber, Platform,
+};
 use crate::error::{AppError, see_other};
+use crate::store::bindings::{self, Binding};
 use crate::store::contacts::{self, Conflict, Contact, ContactInput, MethodState, Page, SaveError};
 use crate::store::{
     ContactId, Db, DbConn, GroupId, StoreError, StoreResult, groups, policies, workspaces,
@@ -36,9 +39,23 @@ pub struct IndexPage {
     pub page: Page,
     /// This view's URL, for the forms that come back to it.
     pub back: String,
+    /// Where the page's contacts are bound (for @mentions).
+    pub bindings: Vec<Binding>,
 }
 
 impl IndexPage {
+    pub fn bound(&self, id: &ContactId) -> Vec<&Binding> {
+        self.bindings
+            .iter()
+            .filter(|b| &b.contact_id == id)
+            .collect()
+    }
+
+    /// `DingTalk, bound 2 Dec`, in the workspace's time zone.
+    pub fn bound_label(&self, b: &Binding) -> String {
+        let day = self.layout.tz.local(b.bound_at).format("%-d %b");
+        format!("{}, bound {day}", b.platform.label())
+    }
     pub fn page_url(&self, n: i64) -> String {
         let q: String = url::form_urlencoded::byte_serialize(self.q.as_bytes()).collect();
         if q.is_empty() {
@@ -72,14 +89,17 @@ pub async fn index(
     let search = q.chars().take(100).collect::<String>();
     let (index, s) = (db.contact_index(), search.clone());
     let list = move |c: &mut DbConn, user: &CurrentUser| {
-        Ok(contacts::list(c, &index, &user.workspace_id, &s, page_no)?)
+        let page = contacts::list(c, &index, &user.workspace_id, &s, page_no)?;
+        let ids: Vec<ContactId> = page.contacts.iter().map(|c| c.id.clone()).collect();
+        Ok((page, bindings::of_contacts(c, &ids)?))
     };
-    let view = |layout, page| {
+    let view = |layout, (page, bindings)| {
         let mut view = IndexPage {
             layout,
             q: search,
             page,
             back: String::new(),
+            bindings,
         };
         view.back = view.page_url(view.page.page);
         view
@@ -426,4 +446,39 @@ pub async fn delete(
         })
         .await?;
     Ok(console.done(format!("Contact “{}” deleted.", contact.name), "/contacts"))
+}
+
+#[derive(Deserialize)]
+pub struct UnbindForm {
+    #[serde(default)]
+    platform: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Removes a contact's binding on one platform: they are no longer @mentioned there until
+/// they bind again from an alert card.
+pub async fn unbind(
+    console: Console,
+    PathId(id): PathId<ContactId>,
+    CsrfForm(form): CsrfForm<UnbindForm>,
+) -> Result<HttpResponse, AppError> {
+    let platform =
+        Platform::parse(&form.platform).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let contact = console
+        .run(move |c, user| {
+            let ws = &user.workspace_id;
+            let contact = contacts::get(c, ws, &id)?;
+            bindings::unbind(c, ws, &id, platform)?;
+            Ok::<_, StoreError>(contact)
+        })
+        .await?;
+    Ok(console.done(
+        format!(
+            "“{}” is no longer bound on {}: chat messages there name them without an @mention.",
+            contact.name,
+            platform.label()
+        ),
+        &super::verify::back_to(&form.back),
+    ))
 }

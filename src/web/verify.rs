@@ -19,7 +19,7 @@ use crate::store::{ContactId, Db, StoreError, contacts};
 use crate::verification::{SendError, Verifications};
 
 /// Where to go back to: a contacts list URL of ours, else the list's first page.
-fn back_to(back: &str) -> String {
+pub(super) fn back_to(back: &str) -> String {
     let ok = back.starts_with("/contacts")
         && !back.contains("//")
         && !back.contains('\\')

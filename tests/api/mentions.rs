@@ -151,6 +151,44 @@ async fn bound_contacts_are_mentioned_and_the_others_named_with_the_reason(kind:
             && text.contains("Cy (not bound on Lark (Feishu) yet)"),
         "{text}"
     );
+
+    // The contacts list says where each is bound; an admin unbinds Ana on DingTalk, and the
+    // next message names her instead of mentioning her.
+    let list = owner.get("/contacts").await;
+    let today = chrono::Utc::now().format("%-d %b").to_string();
+    list.assert_contains(&format!("DingTalk, bound {today}"));
+    list.assert_contains(&format!("Lark (Feishu), bound {today}"));
+    list.assert_contains("Not bound");
+    owner
+        .post_form(
+            &format!("/contacts/{ana}/unbind"),
+            &[("platform", "dingtalk"), ("back", "/contacts")],
+        )
+        .await
+        .assert_redirect("/contacts");
+    let list = owner.get("/contacts").await;
+    list.assert_contains("is no longer bound on DingTalk");
+    assert!(!list.body.contains("DingTalk, bound"), "{}", list.body);
+    post_alerts(
+        &app.base,
+        &token,
+        &json!([{"labels": {"alertname": "MemoryFull", "instance": "db-1"}}]),
+    )
+    .await;
+    assert!(eventually(Duration::from_secs(10), || ding.accepted().len() == 2).await);
+    let d = &ding.accepted()[1];
+    assert_eq!(d["at"]["atMobiles"], json!([]), "{d}");
+    let text = d["markdown"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Ana (not bound on DingTalk yet)"), "{text}");
+    // A platform that does not exist is refused, and nothing changes.
+    let bad = owner
+        .post_form(&format!("/contacts/{ana}/unbind"), &[("platform", "icq")])
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    owner
+        .get("/contacts")
+        .await
+        .assert_contains(&format!("Lark (Feishu), bound {today}"));
 }
 
 crate::on_both_backends!(bound_contacts_are_mentioned_and_the_others_named_with_the_reason);
