@@ -38,6 +38,8 @@ pub enum SmsPurpose {
     Verify,
     /// An alert notification; `params` holds `text`.
     Alert,
+    /// A 6-digit code (binding a number from a chat alert card); `params` holds `code`.
+    Code,
 }
 
 #[derive(Debug, Clone)]

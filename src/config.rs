@@ -34,6 +34,10 @@ pub const PROVIDER_VARIABLES: &[(&str, &str)] = &[
         "aliyun.sms_template_alert",
         "HERALD_ALIYUN_SMS_TEMPLATE_ALERT",
     ),
+    (
+        "aliyun.sms_template_code",
+        "HERALD_ALIYUN_SMS_TEMPLATE_CODE",
+    ),
     ("aliyun.tts_code", "HERALD_ALIYUN_TTS_CODE"),
     (
         "aliyun.sms_template_verify_zh",
@@ -42,6 +46,10 @@ pub const PROVIDER_VARIABLES: &[(&str, &str)] = &[
     (
         "aliyun.sms_template_alert_zh",
         "HERALD_ALIYUN_SMS_TEMPLATE_ALERT_ZH",
+    ),
+    (
+        "aliyun.sms_template_code_zh",
+        "HERALD_ALIYUN_SMS_TEMPLATE_CODE_ZH",
     ),
     ("aliyun.tts_code_zh", "HERALD_ALIYUN_TTS_CODE_ZH"),
     (
@@ -634,9 +642,11 @@ ca_file = "company-ca.pem"
             "aliyun.sms_sign_name" => a.sms_sign_name.clone(),
             "aliyun.sms_template_verify" => a.sms_template_verify.clone(),
             "aliyun.sms_template_alert" => a.sms_template_alert.clone(),
+            "aliyun.sms_template_code" => a.sms_template_code.clone(),
             "aliyun.tts_code" => a.tts_code.clone(),
             "aliyun.sms_template_verify_zh" => a.sms_template_verify_zh.clone(),
             "aliyun.sms_template_alert_zh" => a.sms_template_alert_zh.clone(),
+            "aliyun.sms_template_code_zh" => a.sms_template_code_zh.clone(),
             "aliyun.tts_code_zh" => a.tts_code_zh.clone(),
             "aliyun.called_show_number" => a.called_show_number.clone(),
             "twilio.account_sid" => t.account_sid.clone(),
@@ -657,7 +667,7 @@ ca_file = "company-ca.pem"
 
     #[test]
     fn every_old_variable_reaches_its_field() {
-        assert_eq!(PROVIDER_VARIABLES.len(), 21, "aliyun 13, twilio 5, smtp 3");
+        assert_eq!(PROVIDER_VARIABLES.len(), 23, "aliyun 15, twilio 5, smtp 3");
         let values: Vec<(&str, String)> = PROVIDER_VARIABLES
             .iter()
             .map(|(_, var)| (*var, format!("value of {var}")))

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod api_token;
+pub mod bind_link;
 pub mod catalog;
 pub mod contact;
 pub mod daily_stats;

@@ -27,6 +27,7 @@ use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
 use crate::domain::settings::TimeZone;
 use crate::metrics::{Metrics, Tried, Waiting};
 use crate::outbound::{self, TargetPolicy};
+use crate::store::bind_links;
 use crate::store::chatbots::{self, Chatbot};
 use crate::store::outbox::{self, Attempt, Job, NotificationRow, Settle};
 use crate::store::webhooks::{self, Webhook};
@@ -81,7 +82,8 @@ struct Inner {
 /// A delivery's target, loaded once per batch, with the language and time zone its messages
 /// are written in.
 enum Target {
-    Chatbot(Chatbot, Lang),
+    /// With the bot's "Bind mobile phone number" link.
+    Chatbot(Chatbot, Lang, String),
     Webhook(Webhook),
     Person(Speaks),
     Gone(String),
@@ -226,6 +228,7 @@ impl Engine {
             .iter()
             .filter_map(|j| Some((j.channel()?, j.workspace_id.clone(), j.target_id.clone())))
             .collect();
+        let base = self.external_url().trim_end_matches('/').to_string();
         self.0
             .db
             .run(move |c| {
@@ -254,7 +257,12 @@ impl Engine {
                     let target = match channel {
                         Channel::Chatbot => {
                             match ChatbotId::parse(&id).map(|b| chatbots::get(c, &ws, &b)) {
-                                Some(Ok(bot)) => Target::Chatbot(bot, Lang::of(default, default)),
+                                Some(Ok(bot)) => {
+                                    let key = bind_links::key(c)?;
+                                    let token = bind_links::token_of(c, &key, &bot.id)?;
+                                    let link = format!("{base}/b/{token}");
+                                    Target::Chatbot(bot, Lang::of(default, default), link)
+                                }
                                 Some(Err(StoreError::NotFound)) | None => gone(),
                                 Some(Err(e)) => return Err(e),
                             }
@@ -324,7 +332,7 @@ impl Engine {
         let s = &self.0.senders;
         match unit {
             Unit::Chat(id, jobs) => {
-                let Some(Target::Chatbot(bot, lang)) = targets.get(id.as_str()) else {
+                let Some(Target::Chatbot(bot, lang, link)) = targets.get(id.as_str()) else {
                     return Vec::new();
                 };
                 let taken = self
@@ -368,7 +376,8 @@ impl Engine {
                     })
                     .collect();
                 let mentions = Mentions::merge(&stored);
-                let tried = send::to_chatbot(s, bot, &send::merged(&refs), *lang, &mentions).await;
+                let tried =
+                    send::to_chatbot(s, bot, &send::merged(&refs), *lang, &mentions, link).await;
                 jobs.iter()
                     .map(|j| (j.id.clone(), self.settle(j, notes, &tried)))
                     .collect()

@@ -103,6 +103,7 @@ impl Application {
             },
         ));
         let limiter = actix_web::web::Data::new(web::public_limit::PublicLimiter::default());
+        let bind_limiter = actix_web::web::Data::new(web::bind::BindLimiter::default());
         let proxies = actix_web::web::Data::new(
             crate::domain::trusted_proxies::TrustedProxies::parse(&settings.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
@@ -133,6 +134,7 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(verifications.clone())
                 .app_data(limiter.clone())
+                .app_data(bind_limiter.clone())
                 .app_data(target_policy.clone())
                 .app_data(proxies.clone())
                 .app_data(lifetime.clone())

@@ -33,6 +33,7 @@ pub(crate) use wraps_store_error;
 
 pub mod alerts;
 pub mod api_tokens;
+pub mod bind_links;
 pub mod bindings;
 pub mod chains;
 pub mod chatbots;

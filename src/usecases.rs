@@ -3,6 +3,7 @@
 //! values, calls the store (which owns transactions), and answers in domain terms; nothing
 //! here knows about HTTP.
 
+pub mod binding;
 pub mod contacts;
 pub mod daily_stats;
 pub mod fallback;

@@ -266,6 +266,25 @@ impl Verifications {
         }
     }
 
+    /// Sends the 6-digit code of a bind link by SMS.
+    pub async fn send_bind_code(
+        &self,
+        ws: &WorkspaceId,
+        to: &PhoneNumber,
+        language: Language,
+        code: &str,
+    ) -> Result<(), SendFailure> {
+        let sms = Sms {
+            workspace_id: Some(ws.clone()),
+            to: to.clone(),
+            purpose: SmsPurpose::Code,
+            text: messages::bind_code_sms(language, code),
+            language,
+            params: vec![("code", code.to_string())],
+        };
+        self.inner.providers.sms.send_sms(&sms).await.map(|_| ())
+    }
+
     async fn deliver(&self, ws: &WorkspaceId, p: &Prepared) -> Result<(), SendFailure> {
         let url = self.url(&p.link.token);
         match &p.link.target {

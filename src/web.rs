@@ -5,6 +5,7 @@ pub mod api;
 pub mod api_tokens;
 pub mod assets;
 pub mod auth;
+pub mod bind;
 pub mod call_reports;
 pub mod chatbots;
 pub mod client_ip;
@@ -74,6 +75,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/settings", get => settings::show, post => settings::save);
     page!(cfg, "/settings/last-resort/resend", post => settings::resend_link);
     page!(cfg, "/r/{token}", get => settings::last_resort_link, post => settings::last_resort_link);
+    page!(cfg, "/b/{token}", get => bind::show, post => bind::ask);
+    page!(cfg, "/b/{token}/code", post => bind::confirm);
     page!(cfg, "/contacts", get => contacts::index, post => contacts::create);
     page!(cfg, "/contacts/new", get => contacts::new);
     page!(cfg, "/contacts/{id}/edit", get => contacts::edit);
@@ -104,6 +107,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/chatbots/test", post => chatbots::test_form);
     page!(cfg, "/chatbots/{id}/edit", get => form::edit::<chatbots::FormPage>);
     page!(cfg, "/chatbots/{id}/test", post => chatbots::send_test);
+    page!(cfg, "/chatbots/{id}/bind-link", post => chatbots::rotate_bind_link);
     page!(cfg, "/chatbots/{id}", post => form::update::<chatbots::FormPage>);
     page!(cfg, "/chatbots/{id}/delete", get => form::confirm_delete::<chatbots::Chatbots>, post => form::delete::<chatbots::Chatbots>);
     page!(cfg, "/members", get => members::index, post => members::invite);

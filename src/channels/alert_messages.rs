@@ -127,17 +127,28 @@ pub fn chat(data: &Value, card_template: &str, lang: Lang) -> ChatMessage {
 
 /// The message with its @mentions, and a line naming whoever it could not mention and why, so
 /// nobody the policy notifies is left out of the card.
+/// The card also ends with the link that binds a phone number for @mentions.
 pub fn with_mentions(
     mut msg: ChatMessage,
     mentions: &Mentions,
     lang: Lang,
     platform: Platform,
+    bind_link: &str,
 ) -> ChatMessage {
     msg.mention_mobiles = mentions.mobiles.clone();
     msg.mention_user_ids = mentions.user_ids.clone();
+    let mut text = msg.text.trim_end().to_string();
     if let Some(line) = mentions.unmentioned_line(lang, platform) {
-        msg.text = format!("{}\n\n{line}\n", msg.text.trim_end());
+        text.push_str(&format!("\n\n{line}"));
     }
+    if !bind_link.is_empty() {
+        text.push_str(&format!(
+            "\n\n[{}]({bind_link})",
+            say(lang, Phrase::BindPhone)
+        ));
+    }
+    text.push('\n');
+    msg.text = text;
     msg
 }
 

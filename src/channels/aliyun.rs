@@ -34,12 +34,16 @@ pub struct AliyunConfig {
     pub sms_template_verify: String,
     /// Approved template for alerts; it must contain the variable `${text}`.
     pub sms_template_alert: String,
+    /// Approved template for bind codes; it must contain the variable `${code}`. Alibaba
+    /// Cloud's verification-code templates are their own kind [U: approval rules].
+    pub sms_template_code: String,
     /// Approved text-to-speech template for calls; it must contain the variable `${text}`.
     pub tts_code: String,
     /// Chinese versions; empty: the templates above serve every language. Alibaba Cloud sends
     /// only approved templates, so the language is chosen by template, not by text.
     pub sms_template_verify_zh: String,
     pub sms_template_alert_zh: String,
+    pub sms_template_code_zh: String,
     pub tts_code_zh: String,
     /// Empty: Alibaba's shared number pool calls out.
     pub called_show_number: String,
@@ -56,9 +60,11 @@ impl Default for AliyunConfig {
             sms_sign_name: String::new(),
             sms_template_verify: String::new(),
             sms_template_alert: String::new(),
+            sms_template_code: String::new(),
             tts_code: String::new(),
             sms_template_verify_zh: String::new(),
             sms_template_alert_zh: String::new(),
+            sms_template_code_zh: String::new(),
             tts_code_zh: String::new(),
             called_show_number: String::new(),
         }
@@ -266,6 +272,10 @@ impl SmsSender for Aliyun {
                 SmsPurpose::Alert => (
                     &self.config.sms_template_alert,
                     &self.config.sms_template_alert_zh,
+                ),
+                SmsPurpose::Code => (
+                    &self.config.sms_template_code,
+                    &self.config.sms_template_code_zh,
                 ),
             };
             let template = in_language(template, template_zh, sms.language);

@@ -61,6 +61,8 @@ pub enum Phrase<'a> {
     BadgeFiring,
     BadgeResolved,
     OpenInHerald,
+    /// The card's link to the bind page.
+    BindPhone,
     /// `… and 3 more alerts`.
     AndMore(usize),
     /// SMS: ` on web-1`.
@@ -115,6 +117,7 @@ pub fn say(lang: Lang, p: Phrase<'_>) -> String {
             BadgeFiring => "🔥 firing".into(),
             BadgeResolved => "✅ resolved".into(),
             OpenInHerald => "Open in Herald".into(),
+            BindPhone => "Bind mobile phone number".into(),
             AndMore(n) => format!("… and {n} more alerts"),
             On(instance) => format!(" on {instance}"),
             PlusMore(n) => format!(" +{n} more"),
@@ -150,6 +153,7 @@ pub fn say(lang: Lang, p: Phrase<'_>) -> String {
             BadgeFiring => "🔥 告警中".into(),
             BadgeResolved => "✅ 已恢复".into(),
             OpenInHerald => "在 Herald 中查看".into(),
+            BindPhone => "绑定手机号".into(),
             AndMore(n) => format!("……另有 {n} 条告警"),
             On(instance) => format!("，位于 {instance}"),
             PlusMore(n) => format!("，另有 {n} 条"),
@@ -195,6 +199,7 @@ mod tests {
             BadgeFiring,
             BadgeResolved,
             OpenInHerald,
+            BindPhone,
             AndMore(3),
             On("web-1"),
             PlusMore(2),

@@ -140,6 +140,7 @@ pub async fn to_chatbot(
     data: &Value,
     lang: Lang,
     mentions: &Mentions,
+    bind_link: &str,
 ) -> Try {
     let clock = Clock::start();
     let target = chat::Bot {
@@ -153,6 +154,7 @@ pub async fn to_chatbot(
         mentions,
         lang,
         bot.platform,
+        bind_link,
     );
     let answer = chat::send(&s.http, s.policy, &target, &message).await;
     let code = answer

@@ -254,6 +254,8 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        bind_generation -> Integer,
+        bind_token_hash -> Nullable<Text>,
     }
 }
 
@@ -370,6 +372,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    bind_codes (id) {
+        id -> Text,
+        chatbot_id -> Text,
+        phone -> Text,
+        contact_id -> Nullable<Text>,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        wrong_tries -> Integer,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     contact_bindings (contact_id, platform) {
         contact_id -> Text,
         platform -> Text,
@@ -397,6 +413,7 @@ diesel::joinable!(notification_alerts -> alerts (alert_id));
 diesel::joinable!(deliveries -> notifications (notification_id));
 diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
 diesel::joinable!(contact_bindings -> contacts (contact_id));
+diesel::joinable!(chatbots -> workspaces (workspace_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(user_sessions -> users (user_id));
@@ -425,6 +442,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     alert_events,
     contacts,
     contact_bindings,
+    bind_codes,
     verification_links,
     verification_sends,
     dev_outbox,

@@ -24,6 +24,18 @@ pub fn sms(language: Language, url: &str) -> String {
     }
 }
 
+/// The SMS with a bind code.
+pub fn bind_code_sms(language: Language, code: &str) -> String {
+    match language {
+        Language::Chinese => format!(
+            "【Herald】您的验证码是 {code}，用于绑定手机号以便在群聊告警中 @提及您，10 分钟内有效。如非本人操作请忽略。"
+        ),
+        _ => format!(
+            "Herald: {code} is your code to bind this number for @mentions in chat alerts. Valid 10 minutes. Not you? Ignore this."
+        ),
+    }
+}
+
 pub fn email(language: Language, url: &str) -> (String, String) {
     match language {
         Language::Chinese => (

@@ -20,6 +20,7 @@ use crate::domain::ObjectName;
 use crate::domain::Platform;
 use crate::error::AppError;
 use crate::outbound::{self, TargetPolicy};
+use crate::store::bind_links;
 use crate::store::chatbots::{self, Chatbot, ChatbotInput};
 use crate::store::{ChatbotId, Db, StoreResult};
 use crate::template::{self, Escape, RenderOptions};
@@ -200,27 +201,39 @@ pub struct FormPage {
     pub preview: Option<Result<String, String>>,
     /// The platform's answer to Send test with the form's values, before saving.
     pub test: Option<ChatAnswer>,
+    /// The path of the bot's "Bind mobile phone number" link, when editing.
+    pub bind_link: Option<String>,
 }
 
 impl FormScreen for FormPage {
     type Form = ChatbotForm;
-    /// The stored key of the bot being edited.
-    type Choices = Option<String>;
+    /// The stored key of the bot being edited, and its bind link.
+    type Choices = (Option<String>, Option<String>);
 
-    fn choices(s: Scope<'_>, id: Option<&str>) -> StoreResult<Option<String>> {
+    fn choices(s: Scope<'_>, id: Option<&str>) -> StoreResult<Self::Choices> {
         match id.and_then(ChatbotId::parse) {
-            Some(id) => Ok(chatbots::get(s.c, s.ws, &id)?.secret),
-            None => Ok(None),
+            Some(id) => {
+                let secret = chatbots::get(s.c, s.ws, &id)?.secret;
+                let key = bind_links::key(s.c)?;
+                let token = bind_links::token_of(s.c, &key, &id)?;
+                Ok((secret, Some(format!("/b/{token}"))))
+            }
+            None => Ok((None, None)),
         }
     }
 
-    fn build(layout: Layout, editing: Editing<ChatbotForm>, stored: Option<String>) -> Self {
+    fn build(
+        layout: Layout,
+        editing: Editing<ChatbotForm>,
+        (stored, bind_link): Self::Choices,
+    ) -> Self {
         let (id, form, errors) = editing.into_parts();
         FormPage {
             layout,
             id,
             form,
             errors,
+            bind_link,
             stored_secret: masked_secret(&stored),
             preview: None,
             test: None,
@@ -368,6 +381,22 @@ pub async fn send_test(
             answer,
         },
     )
+}
+
+/// A new bind link: the one on earlier cards (and anywhere it was shared) stops working.
+pub async fn rotate_bind_link(
+    console: Console,
+    PathId(id): PathId<ChatbotId>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let to = format!("/chatbots/{id}/edit");
+    console
+        .run(move |c, user| bind_links::rotate(c, &user.workspace_id, &id))
+        .await?;
+    Ok(console.done(
+        "New bind link made: links on earlier alert cards no longer work.",
+        &to,
+    ))
 }
 
 /// Deleting takes it out of the policies that use it: the confirmation page names them.

@@ -6,6 +6,7 @@ mod ingest;
 
 mod api_tokens;
 mod auth;
+mod binding;
 mod browser;
 mod chat_platforms;
 mod chatbots;

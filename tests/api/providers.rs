@@ -73,6 +73,15 @@ async fn alibaba_sms_is_signed_and_answers_map_to_outcomes() {
     chinese.language = Language::Chinese;
     client.send_sms(&chinese).await.expect("second");
     assert_eq!(fake.accepted()[1]["TemplateCode"], "SMS_1_ZH");
+    // A bind code goes by the code template, with the code as its variable.
+    let mut code = sms("+8613912345670");
+    code.purpose = SmsPurpose::Code;
+    code.params = vec![("code", "123456".into())];
+    client.send_sms(&code).await.expect("code");
+    let req = &fake.accepted()[2];
+    assert_eq!(req["TemplateCode"], "SMS_4");
+    let params: serde_json::Value = serde_json::from_str(&req["TemplateParam"]).expect("json");
+    assert_eq!(params, serde_json::json!({"code": "123456"}));
 
     let wrong = client
         .send_sms(&sms("+8613900000000"))
@@ -166,6 +175,8 @@ fn base_config(fake: &Fake) -> AliyunConfig {
         sms_sign_name: "Herald".into(),
         sms_template_verify: "SMS_1".into(),
         sms_template_alert: "SMS_2".into(),
+        sms_template_code: "SMS_4".into(),
+        sms_template_code_zh: "SMS_4_ZH".into(),
         tts_code: "TTS_3".into(),
         called_show_number: String::new(),
         sms_template_verify_zh: "SMS_1_ZH".into(),
