@@ -22,6 +22,7 @@ pub mod policy;
 pub mod readiness;
 pub mod role;
 pub mod routing;
+pub mod schedule;
 pub mod session_token;
 pub mod settings;
 pub mod text;
