@@ -28,8 +28,10 @@ fn codes_to(app: &TestApp, to: &str) -> Vec<String> {
         .select(dev_outbox::body)
         .load(&mut *conn)
         .expect("outbox");
+    // Creating a contact sends a verification link too; only code messages count.
     bodies
         .iter()
+        .filter(|b| b.contains("is your code") || b.contains("您的验证码是"))
         .filter_map(|b| {
             b.split(|c: char| !c.is_ascii_digit())
                 .find(|w| w.len() == 6)
@@ -213,6 +215,48 @@ async fn a_contact_binds_their_number_from_a_card_and_is_mentioned_next_time(kin
         )
         .await;
     void.assert_contains("Too many wrong codes");
+
+    // The "Bound" page speaks the contact's language, whatever the browser's.
+    owner
+        .post_form(
+            "/contacts",
+            &[
+                ("name", "Bo"),
+                ("phone", "+8613800138001"),
+                ("email", ""),
+                ("im_user_id", ""),
+                ("language", "zh"),
+                ("fallback", "default"),
+            ],
+        )
+        .await
+        .assert_redirect("/contacts");
+    anon.post_raw(&link, &[("phone", "+8613800138001")])
+        .await
+        .assert_contains("a code is on its way");
+    let bo_code = codes_to(&app, "+8613800138001");
+    assert_eq!(bo_code.len(), 1);
+    let sms: String = {
+        let mut conn = app.db.get().expect("conn");
+        dev_outbox::table
+            .filter(dev_outbox::recipient.eq("+8613800138001"))
+            .filter(dev_outbox::body.like(format!("%{}%", bo_code[0])))
+            .select(dev_outbox::body)
+            .first(&mut *conn)
+            .expect("sms")
+    };
+    assert!(
+        sms.contains("您的验证码是"),
+        "the code SMS is in Bo's language: {sms}"
+    );
+    let bo = anon
+        .post_raw(
+            &format!("{link}/code"),
+            &[("phone", "+8613800138001"), ("code", &bo_code[0])],
+        )
+        .await;
+    bo.assert_contains("绑定成功");
+    assert!(bo.body.contains("lang=\"zh"), "{}", bo.body);
 
     // A new link: the old one stops working; the chatbot's page shows the new one.
     owner
