@@ -240,18 +240,7 @@ fn respond(
         lang,
         view,
     };
-    let mut response = render(status, &page)?;
-    let headers = response.headers_mut();
-    // The token is in the URL: keep it out of caches and other sites' Referer headers.
-    headers.insert(
-        actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        actix_web::http::header::REFERRER_POLICY,
-        actix_web::http::header::HeaderValue::from_static("no-referrer"),
-    );
-    Ok(response)
+    Ok(super::links::kept_private(render(status, &page)?))
 }
 
 /// What every step does first: the address's budget (a POST spends one), then the bot the
@@ -300,6 +289,35 @@ async fn step(
     }
 }
 
+/// A POST step: the step counted, the bot found and the typed number parsed, or the page
+/// that says why not (a bad number comes back beside its field).
+async fn with_number(
+    req: &HttpRequest,
+    session: &Session,
+    limiter: &BindLimiter,
+    db: &Db,
+    token: &str,
+    typed: String,
+) -> Result<Result<(LinkedBot, PhoneNumber), HttpResponse>, AppError> {
+    let bot = match step(req, session, limiter, db, token, true).await? {
+        Ok(bot) => bot,
+        Err(page) => return Ok(Err(page)),
+    };
+    match PhoneNumber::parse(&typed) {
+        Ok(phone) => Ok(Ok((bot, phone))),
+        Err(_) => {
+            let lang = super::lang::browser(req);
+            let error = Some(phone_error(lang));
+            let view = View::Ask {
+                phone: typed,
+                error,
+            };
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(Err(respond(session, status, token, lang, view)?))
+        }
+    }
+}
+
 pub async fn show(
     req: HttpRequest,
     session: Session,
@@ -335,25 +353,19 @@ pub async fn ask(
     form: web::Form<PhoneForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let bot = match step(&req, &session, &limiter, &db, &token, true).await? {
-        Ok(bot) => bot,
-        Err(page) => return Ok(page),
-    };
     let lang = super::lang::browser(&req);
-    let typed = form.into_inner().phone;
-    let Ok(phone) = PhoneNumber::parse(&typed) else {
-        let error = Some(phone_error(lang));
-        let view = View::Ask {
-            phone: typed,
-            error,
-        };
-        return respond(
-            &session,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &token,
-            lang,
-            view,
-        );
+    let (bot, phone) = match with_number(
+        &req,
+        &session,
+        &limiter,
+        &db,
+        &token,
+        form.into_inner().phone,
+    )
+    .await?
+    {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
     let (p, b) = (phone.clone(), bot.clone());
     let (asked, send) = db.run(move |c| binding::ask(c, &b, &p, now())).await?;
@@ -397,25 +409,11 @@ pub async fn confirm(
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
-    let bot = match step(&req, &session, &limiter, &db, &token, true).await? {
-        Ok(bot) => bot,
-        Err(page) => return Ok(page),
-    };
     let lang = super::lang::browser(&req);
     let CodeForm { phone: typed, code } = form.into_inner();
-    let Ok(phone) = PhoneNumber::parse(&typed) else {
-        let error = Some(phone_error(lang));
-        let view = View::Ask {
-            phone: typed,
-            error,
-        };
-        return respond(
-            &session,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &token,
-            lang,
-            view,
-        );
+    let (bot, phone) = match with_number(&req, &session, &limiter, &db, &token, typed).await? {
+        Ok(found) => found,
+        Err(page) => return Ok(page),
     };
     let p = phone.clone();
     let answer = db

@@ -164,7 +164,7 @@ fn page(
     lang: Lang,
 ) -> Result<HttpResponse, AppError> {
     let layout = Layout::public_in(session, lang);
-    let mut response = render(
+    let response = render(
         status,
         &LinkPage {
             layout,
@@ -173,8 +173,12 @@ fn page(
             lang,
         },
     )?;
+    Ok(kept_private(response))
+}
+
+/// A page whose URL carries a token: kept out of caches and other sites' Referer headers.
+pub(super) fn kept_private(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
-    // The token is in the URL: keep it out of caches and other sites' Referer headers.
     headers.insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
@@ -183,7 +187,7 @@ fn page(
         actix_web::http::header::REFERRER_POLICY,
         actix_web::http::header::HeaderValue::from_static("no-referrer"),
     );
-    Ok(response)
+    response
 }
 
 /// Counts the request against its address; a refused one gets the 429 page.
