@@ -234,6 +234,7 @@ impl Engine {
             .run(move |c| {
                 let notes = outbox::notifications(c, &note_ids)?;
                 let mut targets = HashMap::new();
+                let mut bind_key: Option<String> = None;
                 let mut spaces: HashMap<crate::store::WorkspaceId, (Language, TimeZone)> =
                     HashMap::new();
                 for (channel, ws, id) in wanted {
@@ -258,7 +259,11 @@ impl Engine {
                         Channel::Chatbot => {
                             match ChatbotId::parse(&id).map(|b| chatbots::get(c, &ws, &b)) {
                                 Some(Ok(bot)) => {
-                                    let key = bind_links::key(c)?;
+                                    // The server key is read once per batch, not per bot.
+                                    let key = match &bind_key {
+                                        Some(k) => k.clone(),
+                                        None => bind_key.insert(bind_links::key(c)?).clone(),
+                                    };
                                     let token = bind_links::token_of(c, &key, &bot.id)?;
                                     let link = format!("{base}/b/{token}");
                                     Target::Chatbot(bot, Lang::of(default, default), link)
