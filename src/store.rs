@@ -49,6 +49,7 @@ pub mod login_throttle;
 pub mod named;
 pub mod outbox;
 pub mod policies;
+pub mod schedules;
 pub mod schema;
 pub mod secrets;
 pub mod sessions;
@@ -63,7 +64,7 @@ pub mod workspaces;
 
 pub use crate::domain::ids::{
     AlertGroupId, AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, NotificationId,
-    PolicyId, UserId, WebhookId, WorkspaceId,
+    OverrideId, PolicyId, ScheduleId, UserId, WebhookId, WorkspaceId,
 };
 pub use connection::{Backend, Db, DbConn, DbError};
 pub use named::{Lookup, Removable};

@@ -52,6 +52,8 @@ id_type!(WorkspaceId);
 id_type!(UserId);
 id_type!(ContactId);
 id_type!(GroupId);
+id_type!(ScheduleId);
+id_type!(OverrideId);
 id_type!(ChatbotId);
 id_type!(WebhookId);
 id_type!(PolicyId);

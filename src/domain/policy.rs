@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, WebhookId};
+use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, ScheduleId, WebhookId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum MatchOp {
@@ -138,18 +138,19 @@ impl NotifyMethod {
     }
 }
 
-/// What a policy notifies. Schedules will join these.
+/// What a policy notifies. A schedule notifies whoever is on duty at the moment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Contact(ContactId),
     Group(GroupId),
+    Schedule(ScheduleId),
     Chatbot(ChatbotId),
     Webhook(WebhookId),
 }
 
 crate::domain::contact::choice! {
     /// The kinds of [`Target`], as stored beside the target's id.
-    TargetKind { Contact = "contact", "contact"; Group = "group", "group"; Chatbot = "chatbot", "chatbot"; Webhook = "webhook", "webhook"; }
+    TargetKind { Contact = "contact", "contact"; Group = "group", "group"; Schedule = "schedule", "schedule"; Chatbot = "chatbot", "chatbot"; Webhook = "webhook", "webhook"; }
     error "Unknown kind of notification object."
 }
 
@@ -158,6 +159,7 @@ impl Target {
         match self {
             Target::Contact(_) => TargetKind::Contact,
             Target::Group(_) => TargetKind::Group,
+            Target::Schedule(_) => TargetKind::Schedule,
             Target::Chatbot(_) => TargetKind::Chatbot,
             Target::Webhook(_) => TargetKind::Webhook,
         }
@@ -167,6 +169,7 @@ impl Target {
         match self {
             Target::Contact(id) => id.as_str(),
             Target::Group(id) => id.as_str(),
+            Target::Schedule(id) => id.as_str(),
             Target::Chatbot(id) => id.as_str(),
             Target::Webhook(id) => id.as_str(),
         }
@@ -177,6 +180,7 @@ impl Target {
         Some(match TargetKind::parse(kind).ok()? {
             TargetKind::Contact => Target::Contact(ContactId::parse(id)?),
             TargetKind::Group => Target::Group(GroupId::parse(id)?),
+            TargetKind::Schedule => Target::Schedule(ScheduleId::parse(id)?),
             TargetKind::Chatbot => Target::Chatbot(ChatbotId::parse(id)?),
             TargetKind::Webhook => Target::Webhook(WebhookId::parse(id)?),
         })
@@ -321,7 +325,11 @@ pub(crate) mod tests {
             Target::parse("contact", id.as_str()),
             Some(Target::Contact(id.clone()))
         );
-        assert_eq!(Target::parse("schedule", id.as_str()), None);
+        assert_eq!(
+            Target::parse("schedule", id.as_str()).map(|t| t.kind()),
+            Some(TargetKind::Schedule)
+        );
+        assert_eq!(Target::parse("rota", id.as_str()), None);
         assert_eq!(Target::parse("group", "not-a-uuid"), None);
         let t = Target::Webhook(WebhookId::new());
         assert_eq!(Target::parse(t.kind().code(), t.id()), Some(t));

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::domain::contact::Address;
-use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, WebhookId};
+use crate::domain::ids::{ChatbotId, ContactId, GroupId, PolicyId, ScheduleId, WebhookId};
 use crate::domain::mention::{self, Handle, Mentionable, Mentions, NoMention};
 use crate::domain::policy::{NotifyMethod, Policy, Target, first_failing};
 use crate::domain::webhook::Method;
@@ -45,6 +45,13 @@ pub struct Team {
     pub members: Vec<ContactId>,
 }
 
+/// A schedule as routing sees it at one moment: who is on duty then, if anyone.
+#[derive(Debug, Clone)]
+pub struct OnCall {
+    pub name: String,
+    pub on_duty: Option<ContactId>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ChatbotEntry {
     pub name: String,
@@ -62,6 +69,8 @@ pub struct WebhookEntry {
 pub struct Directory {
     pub contacts: HashMap<ContactId, Person>,
     pub groups: HashMap<GroupId, Team>,
+    /// Resolved at the moment being routed: the person on duty then.
+    pub schedules: HashMap<ScheduleId, OnCall>,
     pub chatbots: HashMap<ChatbotId, ChatbotEntry>,
     pub webhooks: HashMap<WebhookId, WebhookEntry>,
 }
@@ -88,6 +97,8 @@ pub enum Verdict {
 pub enum Via {
     Directly,
     Group(String),
+    /// On duty in the schedule of this name.
+    OnDuty(String),
 }
 
 /// Why a method cannot reach a person; nothing is sent by it.
@@ -170,7 +181,8 @@ impl Route {
 }
 
 /// Every policy's answer for an alert with `labels`, in the policies' order. A contact named
-/// directly and through a group (or through two groups) is told once, by the first way.
+/// directly, on duty in a schedule and in a group (or in two groups) is told once, by the
+/// first way. A schedule with nobody on duty adds nobody.
 /// Objects deleted since the policy was saved are skipped.
 pub fn route(
     labels: &BTreeMap<String, String>,
@@ -220,10 +232,21 @@ fn route_one(labels: &BTreeMap<String, String>, p: &Policy, dir: &Directory) -> 
             });
         }
     };
-    // Contacts named directly first, then groups' members, so "directly" wins.
+    // Contacts named directly first, then who is on duty, then groups' members: a person
+    // reached several ways is shown by the most specific.
     for t in &p.targets {
         if let Target::Contact(id) = t {
             reach(id, Via::Directly);
+        }
+    }
+    for t in &p.targets {
+        if let Target::Schedule(sid) = t
+            && let Some(OnCall {
+                name,
+                on_duty: Some(id),
+            }) = dir.schedules.get(sid)
+        {
+            reach(id, Via::OnDuty(name.clone()));
         }
     }
     for t in &p.targets {
@@ -487,6 +510,68 @@ mod tests {
             who,
             vec![("Ana", &Via::Directly), ("Bo", &Via::Group("DBA".into()))]
         );
+    }
+
+    #[test]
+    fn the_person_on_duty_is_notified_and_mentioned_and_an_empty_shift_adds_nobody() {
+        let mut dir = Directory::default();
+        let ana = person(&mut dir, "Ana", true, false);
+        let bo = person(&mut dir, "Bo", true, false);
+        if let Some(b) = dir.contacts.get_mut(&bo) {
+            b.bound = vec![Platform::DingTalk];
+        }
+        let (rota, idle, g, bot) = (
+            ScheduleId::new(),
+            ScheduleId::new(),
+            GroupId::new(),
+            ChatbotId::new(),
+        );
+        let on_call = |name: &str, on_duty: Option<ContactId>| OnCall {
+            name: name.into(),
+            on_duty,
+        };
+        dir.schedules
+            .insert(rota.clone(), on_call("Primary", Some(bo.clone())));
+        dir.schedules.insert(idle.clone(), on_call("Idle", None));
+        dir.groups.insert(
+            g.clone(),
+            Team {
+                name: "Ops".into(),
+                members: vec![bo.clone(), ana.clone()],
+            },
+        );
+        dir.chatbots.insert(
+            bot.clone(),
+            ChatbotEntry {
+                name: "Ding".into(),
+                platform: Platform::DingTalk,
+            },
+        );
+        let p = policy(
+            vec![],
+            vec![NotifyMethod::Phone],
+            vec![
+                Target::Group(g),
+                Target::Schedule(idle),
+                Target::Schedule(rota),
+                Target::Chatbot(bot),
+            ],
+        );
+        let r = &route(&labels(&[]), &[p], &dir)[0];
+        let who: Vec<(&str, &Via)> = r.people.iter().map(|p| (p.name.as_str(), &p.via)).collect();
+        assert_eq!(
+            who,
+            vec![
+                ("Bo", &Via::OnDuty("Primary".into())),
+                ("Ana", &Via::Group("Ops".into()))
+            ]
+        );
+        assert!(matches!(
+            r.people[0].methods[0],
+            (NotifyMethod::Phone, Ok(Address::Phone(_)))
+        ));
+        assert_eq!(r.chatbots[0].mentions[0].name, "Bo");
+        assert!(r.chatbots[0].mentions[0].handle.is_ok());
     }
 
     #[test]

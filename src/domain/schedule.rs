@@ -51,6 +51,39 @@ impl Rotation {
         }
     }
 
+    /// As stored: `daily`, `weekly` or `<n>h`.
+    pub fn stored(self) -> String {
+        match self {
+            Rotation::Hours(h) => format!("{h}h"),
+            other => other.code().to_string(),
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Result<Rotation, String> {
+        match s.strip_suffix('h') {
+            Some(hours) => Rotation::parse("custom", hours),
+            None => Rotation::parse(s, ""),
+        }
+    }
+
+    /// The shift length in hours, for a custom rotation.
+    pub fn hours(self) -> Option<u32> {
+        match self {
+            Rotation::Hours(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// As the schedules page says it.
+    pub fn describe(self) -> String {
+        match self {
+            Rotation::Daily => "Daily".into(),
+            Rotation::Weekly => "Weekly".into(),
+            Rotation::Hours(1) => "Every hour".into(),
+            Rotation::Hours(h) => format!("Every {h} hours"),
+        }
+    }
+
     fn days(self) -> Option<i64> {
         match self {
             Rotation::Daily => Some(1),
@@ -222,6 +255,112 @@ impl Schedule {
     }
 }
 
+/// One local day of a schedule's calendar strip: who is on duty through it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub date: NaiveDate,
+    pub spans: Vec<Span>,
+    /// The day's length in minutes (23 or 25 hours on a DST change day).
+    pub minutes: i64,
+}
+
+impl Day {
+    /// A span's share of the day, in tenths of a percent, for drawing it.
+    pub fn permille(&self, span: &Span) -> i64 {
+        if self.minutes <= 0 {
+            return 0;
+        }
+        (span.until - span.from).num_minutes() * 1000 / self.minutes
+    }
+}
+
+impl Schedule {
+    /// The `n` local days from `first`, each with its spans cut at local midnight.
+    pub fn days(&self, first: NaiveDate, n: u32) -> Vec<Day> {
+        let midnight = NaiveTime::MIN;
+        (0..i64::from(n))
+            .map(|i| {
+                let date = first + Duration::days(i);
+                let from = self.tz.utc_of(date, midnight);
+                let until = self.tz.utc_of(date + Duration::days(1), midnight);
+                Day {
+                    date,
+                    spans: self.spans(from, until),
+                    minutes: (until - from).num_minutes(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A wall-clock date and time as a form sends it (`2026-12-04T09:00`, seconds optional; a
+/// space instead of the `T` is taken too).
+pub fn parse_local(input: &str) -> Result<NaiveDateTime, String> {
+    let s = input.trim().replace(' ', "T");
+    if s.is_empty() {
+        return Err("Enter a date and time.".into());
+    }
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(&s, f).ok())
+        .ok_or_else(|| {
+            format!(
+                "“{}” is not a date and time like 2026-12-24T09:00.",
+                input.trim()
+            )
+        })
+}
+
+/// The longest override: covering for longer is a change of the rotation.
+pub const MAX_OVERRIDE_DAYS: i64 = 90;
+
+/// Which field of an override is wrong, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoverError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// An override's times typed in the schedule's zone, as UTC: it must end after it starts,
+/// not be over already at `now`, and last at most [`MAX_OVERRIDE_DAYS`]. A local time the
+/// clocks skip is read an hour later, as hand-offs are.
+pub fn cover_times(
+    tz: &TimeZone,
+    from: &str,
+    until: &str,
+    now: NaiveDateTime,
+) -> Result<(NaiveDateTime, NaiveDateTime), Vec<CoverError>> {
+    let err = |field, message: String| CoverError { field, message };
+    let utc = |t: NaiveDateTime| tz.utc_of(t.date(), t.time());
+    let from = parse_local(from).map(utc).map_err(|m| err("from", m));
+    let until = parse_local(until).map(utc).map_err(|m| err("until", m));
+    match (from, until) {
+        (Ok(from), Ok(until)) => {
+            if until <= from {
+                Err(vec![err(
+                    "until",
+                    "The end must be after the start.".into(),
+                )])
+            } else if until <= now {
+                Err(vec![err(
+                    "until",
+                    "This time is already over: choose an end in the future.".into(),
+                )])
+            } else if until - from > Duration::days(MAX_OVERRIDE_DAYS) {
+                Err(vec![err(
+                    "until",
+                    format!(
+                        "An override lasts at most {MAX_OVERRIDE_DAYS} days; change the rotation for longer."
+                    ),
+                )])
+            } else {
+                Ok((from, until))
+            }
+        }
+        (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,6 +472,90 @@ mod tests {
         assert!(Rotation::parse("custom", "721").is_err());
         assert_eq!(Rotation::parse("custom", "12"), Ok(Rotation::Hours(12)));
         assert!(Rotation::parse("monthly", "").is_err());
+        for r in [Rotation::Daily, Rotation::Weekly, Rotation::Hours(12)] {
+            assert_eq!(Rotation::from_stored(&r.stored()), Ok(r));
+        }
+        assert!(Rotation::from_stored("0h").is_err());
+        assert!(Rotation::from_stored("").is_err());
+    }
+
+    #[test]
+    fn calendar_days_follow_local_midnight_and_dst_lengths() {
+        let p = people(2);
+        let s = schedule(
+            "America/New_York",
+            Rotation::Daily,
+            "02:30",
+            "2026-03-06",
+            &p,
+        );
+        let days = s.days(NaiveDate::from_ymd_opt(2026, 3, 7).unwrap_or_default(), 3);
+        assert_eq!(
+            days.iter().map(|d| d.minutes).collect::<Vec<_>>(),
+            vec![24 * 60, 23 * 60, 24 * 60]
+        );
+        // 8 March: Bo (p[1]) until the 03:30 EDT hand-off, then Ana: 2.5 real hours, then
+        // 20.5 of the 23.
+        let d = &days[1];
+        assert_eq!(d.spans.len(), 2);
+        assert_eq!(
+            (d.spans[0].who.clone(), d.permille(&d.spans[0])),
+            (p[1].clone(), 108)
+        );
+        assert_eq!(d.spans[1].who, p[0]);
+        assert_eq!(
+            d.spans.last().map(|s| s.until),
+            Some(at("2026-03-09 04:00"))
+        );
+    }
+
+    #[test]
+    fn override_times_are_read_in_the_zone_and_checked() {
+        let tz = TimeZone::parse("Europe/Berlin").unwrap_or(TimeZone::UTC);
+        let now = at("2026-03-28 12:00");
+        // 02:30 on 29 March does not exist in Berlin: read as 03:30 CEST, 01:30 UTC.
+        assert_eq!(
+            cover_times(&tz, "2026-03-29T02:30", "2026-03-29 09:00:00", now),
+            Ok((at("2026-03-29 01:30"), at("2026-03-29 07:00")))
+        );
+        let fields = |r: Result<_, Vec<CoverError>>| -> Vec<&'static str> {
+            r.err()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            fields(cover_times(&tz, "", "tomorrow", now)),
+            vec!["from", "until"]
+        );
+        assert_eq!(
+            fields(cover_times(
+                &tz,
+                "2026-03-29T09:00",
+                "2026-03-29T08:00",
+                now
+            )),
+            vec!["until"]
+        );
+        assert_eq!(
+            fields(cover_times(
+                &tz,
+                "2026-03-01T09:00",
+                "2026-03-02T08:00",
+                now
+            )),
+            vec!["until"]
+        );
+        assert_eq!(
+            fields(cover_times(
+                &tz,
+                "2026-03-29T09:00",
+                "2026-07-29T08:00",
+                now
+            )),
+            vec!["until"]
+        );
     }
 
     #[test]

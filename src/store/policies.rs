@@ -122,7 +122,7 @@ fn with_targets(conn: &mut DbConn, rows: Vec<PolicyRow>) -> StoreResult<Vec<Poli
 
 /// Whether every (kind, id) names an object of the workspace.
 fn targets_exist(conn: &mut DbConn, ws: &WorkspaceId, targets: &[Target]) -> StoreResult<bool> {
-    use super::schema::{chatbots, contact_groups, contacts, webhooks};
+    use super::schema::{chatbots, contact_groups, contacts, schedules, webhooks};
     /// Looks the object up; on PostgreSQL also holds `FOR KEY SHARE` on its row until the
     /// policy is saved, so a concurrent delete waits and then finds the new target to remove.
     /// (SQLite already lets one writer at a time through.)
@@ -149,6 +149,9 @@ fn targets_exist(conn: &mut DbConn, ws: &WorkspaceId, targets: &[Target]) -> Sto
                 contact_groups::id,
                 id
             ),
+            Target::Schedule(_) => {
+                present!(schedules, schedules::workspace_id, schedules::id, id)
+            }
             Target::Chatbot(_) => present!(chatbots, chatbots::workspace_id, chatbots::id, id),
             Target::Webhook(_) => present!(webhooks, webhooks::workspace_id, webhooks::id, id),
         };

@@ -372,6 +372,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    schedules (id) {
+        id -> Text,
+        workspace_id -> Text,
+        name -> Text,
+        name_key -> Text,
+        time_zone -> Text,
+        rotation -> Text,
+        handoff -> Text,
+        start_date -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    schedule_participants (schedule_id, position) {
+        schedule_id -> Text,
+        position -> Integer,
+        contact_id -> Text,
+    }
+}
+
+diesel::table! {
+    schedule_overrides (id) {
+        id -> Text,
+        schedule_id -> Text,
+        contact_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     bind_codes (id) {
         id -> Text,
         chatbot_id -> Text,
@@ -425,6 +460,10 @@ diesel::joinable!(contacts -> workspaces (workspace_id));
 diesel::joinable!(verification_links -> contacts (contact_id));
 diesel::joinable!(contact_group_members -> contact_groups (group_id));
 diesel::joinable!(contact_group_members -> contacts (contact_id));
+diesel::joinable!(schedule_participants -> schedules (schedule_id));
+diesel::joinable!(schedule_participants -> contacts (contact_id));
+diesel::joinable!(schedule_overrides -> schedules (schedule_id));
+diesel::joinable!(schedule_overrides -> contacts (contact_id));
 diesel::joinable!(policy_targets -> notification_policies (policy_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -450,6 +489,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     verify_batch_failures,
     contact_groups,
     contact_group_members,
+    schedules,
+    schedule_participants,
+    schedule_overrides,
     chatbots,
     webhooks,
     notification_policies,

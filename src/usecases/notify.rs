@@ -227,7 +227,7 @@ fn flush(
                 .filter_map(snapshot)
                 .collect();
             if directory.is_none() {
-                directory = Some(objects(c, n.index, ws)?.directory());
+                directory = Some(objects(c, n.index, ws)?.directory(at));
             }
             let Some(dir) = directory.as_ref() else {
                 continue;

@@ -78,6 +78,7 @@ pub fn check(objects: &Objects, input: &PolicyInput) -> Problems {
     let field = |t: &Target| match t {
         Target::Contact(_) => "contacts",
         Target::Group(_) => "groups",
+        Target::Schedule(_) => "schedules",
         Target::Chatbot(_) => "chatbots",
         Target::Webhook(_) => "webhooks",
     };

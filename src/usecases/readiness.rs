@@ -7,7 +7,7 @@ use crate::store::{DbConn, StoreResult, WorkspaceId, policies};
 use crate::usecases::routing::objects;
 
 pub fn of(c: &mut DbConn, index: &ContactIndex, ws: &WorkspaceId) -> StoreResult<Readiness> {
-    let dir = objects(c, index, ws)?.directory();
+    let dir = objects(c, index, ws)?.directory(crate::store::now());
     let enabled: Vec<_> = policies::list(c, ws)?
         .into_iter()
         .filter(|p| p.enabled)

@@ -4,22 +4,27 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::ids::ContactId;
 use crate::domain::policy::Target;
-use crate::domain::routing::{self, ChatbotEntry, Directory, Person, Route, Team, WebhookEntry};
+use crate::domain::routing::{
+    self, ChatbotEntry, Directory, OnCall, Person, Route, Team, WebhookEntry,
+};
 use crate::domain::{Platform, Policy};
 use crate::store::bindings::{self, Binding};
 use crate::store::chatbots::Chatbot;
 use crate::store::contact_index::ContactIndex;
 use crate::store::contacts::Contact;
 use crate::store::groups::Group;
+use crate::store::schedules::Schedule;
 use crate::store::webhooks::Webhook;
 use crate::store::{
-    DbConn, StoreResult, WorkspaceId, chatbots, contacts, groups, policies, webhooks,
+    DbConn, StoreResult, WorkspaceId, chatbots, contacts, groups, now, policies, schedules,
+    webhooks,
 };
 
 /// Everything a policy can name in one workspace, as the store lists it.
 pub struct Objects {
     pub contacts: Vec<Contact>,
     pub groups: Vec<Group>,
+    pub schedules: Vec<Schedule>,
     pub chatbots: Vec<Chatbot>,
     pub webhooks: Vec<Webhook>,
     pub bindings: Vec<Binding>,
@@ -29,6 +34,7 @@ pub fn objects(conn: &mut DbConn, index: &ContactIndex, ws: &WorkspaceId) -> Sto
     Ok(Objects {
         contacts: contacts::all_matching(conn, index, ws, "")?,
         groups: groups::list(conn, ws)?,
+        schedules: schedules::list(conn, ws)?,
         chatbots: chatbots::list(conn, ws)?,
         webhooks: webhooks::list(conn, ws)?,
         bindings: bindings::list(conn, ws)?,
@@ -49,6 +55,11 @@ impl Objects {
                 .iter()
                 .find(|g| &g.id == id)
                 .map(|g| g.name.as_str()),
+            Target::Schedule(id) => self
+                .schedules
+                .iter()
+                .find(|s| &s.id == id)
+                .map(|s| s.name.as_str()),
             Target::Chatbot(id) => self
                 .chatbots
                 .iter()
@@ -62,8 +73,9 @@ impl Objects {
         }
     }
 
-    /// The objects by id, as routing reads them.
-    pub fn directory(&self) -> Directory {
+    /// The objects by id, as routing reads them at `at`: each schedule names who is on duty
+    /// then.
+    pub fn directory(&self, at: chrono::NaiveDateTime) -> Directory {
         let mut dir = Directory::default();
         let mut bound: HashMap<&ContactId, Vec<Platform>> = HashMap::new();
         for b in &self.bindings {
@@ -90,6 +102,15 @@ impl Objects {
                 Team {
                     name: g.name.clone(),
                     members: g.members.iter().map(|m| m.id.clone()).collect(),
+                },
+            );
+        }
+        for s in &self.schedules {
+            dir.schedules.insert(
+                s.id.clone(),
+                OnCall {
+                    name: s.name.clone(),
+                    on_duty: s.rules.on_duty(at).cloned(),
                 },
             );
         }
@@ -123,6 +144,6 @@ pub fn who_would_be_notified(
     labels: &BTreeMap<String, String>,
 ) -> StoreResult<Vec<Route>> {
     let policies: Vec<Policy> = policies::list(conn, ws)?;
-    let directory = objects(conn, index, ws)?.directory();
+    let directory = objects(conn, index, ws)?.directory(now());
     Ok(routing::route(labels, &policies, &directory))
 }

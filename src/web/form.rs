@@ -18,8 +18,8 @@ use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::layout::{FieldErrors, Layout, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::domain::ids::{
-    AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, PolicyId, UserId, WebhookId,
-    WorkspaceId,
+    AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, PolicyId, ScheduleId, UserId,
+    WebhookId, WorkspaceId,
 };
 use crate::error::{AppError, see_other};
 use crate::outbound::TargetPolicy;
@@ -56,6 +56,7 @@ macro_rules! ids_from_path {
 ids_from_path!(
     ContactId,
     GroupId,
+    ScheduleId,
     ChatbotId,
     WebhookId,
     PolicyId,

@@ -141,6 +141,7 @@ pub struct PolicyForm {
     pub matcher_value: Vec<String>,
     pub contacts: Vec<String>,
     pub groups: Vec<String>,
+    pub schedules: Vec<String>,
     pub chatbots: Vec<String>,
     pub webhooks: Vec<String>,
     pub methods: Vec<String>,
@@ -194,6 +195,7 @@ impl EditForm for PolicyForm {
             matcher_value: m.iter().map(|m| m.value.clone()).collect(),
             contacts: p.ids(TargetKind::Contact),
             groups: p.ids(TargetKind::Group),
+            schedules: p.ids(TargetKind::Schedule),
             chatbots: p.ids(TargetKind::Chatbot),
             webhooks: p.ids(TargetKind::Webhook),
             methods: p.methods.iter().map(|m| m.code().to_string()).collect(),
@@ -235,6 +237,7 @@ impl EditForm for PolicyForm {
         for (kind, ids, field) in [
             (TargetKind::Contact, &self.contacts, "contacts"),
             (TargetKind::Group, &self.groups, "groups"),
+            (TargetKind::Schedule, &self.schedules, "schedules"),
             (TargetKind::Chatbot, &self.chatbots, "chatbots"),
             (TargetKind::Webhook, &self.webhooks, "webhooks"),
         ] {
@@ -248,15 +251,18 @@ impl EditForm for PolicyForm {
                 }
             }
         }
-        let total =
-            self.contacts.len() + self.groups.len() + self.chatbots.len() + self.webhooks.len();
-        if total == 0 {
+        let people = [&self.contacts, &self.groups, &self.schedules];
+        let chosen = people
+            .iter()
+            .chain(&[&self.chatbots, &self.webhooks])
+            .any(|ids| !ids.is_empty());
+        if !chosen {
             errors.add(
                 "objects",
-                "Choose at least one contact, group, chatbot or webhook to notify.",
+                "Choose at least one contact, group, schedule, chatbot or webhook to notify.",
             );
         }
-        if (!self.contacts.is_empty() || !self.groups.is_empty()) && methods.is_empty() {
+        if people.iter().any(|ids| !ids.is_empty()) && methods.is_empty() {
             errors.add(
                 "methods",
                 "Choose how contacts are told: phone call, SMS or email.",
@@ -356,6 +362,10 @@ impl FormScreen for FormPage {
 impl FormPage {
     pub fn action(&self) -> String {
         form::action("/policies", self.id.as_ref())
+    }
+
+    pub fn on_duty(&self, s: &crate::store::schedules::Schedule) -> String {
+        s.on_duty_line(crate::store::now())
     }
 
     pub fn rows(&self) -> Vec<(usize, String, String, String)> {
@@ -464,6 +474,7 @@ impl SimulatePage {
         match &p.via {
             Via::Directly => "directly".into(),
             Via::Group(name) => format!("group “{name}”"),
+            Via::OnDuty(name) => format!("on duty in schedule “{name}”"),
         }
     }
 

@@ -24,6 +24,7 @@ mod ops;
 mod policies;
 mod processes;
 mod providers;
+mod schedules;
 mod security;
 mod smtp_server;
 mod today;

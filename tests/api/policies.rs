@@ -178,7 +178,7 @@ both_backends! {
 
         // Something must be notified; contacts need a method.
         let nothing = P::new("Nothing");
-        refused(&nothing.post(&owner, "/policies").await, "Choose at least one contact, group, chatbot or webhook");
+        refused(&nothing.post(&owner, "/policies").await, "Choose at least one contact, group, schedule, chatbot or webhook");
         let mut no_method = P::new("No method");
         no_method.contacts = vec![&ana];
         refused(&no_method.post(&owner, "/policies").await, "Choose how contacts are told");

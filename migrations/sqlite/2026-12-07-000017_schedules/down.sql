@@ -1,0 +1,3 @@
+DROP TABLE schedule_overrides;
+DROP TABLE schedule_participants;
+DROP TABLE schedules;
