@@ -45,11 +45,12 @@ pub struct Team {
     pub members: Vec<ContactId>,
 }
 
-/// A schedule as routing sees it at one moment: who is on duty then, if anyone.
+/// A schedule as routing sees it: who is on duty at the moment being routed (nobody, or one
+/// person). A readiness check puts every turn here, to see everyone the schedule may page.
 #[derive(Debug, Clone)]
 pub struct OnCall {
     pub name: String,
-    pub on_duty: Option<ContactId>,
+    pub on_duty: Vec<ContactId>,
 }
 
 #[derive(Debug, Clone)]
@@ -241,12 +242,11 @@ fn route_one(labels: &BTreeMap<String, String>, p: &Policy, dir: &Directory) -> 
     }
     for t in &p.targets {
         if let Target::Schedule(sid) = t
-            && let Some(OnCall {
-                name,
-                on_duty: Some(id),
-            }) = dir.schedules.get(sid)
+            && let Some(on_call) = dir.schedules.get(sid)
         {
-            reach(id, Via::OnDuty(name.clone()));
+            for id in &on_call.on_duty {
+                reach(id, Via::OnDuty(on_call.name.clone()));
+            }
         }
     }
     for t in &p.targets {
@@ -526,13 +526,13 @@ mod tests {
             GroupId::new(),
             ChatbotId::new(),
         );
-        let on_call = |name: &str, on_duty: Option<ContactId>| OnCall {
+        let on_call = |name: &str, on_duty: Vec<ContactId>| OnCall {
             name: name.into(),
             on_duty,
         };
         dir.schedules
-            .insert(rota.clone(), on_call("Primary", Some(bo.clone())));
-        dir.schedules.insert(idle.clone(), on_call("Idle", None));
+            .insert(rota.clone(), on_call("Primary", vec![bo.clone()]));
+        dir.schedules.insert(idle.clone(), on_call("Idle", vec![]));
         dir.groups.insert(
             g.clone(),
             Team {

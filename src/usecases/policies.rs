@@ -122,12 +122,13 @@ pub fn check(objects: &Objects, input: &PolicyInput) -> Problems {
     problems
 }
 
-/// Members of the chosen groups that cannot take calls or SMS, per group.
+/// Members of the chosen groups, and participants of the chosen schedules, that cannot take
+/// calls or SMS: one line per group or schedule.
 pub fn group_warnings(objects: &Objects, input: &PolicyInput) -> Vec<String> {
     if !input.methods.iter().any(|m| m.needs_verified_phone()) {
         return Vec::new();
     }
-    objects
+    let groups = objects
         .groups
         .iter()
         .filter(|g| input.targets.contains(&Target::Group(g.id.clone())))
@@ -140,6 +141,25 @@ pub fn group_warnings(objects: &Objects, input: &PolicyInput) -> Vec<String> {
                     names.join(", ")
                 )
             })
-        })
-        .collect()
+        });
+    let schedules = objects
+        .schedules
+        .iter()
+        .filter(|s| input.targets.contains(&Target::Schedule(s.id.clone())))
+        .filter_map(|s| {
+            let names: Vec<&str> = objects
+                .contacts
+                .iter()
+                .filter(|c| s.rules.participants.contains(&c.id) && c.usable_phone().is_none())
+                .map(|c| c.name.as_str())
+                .collect();
+            (!names.is_empty()).then(|| {
+                format!(
+                    "Schedule “{}”: {} will get no phone calls or SMS while on duty until their numbers are verified.",
+                    s.name,
+                    names.join(", ")
+                )
+            })
+        });
+    groups.chain(schedules).collect()
 }

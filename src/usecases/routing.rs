@@ -76,6 +76,20 @@ impl Objects {
     /// The objects by id, as routing reads them at `at`: each schedule names who is on duty
     /// then.
     pub fn directory(&self, at: chrono::NaiveDateTime) -> Directory {
+        self.directory_with(|s| s.rules.on_duty(at).cloned().into_iter().collect())
+    }
+
+    /// The objects with every schedule's participants and coverers all on duty at once: whom
+    /// each schedule may page some day.
+    pub fn directory_of_every_turn(&self) -> Directory {
+        self.directory_with(|s| {
+            let mut all: Vec<ContactId> = s.rules.participants.clone();
+            all.extend(s.overrides.iter().map(|o| o.who.clone()));
+            all
+        })
+    }
+
+    fn directory_with(&self, on_duty: impl Fn(&Schedule) -> Vec<ContactId>) -> Directory {
         let mut dir = Directory::default();
         let mut bound: HashMap<&ContactId, Vec<Platform>> = HashMap::new();
         for b in &self.bindings {
@@ -110,7 +124,7 @@ impl Objects {
                 s.id.clone(),
                 OnCall {
                     name: s.name.clone(),
-                    on_duty: s.rules.on_duty(at).cloned(),
+                    on_duty: on_duty(s),
                 },
             );
         }

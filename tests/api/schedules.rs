@@ -22,6 +22,7 @@ use crate::helpers::{Client, Kind, TestApp, TestDb};
 const ANA: &str = "+8613800138000";
 const BO: &str = "+8613800138001";
 const CY: &str = "+8613800138002";
+const DEE: &str = "+8613800138003";
 
 /// The id of the schedule named `name`, from its link on the list.
 async fn schedule_id(c: &Client, name: &str) -> String {
@@ -70,9 +71,11 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
     let owner = app.owner().await;
     let token = token(&owner).await;
     let bot = dingtalk_bot(&owner, &ding).await;
-    for (name, phone) in [("Ana", ANA), ("Bo", BO), ("Cy", CY)] {
+    for (name, phone) in [("Ana", ANA), ("Bo", BO), ("Cy", CY), ("Dee", DEE)] {
         owner.create_contact(name, phone, "").await;
     }
+    // Dee's number is never verified.
+    let dee = owner.contact_id("Dee").await;
     let (ana, bo, cy) = (
         owner.contact_id("Ana").await,
         owner.contact_id("Bo").await,
@@ -130,7 +133,7 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
     forged.assert_contains("Choose participants from the workspace");
     assert_eq!(schedule_count(&app), 0);
 
-    // Daily at midnight UTC from yesterday: Ana had yesterday, Bo has today, Ana tomorrow.
+    // Daily at midnight UTC from yesterday: Ana had yesterday, Bo has today, Dee tomorrow.
     let now = Utc::now();
     let yesterday = (now - Span::days(1)).format("%Y-%m-%d").to_string();
     let fields = [
@@ -143,6 +146,7 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
         ("participants", ana.as_str()),
         ("participants", ""),
         ("participants", bo.as_str()),
+        ("participants", dee.as_str()),
     ];
     owner
         .post_form("/schedules", &fields)
@@ -151,9 +155,9 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
     let list = owner.get("/schedules").await;
     list.assert_contains("Schedule “Primary” created.")
         .assert_contains("on duty now: Bo")
-        .assert_contains("Daily at 00:00 · UTC · 2 turns");
+        .assert_contains("Daily at 00:00 · UTC · 3 turns");
     let tomorrow = (now + Span::days(1)).format("%Y-%m-%d").to_string();
-    list.assert_contains(&format!("Ana takes over {tomorrow} 00:00 UTC"));
+    list.assert_contains(&format!("Dee takes over {tomorrow} 00:00 UTC"));
     let id = schedule_id(&owner, "Primary").await;
     let dup = owner.post_form("/schedules", &fields).await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -162,7 +166,7 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
     // Its page: on duty now, the hand-offs in turn, fourteen days with today's whole day Bo's.
     let page = owner.get(&format!("/schedules/{id}")).await;
     page.assert_contains("on duty now: Bo")
-        .assert_contains(&format!("{tomorrow} 00:00 UTC: Ana"))
+        .assert_contains(&format!("{tomorrow} 00:00 UTC: Dee"))
         .assert_contains("00:00–24:00 Bo")
         .assert_contains("aria-current=\"date\"")
         .assert_contains("No overrides running or to come.");
@@ -232,6 +236,16 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
         ("mention", "on"),
     ];
     policy(&owner, "On call", &targets, "0").await;
+    // Saved, with a word about Dee; the Today page lists her among the contacts to fix, though
+    // she is not on duty now.
+    owner.get("/policies").await.assert_contains(
+        "Schedule “Primary”: Dee will get no phone calls or SMS while on duty until their numbers are verified.",
+    );
+    owner
+        .get("/")
+        .await
+        .assert_contains("Dee:")
+        .assert_contains(&format!("/contacts/{dee}/edit"));
     owner
         .get("/policies/new")
         .await
