@@ -67,7 +67,7 @@ pub use crate::domain::ids::{
     OverrideId, PolicyId, ScheduleId, UserId, WebhookId, WorkspaceId,
 };
 pub use connection::{Backend, Db, DbConn, DbError};
-pub use named::{Lookup, Removable};
+pub use named::{Lookup, Protected, Removable, Targeted};
 
 /// Store errors the callers can act on; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]

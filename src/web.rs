@@ -87,14 +87,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     page!(cfg, "/groups/new", get => form::new::<groups::FormPage>);
     page!(cfg, "/groups/{id}/edit", get => form::edit::<groups::FormPage>);
     page!(cfg, "/groups/{id}", post => form::update::<groups::FormPage>);
-    page!(cfg, "/groups/{id}/delete", get => groups::confirm_delete, post => groups::delete);
+    page!(cfg, "/groups/{id}/delete", get => form::confirm_protected_delete::<groups::Groups>, post => form::delete_protected::<groups::Groups>);
     page!(cfg, "/schedules", get => schedules::index, post => form::create::<schedules::FormPage>);
     page!(cfg, "/schedules/new", get => form::new::<schedules::FormPage>);
     page!(cfg, "/schedules/{id}/edit", get => form::edit::<schedules::FormPage>);
     page!(cfg, "/schedules/{id}", get => schedules::show, post => form::update::<schedules::FormPage>);
     page!(cfg, "/schedules/{id}/overrides", post => schedules::add_override);
     page!(cfg, "/schedules/{id}/overrides/remove", post => schedules::remove_override);
-    page!(cfg, "/schedules/{id}/delete", get => schedules::confirm_delete, post => schedules::delete);
+    page!(cfg, "/schedules/{id}/delete", get => form::confirm_protected_delete::<schedules::Schedules>, post => form::delete_protected::<schedules::Schedules>);
     page!(cfg, "/webhooks", get => webhooks::index, post => form::create::<webhooks::FormPage>);
     page!(cfg, "/webhooks/new", get => form::new::<webhooks::FormPage>);
     page!(cfg, "/webhooks/preview", post => webhooks::preview);

@@ -47,15 +47,7 @@ pub enum SaveError {
     Store(#[from] StoreError),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DeleteError {
-    #[error("used by notification policies")]
-    InUse(Vec<String>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-super::wraps_store_error!(SaveError, DeleteError);
+super::wraps_store_error!(SaveError);
 
 /// A member's columns as loaded: id, name, phone, phone verified at, email.
 type MemberRow = (
@@ -122,6 +114,8 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Group>> {
 }
 
 super::named::lookup_by_get!(Group, GroupId);
+super::named::protected_object_delete!(contact_groups, Group, GroupId, Target::Group);
+pub use super::named::DeleteError;
 
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> StoreResult<Group> {
     let (id, name, created_by): (GroupId, String, Option<UserId>) = contact_groups::table
@@ -279,30 +273,6 @@ pub fn update(
         Ok(())
     })
     .map_err(|e| name_conflict(e, name))
-}
-
-/// Deletes a group no policy uses; the delete and the check are one transaction, so a policy
-/// saved meanwhile cannot end up pointing at nothing.
-pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &GroupId) -> Result<(), DeleteError> {
-    super::write_transaction(conn, |c| {
-        // Delete first, then look for users: a policy being saved with this group holds its
-        // row (PostgreSQL `FOR KEY SHARE`), so the delete waits for it and the check below
-        // then sees its target; finding users rolls the delete back.
-        let n = diesel::delete(
-            contact_groups::table
-                .filter(contact_groups::workspace_id.eq(ws))
-                .filter(contact_groups::id.eq(id)),
-        )
-        .execute(c)?;
-        if n == 0 {
-            return Err(DeleteError::Store(StoreError::NotFound));
-        }
-        let users = super::policies::names_using(c, ws, &Target::Group(id.clone()))?;
-        if !users.is_empty() {
-            return Err(DeleteError::InUse(users));
-        }
-        Ok(())
-    })
 }
 
 /// The groups `contact` belongs to, (id, name) in name order.

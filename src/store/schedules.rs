@@ -76,14 +76,6 @@ pub enum SaveError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeleteError {
-    #[error("used by notification policies")]
-    InUse(Vec<String>),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-#[derive(Debug, thiserror::Error)]
 pub enum OverrideError {
     #[error("Choose who covers from the workspace's contacts.")]
     UnknownContact,
@@ -91,7 +83,7 @@ pub enum OverrideError {
     Store(#[from] StoreError),
 }
 
-super::wraps_store_error!(SaveError, DeleteError, OverrideError);
+super::wraps_store_error!(SaveError, OverrideError);
 
 /// Overrides that ended this long ago are dropped when a new one is added: they no longer
 /// change who is on duty, and the page shows two weeks ahead.
@@ -258,6 +250,8 @@ pub fn list(conn: &mut DbConn, ws: &WorkspaceId) -> StoreResult<Vec<Schedule>> {
 }
 
 super::named::lookup_by_get!(Schedule, ScheduleId);
+super::named::protected_object_delete!(schedules, Schedule, ScheduleId, Target::Schedule);
+pub use super::named::DeleteError;
 
 pub fn get(conn: &mut DbConn, ws: &WorkspaceId, id: &ScheduleId) -> StoreResult<Schedule> {
     let row: ScheduleRow = schedules::table
@@ -388,28 +382,6 @@ pub fn save(
         other => other,
     })?;
     Ok(target)
-}
-
-/// Deletes a schedule no policy uses, in one transaction with the check (as for groups).
-pub fn delete(conn: &mut DbConn, ws: &WorkspaceId, id: &ScheduleId) -> Result<(), DeleteError> {
-    super::write_transaction(conn, |c| {
-        // Delete first, then look for users: a policy being saved with this schedule holds its
-        // row (PostgreSQL `FOR KEY SHARE`), so the delete waits and then sees its target.
-        let n = diesel::delete(
-            schedules::table
-                .filter(schedules::workspace_id.eq(ws))
-                .filter(schedules::id.eq(id)),
-        )
-        .execute(c)?;
-        if n == 0 {
-            return Err(DeleteError::Store(StoreError::NotFound));
-        }
-        let users = super::policies::names_using(c, ws, &Target::Schedule(id.clone()))?;
-        if !users.is_empty() {
-            return Err(DeleteError::InUse(users));
-        }
-        Ok(())
-    })
 }
 
 /// `who` covers the schedule from `from` to `until` (UTC).

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::auth::Visitor;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
-    self, Console, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named, PathId, Refused,
-    Removable, Scope,
+    self, Console, Deletable, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named,
+    PathId, Refused, Removable, Scope,
 };
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::chat::{self, Bot, ChatAnswer};
@@ -402,7 +402,9 @@ pub async fn rotate_bind_link(
 /// Deleting takes it out of the policies that use it: the confirmation page names them.
 pub struct Chatbots;
 
-impl Removable for Chatbots {
+impl Removable for Chatbots {}
+
+impl Deletable for Chatbots {
     type Stored = Chatbot;
     const BASE: &'static str = "/chatbots";
     const NOUN: &'static str = "chatbot";

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{CurrentUser, Need};
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
-use super::layout::{FieldErrors, Layout, removed_from_policies, render};
+use super::layout::{FieldErrors, Layout, quoted, removed_from_policies, render};
 use super::session::{self, Level};
 use crate::domain::ids::{
     AlertId, ApiTokenId, ChatbotId, ContactId, DeliveryId, GroupId, PolicyId, ScheduleId, UserId,
@@ -484,20 +484,27 @@ async fn save<P: EditScreen>(
     }
 }
 
-/// An object that policies name and that deleting takes out of them: a confirmation page that
-/// names those policies, then the delete. Chatbots and webhooks are such objects.
-pub trait Removable: 'static {
-    type Stored: store::Removable<Id: FromPath> + Send + 'static;
+/// An object policies name, deleted from a confirmation page that names those policies.
+pub trait Deletable: 'static {
+    type Stored: store::Targeted<Id: FromPath> + Send + 'static;
     /// Where the list is (`/chatbots`).
     const BASE: &'static str;
     /// The object as sentences name it (`chatbot`).
     const NOUN: &'static str;
 
-    /// The object's name, and a line saying what it is.
+    /// The object's name, and a line saying what deleting it does.
     fn describe(stored: &Self::Stored) -> (String, String);
 }
 
-type RemovableId<R> = <<R as Removable>::Stored as Lookup>::Id;
+/// Deleting takes it out of the policies that use it (chatbots, webhooks).
+pub trait Removable: Deletable<Stored: store::Removable> {}
+
+/// A policy's use protects it from deletion (groups, schedules): the confirmation page names
+/// those policies and offers no button while any use it; only its creator or an owner may
+/// delete it.
+pub trait Protected: Deletable<Stored: store::Protected> {}
+
+type DeletableId<D> = <<D as Deletable>::Stored as Lookup>::Id;
 
 #[derive(Template)]
 #[template(path = "delete.html")]
@@ -508,38 +515,55 @@ pub struct ConfirmDelete {
     pub detail: String,
     pub action: String,
     pub back: &'static str,
-    /// Policies it will be taken out of.
+    /// Policies that use it.
     pub used_by: Vec<String>,
+    /// Whether those policies block the delete, rather than losing it.
+    pub protected: bool,
+    pub may_delete: bool,
 }
 
-pub async fn confirm_delete<R: Removable>(
+/// The confirmation page; `guard` says, for a protected object, whether this user may delete
+/// it (None: anyone who edits may, and the policies lose it).
+async fn confirm_page<D: Deletable>(
     console: Console,
-    PathId(id): PathId<RemovableId<R>>,
+    id: DeletableId<D>,
+    guard: fn(&CurrentUser, &D::Stored) -> Option<bool>,
 ) -> Result<HttpResponse, AppError> {
-    let action = format!("{}/{id}/delete", R::BASE);
-    let ((name, detail), used_by) = console
+    let action = format!("{}/{id}/delete", D::BASE);
+    let (stored, used_by) = console
         .run(move |c, user| {
-            let about = R::describe(&R::Stored::get(c, &user.workspace_id, &id)?);
-            let target = <R::Stored as store::Removable>::target(&id);
+            let stored = D::Stored::get(c, &user.workspace_id, &id)?;
+            let target = <D::Stored as store::Targeted>::target(&id);
             let used = policies::names_using(c, &user.workspace_id, &target)?;
-            Ok::<_, StoreError>((about, used))
+            Ok::<_, StoreError>((stored, used))
         })
         .await?;
+    let (name, detail) = D::describe(&stored);
+    let rule = guard(&console.user, &stored);
     let page = ConfirmDelete {
         layout: console.layout(),
-        noun: R::NOUN,
+        noun: D::NOUN,
         name,
         detail,
         action,
-        back: R::BASE,
+        back: D::BASE,
         used_by,
+        protected: rule.is_some(),
+        may_delete: rule.unwrap_or(true),
     };
     render(StatusCode::OK, &page)
 }
 
+pub async fn confirm_delete<R: Removable>(
+    console: Console,
+    PathId(id): PathId<DeletableId<R>>,
+) -> Result<HttpResponse, AppError> {
+    confirm_page::<R>(console, id, |_, _| None).await
+}
+
 pub async fn delete<R: Removable>(
     console: Console,
-    PathId(id): PathId<RemovableId<R>>,
+    PathId(id): PathId<DeletableId<R>>,
     _: CsrfForm<NoFields>,
 ) -> Result<HttpResponse, AppError> {
     let (name, policies) = console
@@ -552,6 +576,48 @@ pub async fn delete<R: Removable>(
     let also = removed_from_policies(&policies);
     let noun = capitalized(R::NOUN);
     Ok(console.done(format!("{noun} “{name}” deleted.{also}"), R::BASE))
+}
+
+fn may_delete<S: store::Protected>(user: &CurrentUser, stored: &S) -> bool {
+    user.role.is_owner() || stored.created_by() == Some(&user.user_id)
+}
+
+pub async fn confirm_protected_delete<P: Protected>(
+    console: Console,
+    PathId(id): PathId<DeletableId<P>>,
+) -> Result<HttpResponse, AppError> {
+    confirm_page::<P>(console, id, |user, stored| Some(may_delete(user, stored))).await
+}
+
+pub async fn delete_protected<P: Protected>(
+    console: Console,
+    PathId(id): PathId<DeletableId<P>>,
+    _: CsrfForm<NoFields>,
+) -> Result<HttpResponse, AppError> {
+    let lookup = id.clone();
+    let stored = console
+        .run(move |c, user| P::Stored::get(c, &user.workspace_id, &lookup))
+        .await?;
+    if !may_delete(&console.user, &stored) {
+        return Err(AppError::Forbidden);
+    }
+    let (name, _) = P::describe(&stored);
+    let noun = capitalized(P::NOUN);
+    let deleted = console
+        .run(move |c, user| <P::Stored as store::Protected>::delete(c, &user.workspace_id, &id))
+        .await;
+    match deleted {
+        Ok(()) => Ok(console.done(format!("{noun} “{name}” deleted."), P::BASE)),
+        Err(store::named::DeleteError::InUse(policies)) => {
+            let policies = quoted(&policies);
+            console.flash(
+                Level::Error,
+                format!("{noun} “{name}” is used by the notification policies {policies}: remove it from them first."),
+            );
+            Ok(see_other(P::BASE))
+        }
+        Err(store::named::DeleteError::Store(e)) => Err(e.into()),
+    }
 }
 
 fn capitalized(word: &str) -> String {

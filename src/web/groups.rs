@@ -1,25 +1,21 @@
 //! Notification Objects › Contact Groups: list (members shown by expanding a row), create,
 //! edit, delete. A group a policy uses cannot be deleted; only its creator or an owner may.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Visitor};
-use super::csrf::{CsrfForm, NoFields};
+use super::auth::Visitor;
 use super::form::{
-    self, Console, EditForm, EditScreen, Editing, FormScreen, Named, PathId, Refused, Scope,
+    self, Deletable, EditForm, EditScreen, Editing, FormScreen, Named, Protected, Refused, Scope,
 };
-use super::layout::{FieldErrors, Layout, quoted, render};
-use super::session::Level;
+use super::layout::{FieldErrors, Layout};
 use crate::domain::ObjectName;
-use crate::domain::policy::Target;
-use crate::error::{AppError, see_other};
+use crate::error::AppError;
 use crate::outbound::TargetPolicy;
 use crate::store::contacts::{self, Contact};
-use crate::store::groups::{self, DeleteError, Group, SaveError};
-use crate::store::{ContactId, Db, GroupId, StoreError, StoreResult, policies};
+use crate::store::groups::{self, Group, SaveError};
+use crate::store::{ContactId, Db, GroupId, StoreResult};
 
 #[derive(Template)]
 #[template(path = "groups/index.html")]
@@ -147,72 +143,20 @@ impl EditScreen for FormPage {
     }
 }
 
-#[derive(Template)]
-#[template(path = "groups/delete.html")]
-pub struct DeletePage {
-    pub layout: Layout,
-    pub group: Group,
-    /// Policies that use the group: while any do, it cannot be deleted.
-    pub used_by: Vec<String>,
-    pub may_delete: bool,
-}
+/// A policy's use protects it from deletion: the confirmation page names those policies.
+pub struct Groups;
 
-/// The creator of a group, or an owner, may delete it.
-fn may_delete(user: &CurrentUser, group: &Group) -> bool {
-    user.role.is_owner() || group.created_by.as_ref() == Some(&user.user_id)
-}
+impl Protected for Groups {}
 
-pub async fn confirm_delete(
-    console: Console,
-    PathId(id): PathId<GroupId>,
-) -> Result<HttpResponse, AppError> {
-    let (group, used_by) = console
-        .run(move |c, user| {
-            let group = groups::get(c, &user.workspace_id, &id)?;
-            let used = policies::names_using(c, &user.workspace_id, &Target::Group(id))?;
-            Ok::<_, StoreError>((group, used))
-        })
-        .await?;
-    let may_delete = may_delete(&console.user, &group);
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: console.layout(),
-            group,
-            used_by,
-            may_delete,
-        },
-    )
-}
+impl Deletable for Groups {
+    type Stored = Group;
+    const BASE: &'static str = "/groups";
+    const NOUN: &'static str = "group";
 
-pub async fn delete(
-    console: Console,
-    PathId(id): PathId<GroupId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let lookup = id.clone();
-    let group = console
-        .run(move |c, user| groups::get(c, &user.workspace_id, &lookup))
-        .await?;
-    if !may_delete(&console.user, &group) {
-        return Err(AppError::Forbidden);
-    }
-    match console
-        .run(move |c, user| groups::delete(c, &user.workspace_id, &id))
-        .await
-    {
-        Ok(()) => Ok(console.done(format!("Group “{}” deleted.", group.name), "/groups")),
-        Err(DeleteError::InUse(policies)) => {
-            console.flash(
-                Level::Error,
-                format!(
-                    "Group “{}” is used by the notification policies {}: remove it from them first.",
-                    group.name,
-                    quoted(&policies)
-                ),
-            );
-            Ok(see_other("/groups"))
-        }
-        Err(DeleteError::Store(e)) => Err(e.into()),
+    fn describe(g: &Group) -> (String, String) {
+        let n = g.members.len();
+        let s = if n == 1 { "" } else { "s" };
+        let what = format!("{n} member{s}. The contacts themselves are kept.");
+        (g.name.clone(), what)
     }
 }

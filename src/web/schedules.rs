@@ -9,25 +9,21 @@ use askama::Template;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::Deserialize;
 
-use super::auth::{CurrentUser, Visitor};
-use super::csrf::{CheckedForm, CsrfForm, NoFields};
+use super::auth::Visitor;
+use super::csrf::{CheckedForm, CsrfForm};
 use super::form::{
-    self, Access, Console, EditForm, EditScreen, Editing, FormScreen, Members, Named, PathId,
-    Refused, Scope,
+    self, Access, Console, Deletable, EditForm, EditScreen, Editing, FormScreen, Members, Named,
+    PathId, Protected, Refused, Scope,
 };
-use super::layout::{FieldErrors, Layout, quoted, render};
-use super::session::Level;
+use super::layout::{FieldErrors, Layout, render};
 use crate::domain::ObjectName;
-use crate::domain::policy::Target;
 use crate::domain::schedule::{self as rota, Day, Rotation, Span};
 use crate::domain::settings::TimeZone;
-use crate::error::{AppError, see_other};
+use crate::error::AppError;
 use crate::outbound::TargetPolicy;
 use crate::store::contacts::{self, Contact};
-use crate::store::schedules::{
-    self, DeleteError, OverrideError, SaveError, Schedule, ScheduleInput,
-};
-use crate::store::{ContactId, Db, OverrideId, ScheduleId, StoreError, StoreResult, now, policies};
+use crate::store::schedules::{self, OverrideError, SaveError, Schedule, ScheduleInput};
+use crate::store::{ContactId, Db, OverrideId, ScheduleId, StoreError, StoreResult, now};
 
 /// Days the schedule page draws ahead.
 const STRIP_DAYS: u32 = 14;
@@ -481,75 +477,22 @@ pub async fn remove_override(
     Ok(console.done("Override removed.", &format!("/schedules/{id}")))
 }
 
-#[derive(Template)]
-#[template(path = "schedules/delete.html")]
-pub struct DeletePage {
-    pub layout: Layout,
-    pub schedule: Schedule,
-    /// Policies that use the schedule: while any do, it cannot be deleted.
-    pub used_by: Vec<String>,
-    pub may_delete: bool,
-}
+/// A policy's use protects it from deletion: the confirmation page names those policies.
+pub struct Schedules;
 
-/// The creator of a schedule, or an owner, may delete it.
-fn may_delete(user: &CurrentUser, schedule: &Schedule) -> bool {
-    user.role.is_owner() || schedule.created_by.as_ref() == Some(&user.user_id)
-}
+impl Protected for Schedules {}
 
-pub async fn confirm_delete(
-    console: Console,
-    PathId(id): PathId<ScheduleId>,
-) -> Result<HttpResponse, AppError> {
-    let (schedule, used_by) = console
-        .run(move |c, user| {
-            let schedule = schedules::get(c, &user.workspace_id, &id)?;
-            let used = policies::names_using(c, &user.workspace_id, &Target::Schedule(id))?;
-            Ok::<_, StoreError>((schedule, used))
-        })
-        .await?;
-    let may_delete = may_delete(&console.user, &schedule);
-    render(
-        StatusCode::OK,
-        &DeletePage {
-            layout: console.layout(),
-            schedule,
-            used_by,
-            may_delete,
-        },
-    )
-}
+impl Deletable for Schedules {
+    type Stored = Schedule;
+    const BASE: &'static str = "/schedules";
+    const NOUN: &'static str = "schedule";
 
-pub async fn delete(
-    console: Console,
-    PathId(id): PathId<ScheduleId>,
-    _: CsrfForm<NoFields>,
-) -> Result<HttpResponse, AppError> {
-    let lookup = id.clone();
-    let schedule = console
-        .run(move |c, user| schedules::get(c, &user.workspace_id, &lookup))
-        .await?;
-    if !may_delete(&console.user, &schedule) {
-        return Err(AppError::Forbidden);
-    }
-    match console
-        .run(move |c, user| schedules::delete(c, &user.workspace_id, &id))
-        .await
-    {
-        Ok(()) => Ok(console.done(
-            format!("Schedule “{}” deleted.", schedule.name),
-            "/schedules",
-        )),
-        Err(DeleteError::InUse(policies)) => {
-            console.flash(
-                Level::Error,
-                format!(
-                    "Schedule “{}” is used by the notification policies {}: remove it from them first.",
-                    schedule.name,
-                    quoted(&policies)
-                ),
-            );
-            Ok(see_other("/schedules"))
-        }
-        Err(DeleteError::Store(e)) => Err(e.into()),
+    fn describe(s: &Schedule) -> (String, String) {
+        let n = s.rules.participants.len();
+        let plural = if n == 1 { "" } else { "s" };
+        let what = format!(
+            "{n} turn{plural} and its overrides are deleted. The contacts themselves are kept."
+        );
+        (s.name.clone(), what)
     }
 }

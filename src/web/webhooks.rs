@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::auth::Visitor;
 use super::csrf::{CheckedForm, CsrfForm, NoFields};
 use super::form::{
-    self, Console, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named, PathId, Refused,
-    Removable, Scope,
+    self, Console, Deletable, EditForm, EditScreen, Editing, EditingQuery, FormScreen, Named,
+    PathId, Refused, Removable, Scope,
 };
 use super::layout::{FieldErrors, Layout, render};
 use crate::channels::webhook::{self, Call};
@@ -387,7 +387,9 @@ pub async fn send_test(
 /// Deleting takes it out of the policies that use it: the confirmation page names them.
 pub struct Webhooks;
 
-impl Removable for Webhooks {
+impl Removable for Webhooks {}
+
+impl Deletable for Webhooks {
     type Stored = Webhook;
     const BASE: &'static str = "/webhooks";
     const NOUN: &'static str = "webhook";

@@ -333,6 +333,12 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
         .await
         .assert_contains("Every 12 hours at 08:00 · Europe/Berlin");
     owner
+        .get(&format!("/schedules/{spare_id}/delete"))
+        .await
+        .assert_contains("Delete schedule “Spare”?")
+        .assert_contains("1 turn and its overrides are deleted.")
+        .assert_contains(&format!("action=\"/schedules/{spare_id}/delete\""));
+    owner
         .post_form(&format!("/schedules/{spare_id}/delete"), &[])
         .await
         .assert_redirect("/schedules");
