@@ -4,9 +4,9 @@
 use crate::channels::{Email, SendFailure};
 use crate::domain::catalog::Lang;
 use crate::domain::ids::{UserId, WorkspaceId};
-use crate::domain::{EmailAddress, Role};
+use crate::domain::{EmailAddress, Language, Role};
 use crate::store::invitations::{self, InviteError};
-use crate::store::{Db, DbError, StoreError};
+use crate::store::{Db, DbError, StoreError, workspaces};
 use crate::verification::Verifications;
 
 /// Who invites, into which workspace.
@@ -44,28 +44,31 @@ pub async fn invite(
     role: Role,
 ) -> Result<(), InviteProblem> {
     let (ws, to, who) = (by.workspace_id.clone(), email.clone(), by.user_id.clone());
-    let token = db
-        .run(move |c| invitations::create(c, &ws, &to, role, &who))
+    let (token, lang) = db
+        .run(move |c| {
+            let token = invitations::create(c, &ws, &to, role, &who)?;
+            // The invitee has no language of their own yet: the workspace's is the best guess.
+            let lang = Lang::of(
+                Language::Auto,
+                workspaces::get(c, &ws)
+                    .map_err(InviteError::Store)?
+                    .default_language(),
+            );
+            Ok::<_, InviteError>((token, lang))
+        })
         .await
         .map_err(|e| match e {
             InviteError::AlreadyMember(who) => InviteProblem::AlreadyMember(who),
             InviteError::Store(e) => InviteProblem::Store(e),
             other => InviteProblem::Invite(other),
         })?;
+    let link = format!("{}/invite/{token}", verifications.base_url());
+    let (subject, text) = invitation_email(lang, by, role, &link);
     let message = Email {
         workspace_id: Some(by.workspace_id.clone()),
         to: email.clone(),
-        subject: format!("Invitation to {} on Herald", by.workspace_name),
-        text: format!(
-            "{} invites you to the Herald workspace “{}” as {}.\n\n\
-             Open this link to accept or decline (valid for {} days):\n{}/invite/{token}\n\n\
-             If you did not expect this, ignore this email.\n",
-            by.email,
-            by.workspace_name,
-            role.label(),
-            invitations::VALID_DAYS,
-            verifications.base_url(),
-        ),
+        subject,
+        text,
         html: None,
     };
     if let Err(failure) = verifications.providers().email.send_email(&message).await {
@@ -77,6 +80,30 @@ pub async fn invite(
     }
     tracing::info!("invitation sent");
     Ok(())
+}
+
+/// The invitation email's subject and text, in `lang`.
+fn invitation_email(lang: Lang, by: &Inviter, role: Role, link: &str) -> (String, String) {
+    let (ws, days, from) = (&by.workspace_name, invitations::VALID_DAYS, &by.email);
+    let role = role_name(lang, role);
+    match lang {
+        Lang::En => (
+            format!("Invitation to {ws} on Herald"),
+            format!(
+                "{from} invites you to the Herald workspace “{ws}” as {role}.\n\n\
+                 Open this link to accept or decline (valid for {days} days):\n{link}\n\n\
+                 If you did not expect this, ignore this email.\n"
+            ),
+        ),
+        Lang::Zh => (
+            format!("邀请您加入 Herald 工作区“{ws}”"),
+            format!(
+                "{from} 邀请您以{role}身份加入 Herald 工作区“{ws}”。\n\n\
+                 打开以下链接接受或拒绝（{days} 天内有效）：\n{link}\n\n\
+                 如果您没有预期收到此邀请，请忽略此邮件。\n"
+            ),
+        ),
+    }
 }
 
 /// Why an answer to an invitation was not taken.

@@ -184,6 +184,13 @@ async fn invitation_and_last_resort_pages_speak_their_readers_language(kind: Kin
 
     // An invitee has no stored language: the page speaks their browser's, errors included.
     let link = crate::members::invite(&owner, "new@example.com", "admin").await;
+    // Its email is written in the workspace's default language.
+    owner
+        .get("/dev/outbox")
+        .await
+        .assert_contains("邀请您加入 Herald 工作区“Ops”")
+        .assert_contains("以管理员身份加入 Herald 工作区“Ops”")
+        .assert_contains("7 天内有效");
     let zh = Client::speaking(&app.base, "zh-CN,zh;q=0.9,en;q=0.8");
     zh.get(&link)
         .await

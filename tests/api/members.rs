@@ -82,6 +82,8 @@ both_backends! {
         bad.assert_contains("Enter a valid email address").assert_contains("Choose owner, admin or viewer.");
 
         let link = invite(&owner, "bo@example.com", "viewer").await;
+        // An English workspace writes the email in English.
+        owner.get("/dev/outbox").await.assert_contains("invites you to the Herald workspace").assert_contains("as Viewer.");
         let _bo_client = first_login(&app, "bo@example.com", &link).await;
         let again = owner.post_form("/members", &[("email", "BO@example.com"), ("role", "admin")]).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
