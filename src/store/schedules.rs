@@ -453,3 +453,24 @@ pub fn remove_override(
         Ok(())
     })
 }
+
+/// The names of the schedules `contact` takes turns in or covers an override of, in name
+/// order: deleting the contact takes them out of these.
+pub fn names_with_contact(
+    conn: &mut DbConn,
+    ws: &WorkspaceId,
+    contact: &ContactId,
+) -> StoreResult<Vec<String>> {
+    let turns = schedule_participants::table
+        .filter(schedule_participants::contact_id.eq(contact))
+        .select(schedule_participants::schedule_id);
+    let covers = schedule_overrides::table
+        .filter(schedule_overrides::contact_id.eq(contact))
+        .select(schedule_overrides::schedule_id);
+    Ok(schedules::table
+        .filter(schedules::workspace_id.eq(ws))
+        .filter(schedules::id.eq_any(turns).or(schedules::id.eq_any(covers)))
+        .order((schedules::name_key.asc(), schedules::id.asc()))
+        .select(schedules::name)
+        .load(conn)?)
+}

@@ -17,6 +17,7 @@ use crate::domain::{
 use crate::error::{AppError, see_other};
 use crate::store::bindings::{self, Binding};
 use crate::store::contacts::{self, Conflict, Contact, ContactInput, MethodState, Page, SaveError};
+use crate::store::schedules;
 use crate::store::{
     ContactId, Db, DbConn, GroupId, StoreError, StoreResult, groups, policies, workspaces,
 };
@@ -403,8 +404,9 @@ async fn save(
 pub struct DeletePage {
     pub layout: Layout,
     pub contact: Contact,
-    /// Groups and policies the contact will be removed from.
+    /// Groups, schedules and policies the contact will be removed from.
     pub groups: Vec<String>,
+    pub schedules: Vec<String>,
     pub policies: Vec<String>,
 }
 
@@ -412,7 +414,7 @@ pub async fn confirm_delete(
     console: Console,
     PathId(id): PathId<ContactId>,
 ) -> Result<HttpResponse, AppError> {
-    let (contact, groups, policies) = console
+    let (contact, groups, schedules, policies) = console
         .run(move |c, user| {
             let ws = &user.workspace_id;
             let contact = contacts::get(c, ws, &id)?;
@@ -420,14 +422,16 @@ pub async fn confirm_delete(
                 .into_iter()
                 .map(|(_, name)| name)
                 .collect();
+            let schedules = schedules::names_with_contact(c, ws, &id)?;
             let policies = policies::names_using(c, ws, &Target::Contact(id))?;
-            Ok::<_, StoreError>((contact, groups, policies))
+            Ok::<_, StoreError>((contact, groups, schedules, policies))
         })
         .await?;
     let page = DeletePage {
         layout: console.layout(),
         contact,
         groups,
+        schedules,
         policies,
     };
     render(StatusCode::OK, &page)

@@ -246,6 +246,13 @@ async fn schedules_rotate_take_overrides_and_notify_whoever_is_on_duty(kind: Kin
         .await
         .assert_contains("Dee:")
         .assert_contains(&format!("/contacts/{dee}/edit"));
+    // Deleting Dee would take her turn out of the schedule: the confirmation says so.
+    owner
+        .get(&format!("/contacts/{dee}/delete"))
+        .await
+        .assert_contains(
+            "Their turns and overrides will be taken out of the on-call schedule “Primary”",
+        );
     owner
         .get("/policies/new")
         .await
