@@ -229,7 +229,39 @@ impl Coded {
 }
 
 /// A code the platform module does not know: refused, with the platform's own words.
+/// Whether a platform's error message says a user the message @mentions does not exist.
+///
+/// [U] None of DingTalk, Lark and WeCom documents a code for this (an unknown mobile or user ID
+/// is usually just not pinged), so the words are read instead, and only an error that names a
+/// *user* as missing or invalid counts: `user not found`, `user not exist`, `invalid user id`,
+/// `用户不存在`. Anything else stays a refusal of the message.
+pub(super) fn says_unknown_user(message: &str) -> bool {
+    let m = message.to_lowercase();
+    let names_user = m.contains("user") || m.contains("mobile");
+    let missing = [
+        "not found",
+        "not exist",
+        "does not exist",
+        "invalid",
+        "unknown",
+    ]
+    .iter()
+    .any(|w| m.contains(w));
+    (names_user && missing) || message.contains("用户不存在") || message.contains("成员不存在")
+}
+
 pub(super) fn unknown_code(label: &str, status: u16, code: i64, message: &str) -> Verdict {
+    if says_unknown_user(message) {
+        return Verdict::fail(
+            Some(code),
+            FailureKind::UnknownUser,
+            format!("code {code}: {message}"),
+            format!(
+                "{label} says a user this message @mentions does not exist (HTTP {status}, code {code}: {}). Herald sends it again without @mentions and reaches those people another way; check their user IDs and numbers.",
+                excerpt(message, 200)
+            ),
+        );
+    }
     Verdict::fail(
         Some(code),
         FailureKind::Rejected,

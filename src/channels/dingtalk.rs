@@ -231,6 +231,31 @@ mod tests {
             kind(r#"{"errcode":300001,"errmsg":"token is not exist"}"#),
             Err(FailureKind::BadRecipient)
         );
+        // [U] no documented code: the words decide, and only words about a user.
+        for (body, want) in [
+            (
+                r#"{"errcode":400105,"errmsg":"user not found"}"#,
+                FailureKind::UnknownUser,
+            ),
+            (
+                r#"{"errcode":400106,"errmsg":"atMobiles 用户不存在"}"#,
+                FailureKind::UnknownUser,
+            ),
+            (
+                r#"{"errcode":400107,"errmsg":"invalid userId"}"#,
+                FailureKind::UnknownUser,
+            ),
+            (
+                r#"{"errcode":400108,"errmsg":"something else"}"#,
+                FailureKind::Rejected,
+            ),
+            (
+                r#"{"errcode":400109,"errmsg":"token invalid"}"#,
+                FailureKind::Rejected,
+            ),
+        ] {
+            assert_eq!(kind(body), Err(want), "{body}");
+        }
         for (msg, needle) in [
             ("keywords not in content", "keyword"),
             ("关键词不匹配", "keyword"),

@@ -17,6 +17,9 @@ pub enum FailureKind {
     /// The number or address is wrong (invalid, not reachable by this channel, bouncing):
     /// retrying will not help; the contact's details need fixing.
     BadRecipient,
+    /// A chat platform refused the message because a user it @mentions does not exist there:
+    /// the group can still get it without mentions, and the person needs another way.
+    UnknownUser,
     /// Refused for a reason that is ours, not the recipient's (credentials, signature, balance,
     /// template): retrying will not help until the configuration changes.
     Rejected,
@@ -39,6 +42,7 @@ impl FailureKind {
             FailureKind::Transient => "temporary failure",
             FailureKind::RateLimited => "rate limited",
             FailureKind::BadRecipient => "wrong number or address",
+            FailureKind::UnknownUser => "a mentioned user does not exist",
             FailureKind::Rejected => "refused by the provider",
         }
     }

@@ -119,7 +119,15 @@ pub(super) fn interpret(status: u16, body: &str) -> Verdict {
                 "Slack is rate limiting this webhook {said} (about one message a second); Herald will send again later."
             ),
         ),
-        "invalid_payload" | "no_text" | "too_many_attachments" | "user_not_found" => (
+        // Slack's documented word for a user it cannot find; a webhook post only names users
+        // in its `<@U…>` mentions.
+        "user_not_found" => (
+            FailureKind::UnknownUser,
+            format!(
+                "Slack says a user this message @mentions does not exist {said}. Herald sends it again without @mentions and reaches those people another way; check their Slack member IDs."
+            ),
+        ),
+        "invalid_payload" | "no_text" | "too_many_attachments" => (
             FailureKind::Rejected,
             format!("Slack could not use the message {said}; check the card content."),
         ),
@@ -200,6 +208,7 @@ mod tests {
             (403, "action_prohibited", FailureKind::Rejected),
             (400, "invalid_payload", FailureKind::Rejected),
             (400, "no_text", FailureKind::Rejected),
+            (404, "user_not_found", FailureKind::UnknownUser),
             (200, "too_many_attempts", FailureKind::RateLimited),
             (404, "something", FailureKind::BadRecipient),
             (200, "<html>", FailureKind::Rejected),

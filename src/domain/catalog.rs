@@ -50,6 +50,8 @@ pub enum Via {
     Call,
     Sms,
     Email,
+    /// The chat message that was to @mention them.
+    Chat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,9 +104,11 @@ fn via(lang: Lang, v: Via) -> &'static str {
         (Lang::En, Via::Call) => "the call",
         (Lang::En, Via::Sms) => "the SMS",
         (Lang::En, Via::Email) => "the email",
+        (Lang::En, Via::Chat) => "the chat @mention",
         (Lang::Zh, Via::Call) => "电话",
         (Lang::Zh, Via::Sms) => "短信",
         (Lang::Zh, Via::Email) => "邮件",
+        (Lang::Zh, Via::Chat) => "群聊 @提及",
     }
 }
 
@@ -219,6 +223,11 @@ mod tests {
                 via: Via::Email,
                 recipient: "Cy",
                 why: "550",
+            },
+            NoteAlternate {
+                meant_for: "Ana",
+                via: Via::Chat,
+                why: "user not found",
             },
         ]
     }

@@ -21,9 +21,14 @@ crate::domain::contact::choice! {
         Fallback = "fallback", "Fallback method";
         Alternate = "alternate", "Alternate contact";
         LastResort = "last_resort", "Last-resort recipient";
+        Unmentioned = "unmentioned", "Sent again without @mentions";
     }
     error "Unknown fallback hop."
 }
+
+/// The stored outcome of a chat message the platform refused because a user it @mentions does
+/// not exist there.
+pub const UNKNOWN_USER: &str = "unknown_user";
 
 /// How a delivery to a person ended, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +37,9 @@ pub enum Ended {
     NotReached,
     /// The number or address is wrong: invalid, out of service, the mailbox does not exist.
     WrongAddress,
+    /// A chat platform refused the message because a user it @mentions does not exist: for
+    /// each person mentioned, their chat handle is as wrong as a bad number.
+    MentionRefused,
     /// Anything else: the provider refused or kept failing until Herald gave up.
     Failed,
 }
@@ -41,6 +49,7 @@ impl Ended {
     pub fn of_outcome(outcome: &str) -> Ended {
         match outcome {
             "bad_recipient" => Ended::WrongAddress,
+            UNKNOWN_USER => Ended::MentionRefused,
             "no_answer" | "busy" | "declined" | "no_outcome" => Ended::NotReached,
             _ => Ended::Failed,
         }
@@ -75,6 +84,7 @@ fn via(channel: Channel) -> Via {
     match channel {
         Channel::Sms => Via::Sms,
         Channel::Email => Via::Email,
+        Channel::Chatbot => Via::Chat,
         _ => Via::Call,
     }
 }
@@ -127,7 +137,9 @@ pub fn next(failed: &Failed, back: &Backstops, done: &[Hop], covered: &[Channel]
         (None, Ended::NotReached | Ended::Failed) if failed.channel == Channel::Phone => {
             fallback_method(failed, back, done, covered)
         }
-        (None | Some(Hop::Fallback), Ended::WrongAddress) => alternate(failed, back, done),
+        (None | Some(Hop::Fallback), Ended::WrongAddress | Ended::MentionRefused) => {
+            alternate(failed, back, done)
+        }
         (Some(Hop::Alternate), _) => last_resort(failed, back, done),
         _ => Decision::Unreached(format!(
             "{} to {} failed ({}) and no fallback applies",
@@ -410,6 +422,17 @@ mod tests {
             "{}",
             n.note
         );
+        // A chat platform that does not know the mentioned Ana: the alternate by SMS, told it
+        // was the chat @mention that failed.
+        let mut f = failed(Channel::Chatbot, Ended::MentionRefused, None, &ana);
+        f.why = "user not found";
+        let n = sent(next(&f, &back, &[], &[]));
+        assert_eq!((n.hop, n.channel), (Hop::Alternate, Channel::Sms));
+        assert!(
+            n.note.contains("the chat @mention") && n.note.contains("Ana"),
+            "{}",
+            n.note
+        );
         // The alternate's delivery fails too: the last-resort address, by email.
         let f = Failed {
             recipient: "Cy",
@@ -512,6 +535,7 @@ mod tests {
     #[test]
     fn outcomes_map_to_how_a_delivery_ended() {
         assert_eq!(Ended::of_outcome("bad_recipient"), Ended::WrongAddress);
+        assert_eq!(Ended::of_outcome(UNKNOWN_USER), Ended::MentionRefused);
         assert_eq!(Ended::of_outcome("no_answer"), Ended::NotReached);
         assert_eq!(Ended::of_outcome("busy"), Ended::NotReached);
         assert_eq!(Ended::of_outcome("temporary"), Ended::Failed);

@@ -30,6 +30,9 @@ pub enum NoMention {
     NoUserId,
     /// Bound, but the platform mentions by number and the contact has none now.
     NoPhone,
+    /// Mentioned once, and the platform refused the message saying a mentioned user does not
+    /// exist: the message went again without mentions.
+    UnknownToPlatform,
 }
 
 impl NoMention {
@@ -39,9 +42,13 @@ impl NoMention {
             (Lang::En, NoMention::NotBound) => format!("not bound on {p} yet"),
             (Lang::En, NoMention::NoUserId) => format!("no {p} user ID on their contact"),
             (Lang::En, NoMention::NoPhone) => "no phone number on their contact".into(),
+            (Lang::En, NoMention::UnknownToPlatform) => {
+                format!("{p} said a mentioned user does not exist")
+            }
             (Lang::Zh, NoMention::NotBound) => format!("尚未在{p}绑定"),
             (Lang::Zh, NoMention::NoUserId) => format!("联系人未填写{p}用户 ID"),
             (Lang::Zh, NoMention::NoPhone) => "联系人没有手机号码".into(),
+            (Lang::Zh, NoMention::UnknownToPlatform) => format!("{p}称被 @提及的用户不存在"),
         }
     }
 }
@@ -87,6 +94,14 @@ pub struct Unmentioned {
     pub why: NoMention,
 }
 
+/// Someone a chat message mentions: the contact, so a platform's "no such user" can be
+/// followed up for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mentioned {
+    pub contact: String,
+    pub name: String,
+}
+
 /// What a chat delivery mentions, decided when its notification was queued and stored with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mentions {
@@ -96,15 +111,25 @@ pub struct Mentions {
     pub user_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmentioned: Vec<Unmentioned>,
+    /// Whom the mobiles and user IDs stand for (stored since the mentions were first kept;
+    /// older rows have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Mentioned>,
 }
 
 impl Mentions {
-    /// The mentions of the people a chat route names, in their order.
+    /// The mentions of the people a chat route names (contact, name, handle), in their order.
     pub fn of<'a>(
-        people: impl IntoIterator<Item = (&'a str, &'a Result<Handle, NoMention>)>,
+        people: impl IntoIterator<Item = (&'a str, &'a str, &'a Result<Handle, NoMention>)>,
     ) -> Self {
         let mut m = Mentions::default();
-        for (name, handle) in people {
+        for (contact, name, handle) in people {
+            if handle.is_ok() && !m.people.iter().any(|p| p.contact == contact) {
+                m.people.push(Mentioned {
+                    contact: contact.to_string(),
+                    name: name.to_string(),
+                });
+            }
             match handle {
                 Ok(Handle::Mobile(n)) => push_new(&mut m.mobiles, n),
                 Ok(Handle::UserId(u)) => push_new(&mut m.user_ids, u),
@@ -140,8 +165,36 @@ impl Mentions {
                     m.unmentioned.push(u.clone());
                 }
             }
+            for p in &one.people {
+                if !m.people.iter().any(|x| x.contact == p.contact) {
+                    m.people.push(p.clone());
+                }
+            }
         }
         m
+    }
+
+    /// The same message's mentions once the platform said a mentioned user does not exist:
+    /// nobody is mentioned, and the card names everyone it meant to mention and why not.
+    pub fn refused_by_platform(&self) -> Mentions {
+        let mut m = Mentions {
+            unmentioned: self.unmentioned.clone(),
+            ..Mentions::default()
+        };
+        for p in &self.people {
+            if !m.unmentioned.iter().any(|u| u.name == p.name) {
+                m.unmentioned.push(Unmentioned {
+                    name: p.name.clone(),
+                    why: NoMention::UnknownToPlatform,
+                });
+            }
+        }
+        m
+    }
+
+    /// Whether the message pings anyone.
+    pub fn mentions_anyone(&self) -> bool {
+        !self.mobiles.is_empty() || !self.user_ids.is_empty()
     }
 
     /// The stored form; None when there is nothing to mention or name.
@@ -251,17 +304,28 @@ mod tests {
     fn mentions_keep_everyone_once_and_survive_storage() {
         let a: Result<Handle, NoMention> = Ok(Handle::Mobile("13800138000".into()));
         let b: Result<Handle, NoMention> = Err(NoMention::NotBound);
-        let one = Mentions::of([("Ana", &a), ("Bo", &b), ("Ana", &a), ("Bo", &b)]);
+        let one = Mentions::of([
+            ("c-ana", "Ana", &a),
+            ("c-bo", "Bo", &b),
+            ("c-ana", "Ana", &a),
+            ("c-bo", "Bo", &b),
+        ]);
         assert_eq!(one.mobiles, vec!["13800138000"]);
         assert_eq!(one.unmentioned.len(), 1);
+        assert_eq!(
+            one.people.len(),
+            1,
+            "only the mentioned are people to follow up"
+        );
         let stored = one.to_stored();
         assert_eq!(Mentions::from_stored(stored.as_deref()), Ok(one.clone()));
         assert_eq!(Mentions::default().to_stored(), None);
         assert!(Mentions::from_stored(Some("[oops")).is_err());
         let c: Result<Handle, NoMention> = Ok(Handle::UserId("ou_9".into()));
-        let two = Mentions::of([("Cy", &c), ("Bo", &b)]);
+        let two = Mentions::of([("c-cy", "Cy", &c), ("c-bo", "Bo", &b)]);
         let merged = Mentions::merge([&one, &two]);
         assert_eq!(merged.user_ids, vec!["ou_9"]);
+        assert_eq!(merged.people.len(), 2);
         assert_eq!(merged.unmentioned.len(), 1);
         assert_eq!(
             merged
@@ -277,5 +341,26 @@ mod tests {
             Mentions::default().unmentioned_line(Lang::En, Platform::Lark),
             None
         );
+        // Rows stored before `people` was kept still read.
+        let old = Mentions::from_stored(Some(r#"{"mobiles":["13800138000"]}"#)).expect("old row");
+        assert!(old.people.is_empty() && old.mentions_anyone());
+    }
+
+    #[test]
+    fn a_refused_mention_becomes_a_named_line() {
+        let a: Result<Handle, NoMention> = Ok(Handle::Mobile("13800138000".into()));
+        let b: Result<Handle, NoMention> = Err(NoMention::NotBound);
+        let m = Mentions::of([("c-ana", "Ana", &a), ("c-bo", "Bo", &b)]).refused_by_platform();
+        assert!(!m.mentions_anyone() && m.people.is_empty());
+        assert_eq!(
+            m.unmentioned_line(Lang::En, Platform::DingTalk).as_deref(),
+            Some(
+                "Not @mentioned: Bo (not bound on DingTalk yet), Ana (DingTalk said a mentioned user does not exist)"
+            )
+        );
+        let zh = m
+            .unmentioned_line(Lang::Zh, Platform::Lark)
+            .unwrap_or_default();
+        assert!(zh.contains("用户不存在"), "{zh}");
     }
 }

@@ -152,7 +152,11 @@ pub struct MentionPlan {
 impl ChatRoute {
     /// What the delivery to this bot stores.
     pub fn stored_mentions(&self) -> Mentions {
-        Mentions::of(self.mentions.iter().map(|m| (m.name.as_str(), &m.handle)))
+        Mentions::of(
+            self.mentions
+                .iter()
+                .map(|m| (m.contact.as_str(), m.name.as_str(), &m.handle)),
+        )
     }
 }
 

@@ -36,7 +36,7 @@ pub fn after_failure(
 ) -> (DeliveryState, Option<NaiveDateTime>) {
     if matches!(
         failure.kind,
-        FailureKind::BadRecipient | FailureKind::Rejected
+        FailureKind::BadRecipient | FailureKind::UnknownUser | FailureKind::Rejected
     ) {
         return (DeliveryState::Refused, None);
     }

@@ -10,6 +10,7 @@ use crate::channels::{
     alert_messages, chat, webhook,
 };
 use crate::domain::catalog::Lang;
+use crate::domain::fallback::UNKNOWN_USER;
 use crate::domain::mention::Mentions;
 use crate::domain::notification::Channel;
 use crate::domain::settings::TimeZone;
@@ -39,6 +40,7 @@ impl Try {
                 FailureKind::Transient => "temporary",
                 FailureKind::RateLimited => "rate_limited",
                 FailureKind::BadRecipient => "bad_recipient",
+                FailureKind::UnknownUser => UNKNOWN_USER,
                 FailureKind::Rejected => "refused",
             },
         }

@@ -57,6 +57,30 @@ pub fn ended(c: &mut DbConn, ids: &[DeliveryId]) -> StoreResult<Vec<EndedRow>> {
     Ok(out)
 }
 
+/// A chat delivery that ended, with the @mentions it carried.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = deliveries)]
+pub struct EndedChat {
+    #[diesel(embed)]
+    pub row: EndedRow,
+    pub mentions: Option<String>,
+}
+
+/// The chat deliveries among `ids`.
+pub fn ended_chats(c: &mut DbConn, ids: &[DeliveryId]) -> StoreResult<Vec<EndedChat>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(400) {
+        out.extend(
+            deliveries::table
+                .filter(deliveries::id.eq_any(chunk))
+                .filter(deliveries::channel.eq(Channel::Chatbot.code()))
+                .select(EndedChat::as_select())
+                .load(c)?,
+        );
+    }
+    Ok(out)
+}
+
 /// What the chain of `meant_for` in a notification has done so far: the hops made, and the
 /// channels the policy itself uses for that contact (deliveries not failed, `except` aside).
 pub fn so_far(

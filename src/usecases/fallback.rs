@@ -10,8 +10,9 @@ use crate::domain::Language;
 use crate::domain::catalog::Lang;
 use crate::domain::fallback::{self, Backstops, Decision, Ended, Failed, Hop, Reachable};
 use crate::domain::ids::{ContactId, DeliveryId};
+use crate::domain::mention::Mentions;
 use crate::domain::notification::{CallOutcome, Channel, DeliveryState};
-use crate::store::chains::{self, EndedRow};
+use crate::store::chains::{self, EndedChat, EndedRow};
 use crate::store::contacts::{self, Contact};
 use crate::store::outbox::{self, Attempt, NewDelivery, Settle};
 use crate::store::workspaces::{self, Workspace};
@@ -170,34 +171,118 @@ pub fn follow_up(c: &mut DbConn, at: NaiveDateTime, endings: &[Ending]) -> Store
         return Ok(out);
     }
     let ids: Vec<DeliveryId> = endings.iter().map(|e| e.id.clone()).collect();
-    let rows = chains::ended(c, &ids)?;
     let mut by_ws: HashMap<WorkspaceId, Settings> = HashMap::new();
-    for row in rows {
+    for row in chains::ended(c, &ids)? {
         let Some(ending) = endings.iter().find(|e| e.id == row.id) else {
             continue;
         };
-        if !by_ws.contains_key(&row.workspace_id) {
-            let s = settings(c, &row.workspace_id)?;
-            by_ws.insert(row.workspace_id.clone(), s);
-        }
-        let Some(s) = by_ws.get(&row.workspace_id) else {
-            continue;
-        };
-        match decide(c, &row, ending, s)? {
-            Decision::Send(next) => {
-                let hop = next.hop;
-                if chains::add_hop(c, &hop_delivery(&row, next, at))? {
-                    out.hops.push(hop);
-                }
-            }
-            Decision::Covered => {}
-            Decision::Unreached(why) => {
-                chains::mark_unreached(c, &row.id, &why)?;
-                out.unreached.extend(Channel::parse(&row.channel).ok());
-            }
+        let s = settings_of(c, &mut by_ws, &row.workspace_id)?;
+        let decision = decide(c, &row, ending, s)?;
+        out.add(act(c, &row, &row.id, decision, at)?);
+    }
+    let refused = |e: &&Ending| e.ended == Ended::MentionRefused;
+    if endings.iter().any(|e| refused(&e)) {
+        for chat in chains::ended_chats(c, &ids)? {
+            let Some(ending) = endings.iter().filter(refused).find(|e| e.id == chat.row.id) else {
+                continue;
+            };
+            let s = settings_of(c, &mut by_ws, &chat.row.workspace_id)?;
+            out.add(mention_refused(c, &chat, ending, s, at)?);
         }
     }
     Ok(out)
+}
+
+fn settings_of<'a>(
+    c: &mut DbConn,
+    cache: &'a mut HashMap<WorkspaceId, Settings>,
+    ws: &WorkspaceId,
+) -> StoreResult<&'a Settings> {
+    if !cache.contains_key(ws) {
+        let s = settings(c, ws)?;
+        cache.insert(ws.clone(), s);
+    }
+    cache.get(ws).ok_or(StoreError::NotFound)
+}
+
+/// A decision carried out: the hop queued (once), or `ended` marked as reaching nobody.
+fn act(
+    c: &mut DbConn,
+    row: &EndedRow,
+    ended: &DeliveryId,
+    decision: Decision,
+    at: NaiveDateTime,
+) -> StoreResult<FollowedUp> {
+    let mut out = FollowedUp::default();
+    match decision {
+        Decision::Send(next) => {
+            let hop = next.hop;
+            if chains::add_hop(c, &hop_delivery(row, next, at))? {
+                out.hops.push(hop);
+            }
+        }
+        Decision::Covered => {}
+        Decision::Unreached(why) => {
+            chains::mark_unreached(c, ended, &why)?;
+            out.unreached.extend(Channel::parse(&row.channel).ok());
+        }
+    }
+    Ok(out)
+}
+
+/// The platform refused a chat message because a user it @mentions does not exist. The group
+/// still gets the alert: the same message again, mentioning nobody and naming whom it meant to.
+/// Each person it mentioned is followed up as if their number were wrong (the alternate
+/// contact, then the last-resort recipient), since the platform cannot say which one it was.
+fn mention_refused(
+    c: &mut DbConn,
+    chat: &EndedChat,
+    ending: &Ending,
+    s: &Settings,
+    at: NaiveDateTime,
+) -> StoreResult<FollowedUp> {
+    let row = &chat.row;
+    let mentions = match Mentions::from_stored(chat.mentions.as_deref()) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(delivery = %row.id, error = %e, "refused mentions not followed up");
+            return Ok(FollowedUp::default());
+        }
+    };
+    let mut out = FollowedUp::default();
+    if row.hop.is_none() && mentions.mentions_anyone() {
+        let again = NewDelivery {
+            address: None,
+            note: None,
+            mentions: mentions.refused_by_platform().to_stored(),
+            ..hop_delivery(row, unmentioned(row), at)
+        };
+        if chains::add_hop(c, &again)? {
+            out.hops.push(Hop::Unmentioned);
+        }
+    }
+    for person in &mentions.people {
+        let theirs = EndedRow {
+            meant_for: Some(person.contact.clone()),
+            hop: None,
+            ..row.clone()
+        };
+        let decision = decide(c, &theirs, ending, s)?;
+        out.add(act(c, &theirs, &row.id, decision, at)?);
+    }
+    Ok(out)
+}
+
+/// The resend's place in the chain: once per notification and chatbot.
+fn unmentioned(row: &EndedRow) -> fallback::Next {
+    fallback::Next {
+        hop: Hop::Unmentioned,
+        channel: Channel::Chatbot,
+        target_id: row.target_id.clone(),
+        recipient: row.recipient.clone(),
+        address: String::new(),
+        note: String::new(),
+    }
 }
 
 fn decide(c: &mut DbConn, row: &EndedRow, ending: &Ending, s: &Settings) -> StoreResult<Decision> {

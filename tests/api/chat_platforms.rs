@@ -23,6 +23,8 @@ pub(crate) const LARK_HOOK: &str = "0f3c6a0e-1111-2222-3333-444455556666";
 pub(crate) const LARK_SECRET: &str = "lark-secret";
 pub(crate) const WECOM_KEY: &str = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa";
 pub(crate) const SLACK_PATH: &str = "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
+/// A mobile the DingTalk stand-in's group has no member for.
+pub(crate) const DING_STRANGER: &str = "13999999999";
 /// Every stand-in's robot is set up with this security keyword.
 pub(crate) const KEYWORD: &str = "Alert";
 
@@ -183,6 +185,11 @@ async fn dingtalk(
     for m in msg["at"]["atMobiles"].as_array().into_iter().flatten() {
         if !text.contains(&format!("@{}", m.as_str().unwrap_or_default())) {
             return ding(400402, "atMobiles not in text (test check)");
+        }
+        // [U] DingTalk documents no answer for an unknown mobile: this one says it in words,
+        // which is what Herald reads.
+        if m.as_str() == Some(DING_STRANGER) {
+            return ding(400105, "user not found: atMobiles");
         }
     }
     let mut log = log.lock().expect("log");

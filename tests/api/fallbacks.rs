@@ -29,7 +29,7 @@ fn verify_all(app: &TestApp, id: &str, fallback: &str) {
 }
 
 /// (channel, state, hop, note) of every delivery, oldest first.
-fn chain(app: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)> {
+pub(crate) fn chain(app: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)> {
     let mut conn = app.db.get().expect("conn");
     deliveries::table
         .order(deliveries::created_at)
@@ -61,7 +61,7 @@ async fn contact(
 }
 
 /// Saves the settings with `alternate` as the alternate contact (SMS as default fallback).
-async fn set_alternate(owner: &Client, time_zone: &str, alternate: &str) {
+pub(crate) async fn set_alternate(owner: &Client, time_zone: &str, alternate: &str) {
     owner
         .post_form(
             "/settings",

@@ -9,7 +9,9 @@ use herald::store::bindings;
 use herald::store::{ChatbotId, ContactId};
 use serde_json::{Value, json};
 
-use crate::chat_platforms::{KEYWORD, LARK_HOOK, LARK_SECRET, dingtalk_server, lark_server};
+use crate::chat_platforms::{
+    DING_STRANGER, KEYWORD, LARK_HOOK, LARK_SECRET, dingtalk_server, lark_server,
+};
 use crate::delivery::{created, dingtalk_bot, eventually, policy, post_alerts, token};
 use crate::helpers::{Client, Kind, TestApp, TestDb};
 
@@ -191,4 +193,110 @@ async fn bound_contacts_are_mentioned_and_the_others_named_with_the_reason(kind:
         .assert_contains(&format!("Lark (Feishu), bound {today}"));
 }
 
-crate::on_both_backends!(bound_contacts_are_mentioned_and_the_others_named_with_the_reason);
+/// DingTalk refuses a card because a mentioned user does not exist: the group gets the alert
+/// again without mentions, naming whom it meant to mention, and each mentioned person's alert
+/// goes to the alternate contact saying whom it was meant for.
+async fn a_platform_that_knows_no_such_user_gets_the_card_again_and_the_alternate_is_told(
+    kind: Kind,
+) {
+    let Some(db) = TestDb::create(kind) else {
+        return;
+    };
+    let app = TestApp::spawn_with(kind, std::sync::Arc::new(db), |s| {
+        s.allow_private_targets = true
+    })
+    .await;
+    let ding = dingtalk_server();
+    let owner = app.owner().await;
+    let token = token(&owner).await;
+    let ding_id = dingtalk_bot(&owner, &ding).await;
+    let ana = contact(&owner, "Ana", "+8613800138000", "").await;
+    let ghost = contact(&owner, "Ghost", &format!("+86{DING_STRANGER}"), "").await;
+    let cy = contact(&owner, "Cy", "+8613800138002", "").await;
+    for c in [&ana, &ghost, &cy] {
+        crate::policies::mark_verified(&app, c);
+    }
+    bind(&app, &ana, Platform::DingTalk, &ding_id);
+    bind(&app, &ghost, Platform::DingTalk, &ding_id);
+    crate::fallbacks::set_alternate(&owner, "UTC", &cy).await;
+    let fields = [
+        ("chatbots", ding_id.as_str()),
+        ("contacts", ana.as_str()),
+        ("contacts", ghost.as_str()),
+        ("methods", "sms"),
+        ("mention", "on"),
+    ];
+    policy(&owner, "Mentions", &fields, "0").await;
+    post_alerts(
+        &app.base,
+        &token,
+        &json!([{"labels": {"alertname": "DiskFull", "instance": "db-1"}}]),
+    )
+    .await;
+    let told = || {
+        crate::fallbacks::chain(&app)
+            .iter()
+            .filter(|d| d.2.as_deref() == Some("alternate") && d.1 == "delivered")
+            .count()
+            == 2
+    };
+    assert!(
+        eventually(Duration::from_secs(15), || ding.accepted().len() == 1
+            && told())
+        .await,
+        "ding {:?} chain {:?}",
+        ding.accepted(),
+        crate::fallbacks::chain(&app)
+    );
+    // The card came through the second time, mentioning nobody and saying why.
+    let d = &ding.accepted()[0];
+    assert_eq!(d["at"]["atMobiles"], json!([]), "{d}");
+    let text = d["markdown"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains(
+            "Not @mentioned: Ana (DingTalk said a mentioned user does not exist), Ghost (DingTalk said a mentioned user does not exist)"
+        ),
+        "{text}"
+    );
+    let steps = crate::fallbacks::chain(&app);
+    let chats: Vec<_> = steps.iter().filter(|d| d.0 == "chatbot").collect();
+    assert_eq!(chats.len(), 2, "{steps:?}");
+    assert_eq!(chats[0].1, "refused", "not retried as it was: {steps:?}");
+    assert_eq!(
+        (chats[1].1.as_str(), chats[1].2.as_deref()),
+        ("delivered", Some("unmentioned"))
+    );
+    // Cy, the alternate, got one SMS for each person the card meant to mention.
+    let notes: Vec<&str> = steps
+        .iter()
+        .filter(|d| d.2.as_deref() == Some("alternate"))
+        .map(|d| (d.0.as_str(), d.3.as_deref().unwrap_or_default()))
+        .inspect(|(channel, _)| assert_eq!(*channel, "sms"))
+        .map(|(_, note)| note)
+        .collect();
+    for who in ["Ana", "Ghost"] {
+        assert!(
+            notes.iter().any(|n| n.contains(&format!(
+                "meant for {who}, but the chat @mention to them failed"
+            )) && n.contains("user not found")),
+            "{notes:?}"
+        );
+    }
+    let metrics = reqwest::get(format!("{}/metrics", app.base))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .unwrap_or_default();
+    for line in [
+        r#"herald_fallback_deliveries_total{hop="unmentioned"} 1"#,
+        r#"herald_fallback_deliveries_total{hop="alternate"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
+
+crate::on_both_backends!(
+    bound_contacts_are_mentioned_and_the_others_named_with_the_reason,
+    a_platform_that_knows_no_such_user_gets_the_card_again_and_the_alternate_is_told,
+);
